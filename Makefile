@@ -10,7 +10,7 @@
 #   make format / format-check
 
 CC      ?= cc
-PKGS    := libsodium lmdb libuv libprotobuf-c
+PKGS    := libsodium lmdb libuv libprotobuf-c inih
 DEB_PKGS := build-essential pkg-config libsodium-dev liblmdb-dev libuv1-dev \
             libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libinih-dev \
             clang-format

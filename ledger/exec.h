@@ -1,0 +1,62 @@
+/* Block execution: validate and apply transactions against an overlay. */
+#ifndef SEALCHAIN_LEDGER_EXEC_H
+#define SEALCHAIN_LEDGER_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/genesis.h"
+#include "ledger/state.h"
+
+/* Size limits: a transaction body is small (names, keys, hashes); a block of
+ * LEDGER_MAX_BLOCK_TXS stays a few MB, well under a peer frame. */
+#define LEDGER_MAX_TX_LEN 4096
+#define LEDGER_MAX_BLOCK_TXS 4096
+/* A transaction may not claim validity further ahead than this, so a signed
+ * but refused one cannot be held back and slipped in much later (DESIGN §4). */
+#define LEDGER_MAX_TX_VALIDITY_MS (24ull * 3600 * 1000)
+/* Default approval window of a grant (DESIGN §1: 7 days). */
+#define LEDGER_DEFAULT_APPROVAL_WINDOW_MS (7ull * 24 * 3600 * 1000)
+
+/* One block's execution at (height, time_ms) over committed state. Every
+ * transaction goes through the one validate-then-apply path of the rules,
+ * whether the caller is mempool admission, the primary building a block, a
+ * backup checking one, or sync replaying one. */
+struct ledger_exec;
+
+/* base and g are borrowed and must outlive the exec. NULL on out-of-memory. */
+struct ledger_exec *ledger_exec_new(const struct ledger_genesis *g,
+                                    const struct ledger_state_base *base, uint64_t height,
+                                    uint64_t time_ms);
+void ledger_exec_free(struct ledger_exec *ex);
+
+/* Validates one encoded Tx against the state so far (cheap checks first, then
+ * signatures) and, if valid, applies it. On refusal nothing is written and
+ * the error code is returned with an operator-readable reason in errmsg.
+ * out_id (may be NULL) receives the tx id. */
+int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                   uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
+/* Same checks as ledger_exec_tx, writes nothing (mempool admission). */
+int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
+/* Computes the tx root over the applied txs' ids and the new cumulative state
+ * root from prev_state_root. Call once, after the last ledger_exec_tx. */
+int ledger_exec_finish(struct ledger_exec *ex, const uint8_t prev_state_root[static LEDGER_HASH_LEN],
+                       uint8_t out_tx_root[static LEDGER_HASH_LEN],
+                       uint8_t out_state_root[static LEDGER_HASH_LEN]);
+
+/* The writes so far; borrowed, valid until ledger_exec_free. */
+struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex);
+
+/* Number of applied txs and their ids (borrowed, valid until the next call
+ * that applies a tx or ledger_exec_free). */
+size_t ledger_exec_count(const struct ledger_exec *ex);
+const uint8_t (*ledger_exec_ids(const struct ledger_exec *ex))[LEDGER_HASH_LEN];
+
+/* Writes the genesis organisations (one OrgRecord per validator, height 0)
+ * into ov. Called once when a store is created. */
+int ledger_state_genesis(const struct ledger_genesis *g, struct ledger_overlay *ov);
+
+#endif
