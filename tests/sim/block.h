@@ -8,7 +8,7 @@
 
 #define SIM_DIGEST_LEN 32
 /* Most transactions in one simulated block: small blocks keep runs fast. */
-#define SIM_BLOCK_MAX_TX 16
+#define SIM_BLOCK_MAX_TX  16
 #define SIM_BLOCK_HDR_LEN (4 + 8 + SIM_DIGEST_LEN + 8 + 4 + 4)
 #define SIM_BLOCK_MAX_LEN (SIM_BLOCK_HDR_LEN + 8 * SIM_BLOCK_MAX_TX)
 

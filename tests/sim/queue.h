@@ -28,10 +28,10 @@ struct sim_event {
     uint64_t at;  /* virtual time in milliseconds */
     uint64_t seq; /* insertion order: equal times pop in the order they were pushed */
     enum sim_ev_kind kind;
-    int to;          /* replica slot the event is for (-1: the cluster) */
-    int from;        /* sender slot for messages */
-    uint32_t epoch;  /* incarnation of `to` the event belongs to; stale ones are dropped */
-    uint64_t arg;    /* kind-specific */
+    int to;                /* replica slot the event is for (-1: the cluster) */
+    int from;              /* sender slot for messages */
+    uint32_t epoch;        /* incarnation of `to` the event belongs to; stale ones are dropped */
+    uint64_t arg;          /* kind-specific */
     struct sim_blob *blob; /* owned reference, or NULL */
 };
 
