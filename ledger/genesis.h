@@ -8,9 +8,9 @@
 #include "ledger/crypto.h"
 
 #define LEDGER_MAX_VALIDATORS 64
-#define LEDGER_CHAIN_ID_MAX 64
-#define LEDGER_ORG_ID_MAX 64
-#define LEDGER_NAME_MAX 256
+#define LEDGER_CHAIN_ID_MAX   64
+#define LEDGER_ORG_ID_MAX     64
+#define LEDGER_NAME_MAX       256
 
 struct ledger_validator {
     uint8_t node_key[LEDGER_KEY_LEN];
@@ -40,5 +40,37 @@ int ledger_genesis_finish(struct ledger_genesis *g, char *errmsg, size_t errmsg_
 /* Returns the index of the validator whose filing-authority admin_key is key, or -1. */
 int ledger_genesis_authority_of(const struct ledger_genesis *g,
                                 const uint8_t key[static LEDGER_KEY_LEN]);
+
+/* The genesis file (INI, parsed strictly with libinih):
+ *
+ *   [chain]
+ *   id = sealchain-local
+ *   time_ms = 1795000000000
+ *   [validator.0]
+ *   node_key = <64 hex>
+ *   org_id = agency0
+ *   org_name = Agency 0
+ *   admin_key = <64 hex>
+ *
+ * Unknown or duplicate sections and keys, bad hex, gaps in the validator
+ * indexes, missing keys, indented (continuation) lines, lines over 196 bytes
+ * and files over 1 MiB are refused with "line N: reason" in errmsg. On
+ * success *out is filled and finished (hash computed); on failure *out is
+ * untouched. Returns 0, LEDGER_E_NOT_FOUND (no such file), LEDGER_E_TOO_LARGE,
+ * LEDGER_E_INVALID or LEDGER_E_NOMEM. */
+int ledger_genesis_load(const char *path, struct ledger_genesis *out, char *errmsg,
+                        size_t errmsg_len);
+
+/* Same as ledger_genesis_load over text (borrowed): len bytes followed by a
+ * '\0' at text[len]. A NUL byte inside the text is refused. */
+int ledger_genesis_parse(const char *text, size_t len, struct ledger_genesis *out, char *errmsg,
+                         size_t errmsg_len);
+
+/* Writes g (checked with ledger_genesis_finish first) as a genesis file that
+ * ledger_genesis_load reads back to the same hash; written to PATH.tmp, fsynced
+ * and renamed. Returns 0, LEDGER_E_INVALID (bad g, or an I/O error: reason in
+ * errmsg) or LEDGER_E_NOMEM. */
+int ledger_genesis_write(const char *path, const struct ledger_genesis *g, char *errmsg,
+                         size_t errmsg_len);
 
 #endif
