@@ -1,0 +1,143 @@
+/* The transaction envelope: strict decoding, identity, and the signer's signature. */
+#include "ledger/tx.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/err.h"
+#include "ledger/exec.h"
+
+static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+{
+    if (errmsg != NULL && errmsg_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errmsg, errmsg_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *errmsg,
+                   size_t errmsg_len)
+{
+    memset(tx, 0, sizeof(*tx));
+    if (len > LEDGER_MAX_TX_LEN)
+        return fail(LEDGER_E_TOO_LARGE, errmsg, errmsg_len, "transaction of %zu bytes (limit %d)",
+                    len, LEDGER_MAX_TX_LEN);
+    Sealchain__Tx *env = sealchain__tx__unpack(NULL, len, buf);
+    if (env == NULL)
+        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction envelope does not parse");
+    int rc = 0;
+    if (env->signer.len != LEDGER_KEY_LEN)
+        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signer key is %zu bytes, not 32",
+                  env->signer.len);
+    else if (env->signature.len != LEDGER_SIG_LEN)
+        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signature is %zu bytes, not 64",
+                  env->signature.len);
+    else if (env->body.len == 0)
+        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "transaction body is empty");
+    if (rc != 0) {
+        sealchain__tx__free_unpacked(env, NULL);
+        return rc;
+    }
+    tx->env = env;
+    tx->signer = env->signer.data;
+    ledger_sha256(env->body.data, env->body.len, tx->id);
+    return 0;
+}
+
+/* protobuf-c keeps unknown fields and packs them back, so a re-pack
+ * comparison alone would let them through: check them explicitly. */
+static int has_unknown(const ProtobufCMessage *m)
+{
+    return m != NULL && m->n_unknown_fields != 0;
+}
+
+/* Canonical iff packing the decoded message gives back exactly the input. */
+static int canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    if (n != len)
+        return 0;
+    uint8_t *tmp = malloc(n ? n : 1);
+    if (tmp == NULL)
+        return -1;
+    protobuf_c_message_pack(m, tmp);
+    int same = memcmp(tmp, buf, n) == 0;
+    free(tmp);
+    return same;
+}
+
+int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *errmsg,
+                    size_t errmsg_len)
+{
+    int c = canonical(&tx->env->base, buf, len);
+    if (c < 0)
+        return LEDGER_E_NOMEM;
+    if (c == 0 || has_unknown(&tx->env->base))
+        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                    "transaction envelope is not canonically encoded");
+    Sealchain__TxBody *body =
+        sealchain__tx_body__unpack(NULL, tx->env->body.len, tx->env->body.data);
+    if (body == NULL)
+        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body does not parse");
+    /* Every member of the op oneof is a message pointer in the same union slot. */
+    const ProtobufCMessage *op = body->op_case == SEALCHAIN__TX_BODY__OP__NOT_SET
+                                     ? NULL
+                                     : (const ProtobufCMessage *)body->org_register;
+    c = canonical(&body->base, tx->env->body.data, tx->env->body.len);
+    if (c < 0) {
+        sealchain__tx_body__free_unpacked(body, NULL);
+        return LEDGER_E_NOMEM;
+    }
+    if (c == 0 || has_unknown(&body->base) || has_unknown(op)) {
+        sealchain__tx_body__free_unpacked(body, NULL);
+        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                    "transaction body is not canonically encoded (unknown, repeated or "
+                    "misordered field)");
+    }
+    if (op == NULL) {
+        sealchain__tx_body__free_unpacked(body, NULL);
+        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body names no operation");
+    }
+    tx->body = body;
+    return 0;
+}
+
+int ledger_tx_check_sig(const struct ledger_tx *tx, const uint8_t genesis[static LEDGER_HASH_LEN])
+{
+    return ledger_verify(LEDGER_TAG_TX, genesis, tx->env->body.data, tx->env->body.len, tx->signer,
+                         tx->env->signature.data);
+}
+
+void ledger_tx_close(struct ledger_tx *tx)
+{
+    if (tx->body != NULL)
+        sealchain__tx_body__free_unpacked(tx->body, NULL);
+    if (tx->env != NULL)
+        sealchain__tx__free_unpacked(tx->env, NULL);
+    memset(tx, 0, sizeof(*tx));
+}
+
+int ledger_tx_id(const uint8_t *buf, size_t len, uint8_t id[static LEDGER_HASH_LEN])
+{
+    struct ledger_tx tx;
+    int rc = ledger_tx_open(buf, len, &tx, NULL, 0);
+    if (rc != 0)
+        return rc;
+    memcpy(id, tx.id, LEDGER_HASH_LEN);
+    ledger_tx_close(&tx);
+    return 0;
+}
+
+void ledger_short_hex(const uint8_t *in, char out[static LEDGER_SHORT_HEX])
+{
+    ledger_hex(in, 4, out);
+    memcpy(out + 8, "\xe2\x80\xa6", 4); /* "…" and NUL */
+}
