@@ -30,10 +30,11 @@
  * failed state for good (fail-stop): every later write returns
  * LEDGER_E_FATAL and ledger_store_errmsg() keeps the first failure.
  *
- * Threads: one writer at a time (the node's loop). Read transactions may be
- * used from any thread, one per thread at a time (LMDB's MDB_NOTLS is not
- * set). A write that must grow the map needs no read transaction open in
- * this process at that moment: end them before committing.
+ * Threads: one writer at a time (the node's loop). The environment is opened
+ * with MDB_NOTLS, so a read transaction belongs to its object, not to a
+ * thread: it may be handed to a libuv pool thread (never used by two threads
+ * at once). Growing the map needs no read transaction open in this process
+ * at that moment: end them before committing.
  */
 
 /* The chain tip as committed. At height 0 (no block yet): hash is all zero,
