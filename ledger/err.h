@@ -49,7 +49,10 @@
     X(WRONG_CHAIN, "belongs to another chain (genesis hash differs)")                         \
     X(BAD_PROOF, "proof invalid")                                                             \
     X(STORE, "storage error")                                                                 \
-    X(FATAL, "ledger stopped after a fatal storage error")
+    X(FATAL, "ledger stopped after a fatal storage error")                                   \
+    X(DUPLICATE_SIGNER, "signature file already holds a signature of this seal")              \
+    X(DOC_MISMATCH, "signature is for another document")                                      \
+    X(NOT_EFFECTIVE, "use is not effective")
 
 #define LEDGER__ERR_ENUM(name, msg) LEDGER_E_##name,
 enum ledger_err { LEDGER_ERRORS(LEDGER__ERR_ENUM) LEDGER_E__COUNT };
