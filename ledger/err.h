@@ -24,6 +24,7 @@
     X(SEAL_SUSPENDED, "seal is suspended")                                                    \
     X(SEAL_DESTROYED, "seal is destroyed")                                                    \
     X(SEAL_NOT_ACTIVE, "seal is not active")                                                  \
+    X(SEAL_NOT_SUSPENDED, "seal is not suspended (nothing to resume)")                        \
     X(SEAL_OUTSIDE_WINDOW, "seal is outside its validity window")                             \
     X(SEAL_KEY_EXISTS, "seal key already registered")                                         \
     X(OFFICIAL_SEAL_EXISTS, "organisation already has an official seal")                      \
@@ -34,6 +35,7 @@
     X(GRANT_REVOKED, "grant revoked or replaced")                                             \
     X(GRANT_EXPIRED, "grant expired")                                                         \
     X(GRANT_USED_UP, "grant has no uses left")                                                \
+    X(TOO_MANY_PENDING, "grant has too many uses awaiting approval")                          \
     X(BAD_SEAL_SIGNATURE, "bad seal signature")                                               \
     X(UNKNOWN_USAGE, "unknown use")                                                           \
     X(NOT_APPROVER, "signer is not an approver of this grant")                                \
