@@ -1,0 +1,707 @@
+/* The ledger facade: mempool admission, block building, validation and commit. */
+#include "ledger/ledger.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/cert.h"
+#include "ledger/codec.h"
+#include "ledger/err.h"
+#include "ledger/merkle.h"
+#include "ledger/tx.h"
+#include "proto/block.pb-c.h"
+
+/* Executions kept for commit: the primary's built block and the blocks a
+ * backup validated at tip + 1 (a few, as view changes can offer several
+ * candidates for one height). Older ones are evicted first. */
+#define PREPARED_SLOTS 4
+
+/* One executed block, kept until it is committed or evicted. */
+struct prepared {
+    uint64_t seq; /* for eviction: lower is older */
+    struct ledger_header hdr;
+    uint8_t bytes_hash[LEDGER_HASH_LEN]; /* SHA-256 of the whole encoded Block */
+    struct ledger_state_base base;       /* what ex reads; dead once executed */
+    struct ledger_exec *ex;
+};
+
+struct ledger {
+    struct ledger_genesis genesis;
+    struct ledger_store *store;
+    struct prepared *prepared[PREPARED_SLOTS];
+    uint64_t seq;
+    bool failed;
+    char errmsg[LEDGER_ERRMSG_LEN];
+};
+
+static int lerr(struct ledger *l, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int lerr(struct ledger *l, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->errmsg, sizeof(l->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Fail-stop: the store refuses every later write, and so do we. */
+static int fatal(struct ledger *l)
+{
+    l->failed = true;
+    ledger_store_fail(l->store, l->errmsg);
+    return LEDGER_E_FATAL;
+}
+
+static int no_state(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,
+                    size_t *out_val_len)
+{
+    (void)ctx, (void)key, (void)key_len, (void)out_val, (void)out_val_len;
+    return LEDGER_E_NOT_FOUND;
+}
+
+/* The base of an executed block once its read snapshot has ended: nothing
+ * reads it (commit only iterates the overlay's own writes). */
+static int dead_state(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,
+                      size_t *out_val_len)
+{
+    (void)ctx, (void)key, (void)key_len, (void)out_val, (void)out_val_len;
+    return LEDGER_E_STORE;
+}
+
+static void prepared_free(struct prepared *p)
+{
+    if (p == NULL)
+        return;
+    ledger_exec_free(p->ex);
+    free(p);
+}
+
+static void prepared_clear(struct ledger *l)
+{
+    for (size_t i = 0; i < PREPARED_SLOTS; i++) {
+        prepared_free(l->prepared[i]);
+        l->prepared[i] = NULL;
+    }
+}
+
+static void prepared_keep(struct ledger *l, struct prepared *p)
+{
+    size_t slot = 0;
+    for (size_t i = 0; i < PREPARED_SLOTS; i++) {
+        if (l->prepared[i] == NULL) {
+            slot = i;
+            break;
+        }
+        if (l->prepared[i]->seq < l->prepared[slot]->seq)
+            slot = i;
+    }
+    prepared_free(l->prepared[slot]);
+    p->seq = ++l->seq;
+    l->prepared[slot] = p;
+}
+
+static struct prepared *prepared_find(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
+                                      const uint8_t bytes_hash[LEDGER_HASH_LEN])
+{
+    for (size_t i = 0; i < PREPARED_SLOTS; i++) {
+        struct prepared *p = l->prepared[i];
+        if (p != NULL && memcmp(p->hdr.hash, hash, LEDGER_HASH_LEN) == 0 &&
+            memcmp(p->bytes_hash, bytes_hash, LEDGER_HASH_LEN) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* ---- decoding ------------------------------------------------------------------ */
+
+static int copy_hash(const ProtobufCBinaryData *b, uint8_t out[LEDGER_HASH_LEN])
+{
+    if (b->len != LEDGER_HASH_LEN)
+        return LEDGER_E_MALFORMED;
+    memcpy(out, b->data, LEDGER_HASH_LEN);
+    return 0;
+}
+
+int ledger_header_decode(const uint8_t *hdr, size_t len, struct ledger_header *out)
+{
+    ProtobufCMessage *m;
+    int rc = ledger_decode_strict(&sealchain__block_header__descriptor, hdr, len,
+                                  LEDGER_MAX_HEADER_LEN, &m);
+    if (rc != 0)
+        return rc;
+    Sealchain__BlockHeader *h = (Sealchain__BlockHeader *)m;
+    memset(out, 0, sizeof(*out));
+    if (copy_hash(&h->chain, out->chain) != 0 || copy_hash(&h->prev_hash, out->prev_hash) != 0 ||
+        copy_hash(&h->tx_root, out->tx_root) != 0 ||
+        copy_hash(&h->state_root, out->state_root) != 0)
+        rc = LEDGER_E_MALFORMED;
+    out->height = h->height;
+    out->view = h->view;
+    out->time_ms = h->time_ms;
+    out->proposer = h->proposer;
+    out->tx_count = h->tx_count;
+    ledger_sha256(hdr, len, out->hash);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return rc;
+}
+
+/* Strict Block decode; *out owned by the caller (free_unpacked). */
+static int block_decode(const uint8_t *block, size_t len, Sealchain__Block **out,
+                        struct ledger_header *hdr)
+{
+    ProtobufCMessage *m;
+    int rc =
+        ledger_decode_strict(&sealchain__block__descriptor, block, len, LEDGER_MAX_BLOCK_LEN, &m);
+    if (rc != 0)
+        return rc;
+    Sealchain__Block *b = (Sealchain__Block *)m;
+    if (b->n_txs > LEDGER_MAX_BLOCK_TXS ||
+        (rc = ledger_header_decode(b->header.data, b->header.len, hdr)) != 0) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return rc != 0 ? rc : LEDGER_E_TOO_LARGE;
+    }
+    *out = b;
+    return 0;
+}
+
+int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *out)
+{
+    Sealchain__Block *b;
+    int rc = block_decode(block, len, &b, out);
+    if (rc == 0)
+        protobuf_c_message_free_unpacked(&b->base, NULL);
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------------------- */
+
+static int write_genesis_state(struct ledger *l)
+{
+    struct ledger_state_base empty = { .ctx = NULL, .get = no_state };
+    struct ledger_overlay *ov = ledger_overlay_new(&empty);
+    if (ov == NULL)
+        return LEDGER_E_NOMEM;
+    int rc = ledger_state_genesis(&l->genesis, ov);
+    if (rc == 0 && (rc = ledger_store_init(l->store, ov)) != 0)
+        lerr(l, rc, "%s", ledger_store_errmsg(l->store));
+    else if (rc != 0)
+        lerr(l, rc, "genesis state: %s", ledger_strerror(rc));
+    ledger_overlay_free(ov);
+    return rc;
+}
+
+int ledger_open(const char *dir, const struct ledger_genesis *g,
+                const struct ledger_store_options *opt, struct ledger **out, char *errmsg,
+                size_t errmsg_len)
+{
+    *out = NULL;
+    struct ledger *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return LEDGER_E_NOMEM;
+    l->genesis = *g;
+    int rc = ledger_store_open(dir, g, opt, &l->store, l->errmsg, sizeof(l->errmsg));
+    if (rc != 0)
+        goto err_after_alloc;
+    if (ledger_store_is_new(l->store) && (rc = write_genesis_state(l)) != 0)
+        goto err_after_store;
+    *out = l;
+    return 0;
+err_after_store:
+    ledger_store_close(l->store);
+err_after_alloc:
+    if (errmsg != NULL && errmsg_len > 0)
+        snprintf(errmsg, errmsg_len, "%s", l->errmsg);
+    free(l);
+    return rc;
+}
+
+void ledger_close(struct ledger *l)
+{
+    if (l == NULL)
+        return;
+    prepared_clear(l);
+    ledger_store_close(l->store);
+    free(l);
+}
+
+const char *ledger_errmsg(const struct ledger *l)
+{
+    return l->errmsg;
+}
+
+const struct ledger_genesis *ledger_genesis_get(const struct ledger *l)
+{
+    return &l->genesis;
+}
+
+struct ledger_store *ledger_store_get(struct ledger *l)
+{
+    return l->store;
+}
+
+bool ledger_failed(const struct ledger *l)
+{
+    return l->failed;
+}
+
+void ledger_tip_get(const struct ledger *l, struct ledger_tip *out)
+{
+    ledger_store_tip(l->store, out);
+}
+
+/* ---- admission ------------------------------------------------------------------- */
+
+int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
+                    uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    struct ledger_rtxn *r;
+    int rc = ledger_rtxn_begin(l->store, &r);
+    if (rc != 0) {
+        if (errmsg != NULL && errmsg_len > 0)
+            snprintf(errmsg, errmsg_len, "%s", ledger_store_errmsg(l->store));
+        return rc;
+    }
+    struct ledger_state_base base;
+    ledger_rtxn_base(r, &base);
+    struct ledger_exec *ex = ledger_exec_new(&l->genesis, &base, tip.height + 1, now_ms);
+    if (ex == NULL) {
+        rc = LEDGER_E_NOMEM;
+    } else {
+        rc = ledger_exec_check(ex, tx, tx_len, out_id, errmsg, errmsg_len);
+        ledger_exec_free(ex);
+    }
+    ledger_rtxn_end(r);
+    return rc;
+}
+
+/* ---- execution ------------------------------------------------------------------- */
+
+/* Header checks against the parent (tip or the previous block of a batch). */
+static int check_parent(struct ledger *l, const struct ledger_header *h, uint64_t parent_height,
+                        const uint8_t parent_hash[LEDGER_HASH_LEN], uint64_t parent_time)
+{
+    if (memcmp(h->chain, l->genesis.hash, LEDGER_HASH_LEN) != 0)
+        return lerr(l, LEDGER_E_WRONG_CHAIN, "block %" PRIu64 ": of another chain", h->height);
+    if (h->height != parent_height + 1)
+        return lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": expected height %" PRIu64,
+                    h->height, parent_height + 1);
+    if (memcmp(h->prev_hash, parent_hash, LEDGER_HASH_LEN) != 0)
+        return lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": prev_hash is not block %" PRIu64,
+                    h->height, parent_height);
+    if (h->time_ms <= parent_time)
+        return lerr(l, LEDGER_E_BAD_TIME,
+                    "block %" PRIu64 ": time %" PRIu64 " not after its parent's %" PRIu64,
+                    h->height, h->time_ms, parent_time);
+    if (h->proposer >= l->genesis.n)
+        return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": proposer %" PRIu32 " >= n",
+                    h->height, h->proposer);
+    return 0;
+}
+
+/* tx_count and tx root of the body against the header, from the tx ids
+ * alone (no execution): a body that does not match its signed header. */
+static int check_body(struct ledger *l, const Sealchain__Block *b, const struct ledger_header *h)
+{
+    if (b->n_txs != h->tx_count)
+        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": %zu txs, header says %" PRIu32,
+                    h->height, b->n_txs, h->tx_count);
+    uint8_t(*ids)[LEDGER_HASH_LEN] = malloc((b->n_txs + 1) * LEDGER_HASH_LEN);
+    if (ids == NULL)
+        return lerr(l, LEDGER_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < b->n_txs && rc == 0; i++)
+        if (ledger_tx_id(b->txs[i].data, b->txs[i].len, ids[i]) != 0)
+            rc = lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx %zu does not decode",
+                      h->height, i);
+    uint8_t root[LEDGER_HASH_LEN];
+    if (rc == 0 &&
+        (rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ids, b->n_txs, root)) != 0)
+        lerr(l, rc, "tx root: %s", ledger_strerror(rc));
+    if (rc == 0 && memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
+        rc = lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
+    free(ids);
+    return rc;
+}
+
+/* Executes every tx of b over p->base (set by the caller) as block h, then
+ * checks the roots. A refused tx refuses the block. */
+static int execute(struct ledger *l, struct prepared *p, const Sealchain__Block *b,
+                   const struct ledger_header *h, const uint8_t prev_root[LEDGER_HASH_LEN])
+{
+    p->ex = ledger_exec_new(&l->genesis, &p->base, h->height, h->time_ms);
+    if (p->ex == NULL)
+        return lerr(l, LEDGER_E_NOMEM, "out of memory");
+    char why[LEDGER_REASON_LEN];
+    uint8_t id[LEDGER_HASH_LEN];
+    for (size_t i = 0; i < b->n_txs; i++) {
+        int rc = ledger_exec_tx(p->ex, b->txs[i].data, b->txs[i].len, id, why, sizeof(why));
+        if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
+            return lerr(l, rc, "block %" PRIu64 ": tx %zu: %s", h->height, i, why);
+        if (rc != 0)
+            return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %zu refused: %s (%s)",
+                        h->height, i, why, ledger_errname(rc));
+    }
+    uint8_t tx_root[LEDGER_HASH_LEN], state_root[LEDGER_HASH_LEN];
+    int rc = ledger_exec_finish(p->ex, prev_root, tx_root, state_root);
+    if (rc != 0)
+        return lerr(l, rc, "block %" PRIu64 ": finish: %s", h->height, ledger_strerror(rc));
+    if (memcmp(tx_root, h->tx_root, LEDGER_HASH_LEN) != 0)
+        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
+    if (memcmp(state_root, h->state_root, LEDGER_HASH_LEN) != 0) {
+        char mine[2 * LEDGER_HASH_LEN + 1], theirs[2 * LEDGER_HASH_LEN + 1];
+        ledger_hex(state_root, LEDGER_HASH_LEN, mine);
+        ledger_hex(h->state_root, LEDGER_HASH_LEN, theirs);
+        return lerr(l, LEDGER_E_BAD_STATE_ROOT,
+                    "block %" PRIu64 ": state root %.16s... computed here, %.16s... in header",
+                    h->height, mine, theirs);
+    }
+    return 0;
+}
+
+/* Executes b at the tip through a fresh snapshot; *out keeps the exec. */
+static int execute_at_tip(struct ledger *l, const Sealchain__Block *b,
+                          const struct ledger_header *h, const uint8_t *bytes, size_t len,
+                          struct prepared **out)
+{
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    struct prepared *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return lerr(l, LEDGER_E_NOMEM, "out of memory");
+    p->hdr = *h;
+    ledger_sha256(bytes, len, p->bytes_hash);
+    struct ledger_rtxn *r;
+    int rc = ledger_rtxn_begin(l->store, &r);
+    if (rc != 0) {
+        lerr(l, rc, "%s", ledger_store_errmsg(l->store));
+        goto err_after_alloc;
+    }
+    ledger_rtxn_base(r, &p->base);
+    rc = execute(l, p, b, h, tip.state_root);
+    ledger_rtxn_end(r);
+    p->base.ctx = NULL;
+    p->base.get = dead_state;
+    if (rc != 0)
+        goto err_after_alloc;
+    *out = p;
+    return 0;
+err_after_alloc:
+    prepared_free(p);
+    return rc;
+}
+
+/* ---- build and validate --------------------------------------------------------- */
+
+int ledger_validate_block(struct ledger *l, const uint8_t *block, size_t len,
+                          struct ledger_header *out_hdr)
+{
+    if (l->failed)
+        return LEDGER_E_FATAL;
+    struct ledger_header h;
+    Sealchain__Block *b;
+    int rc = block_decode(block, len, &b, &h);
+    if (rc != 0)
+        return lerr(l, rc, "proposed block: %s", ledger_strerror(rc));
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    struct prepared *p = NULL;
+    if ((rc = check_parent(l, &h, tip.height, tip.hash, tip.time_ms)) == 0 &&
+        (rc = check_body(l, b, &h)) == 0 && (rc = execute_at_tip(l, b, &h, block, len, &p)) == 0)
+        prepared_keep(l, p);
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    if (rc == 0 && out_hdr != NULL)
+        *out_hdr = h;
+    return rc;
+}
+
+static int encode_block(struct ledger *l, const struct ledger_header *h,
+                        const ProtobufCBinaryData *txs, size_t n, uint8_t **out, size_t *out_len,
+                        uint8_t hash[LEDGER_HASH_LEN])
+{
+    Sealchain__BlockHeader hdr = SEALCHAIN__BLOCK_HEADER__INIT;
+    hdr.chain = (ProtobufCBinaryData){ LEDGER_HASH_LEN, (uint8_t *)h->chain };
+    hdr.height = h->height;
+    hdr.view = h->view;
+    hdr.prev_hash = (ProtobufCBinaryData){ LEDGER_HASH_LEN, (uint8_t *)h->prev_hash };
+    hdr.time_ms = h->time_ms;
+    hdr.proposer = h->proposer;
+    hdr.tx_root = (ProtobufCBinaryData){ LEDGER_HASH_LEN, (uint8_t *)h->tx_root };
+    hdr.state_root = (ProtobufCBinaryData){ LEDGER_HASH_LEN, (uint8_t *)h->state_root };
+    hdr.tx_count = h->tx_count;
+    uint8_t *hbytes;
+    size_t hlen;
+    int rc = ledger_encode(&hdr.base, &hbytes, &hlen);
+    if (rc != 0)
+        return lerr(l, rc, "encode header: out of memory");
+    ledger_sha256(hbytes, hlen, hash);
+    Sealchain__Block blk = SEALCHAIN__BLOCK__INIT;
+    blk.header = (ProtobufCBinaryData){ hlen, hbytes };
+    blk.n_txs = n;
+    blk.txs = (ProtobufCBinaryData *)txs;
+    rc = ledger_encode(&blk.base, out, out_len);
+    free(hbytes);
+    return rc != 0 ? lerr(l, rc, "encode block: out of memory") : 0;
+}
+
+/* Runs the candidates through p->ex, collecting the included ones in inc. */
+static int build_txs(struct ledger *l, struct prepared *p, const struct ledger_txref *txs,
+                     size_t count, ProtobufCBinaryData *inc, size_t *n_inc,
+                     struct ledger_refusal *refusals, size_t *n_ref, size_t *used)
+{
+    size_t bytes = LEDGER_MAX_HEADER_LEN, i;
+    char why[LEDGER_REASON_LEN];
+    for (i = 0; i < count && *n_inc < LEDGER_MAX_BLOCK_TXS; i++) {
+        if (bytes + txs[i].len + 4 > LEDGER_MAX_BLOCK_LEN)
+            break;
+        int rc = ledger_exec_tx(p->ex, txs[i].data, txs[i].len, NULL, why, sizeof(why));
+        if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
+            return lerr(l, rc, "build block: tx %zu: %s", i, why);
+        if (rc != 0) {
+            if (refusals != NULL) {
+                struct ledger_refusal *f = &refusals[(*n_ref)++];
+                f->index = i;
+                f->code = rc;
+                snprintf(f->reason, sizeof(f->reason), "%s", why);
+            }
+            continue;
+        }
+        inc[(*n_inc)++] = (ProtobufCBinaryData){ txs[i].len, (uint8_t *)txs[i].data };
+        bytes += txs[i].len + 4;
+    }
+    *used = i;
+    return 0;
+}
+
+int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t count,
+                       uint64_t time_ms, uint32_t proposer, uint64_t view, uint8_t **out_block,
+                       size_t *out_len, uint8_t out_hash[static LEDGER_HASH_LEN],
+                       struct ledger_refusal *refusals, size_t *out_refused_count, size_t *out_used)
+{
+    if (l->failed)
+        return LEDGER_E_FATAL;
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    if (time_ms <= tip.time_ms)
+        return lerr(l, LEDGER_E_BAD_TIME, "build block: time %" PRIu64 " not after %" PRIu64,
+                    time_ms, tip.time_ms);
+    if (proposer >= l->genesis.n)
+        return lerr(l, LEDGER_E_INVALID, "build block: proposer %" PRIu32 " >= n", proposer);
+    size_t n_ref = 0, n_inc = 0, used = 0;
+    ProtobufCBinaryData *inc = malloc((count > 0 ? count : 1) * sizeof(*inc));
+    struct prepared *p = calloc(1, sizeof(*p));
+    struct ledger_rtxn *r = NULL;
+    int rc = LEDGER_E_NOMEM;
+    if (inc == NULL || p == NULL || (rc = ledger_rtxn_begin(l->store, &r)) != 0) {
+        lerr(l, rc, "build block: %s", ledger_strerror(rc));
+        goto out;
+    }
+    ledger_rtxn_base(r, &p->base);
+    struct ledger_header *h = &p->hdr;
+    *h = (struct ledger_header){
+        .height = tip.height + 1, .view = view, .time_ms = time_ms, .proposer = proposer
+    };
+    memcpy(h->chain, l->genesis.hash, LEDGER_HASH_LEN);
+    memcpy(h->prev_hash, tip.hash, LEDGER_HASH_LEN);
+    if ((p->ex = ledger_exec_new(&l->genesis, &p->base, h->height, time_ms)) == NULL) {
+        rc = lerr(l, LEDGER_E_NOMEM, "build block: out of memory");
+        goto out;
+    }
+    if ((rc = build_txs(l, p, txs, count, inc, &n_inc, refusals, &n_ref, &used)) != 0)
+        goto out;
+    h->tx_count = (uint32_t)n_inc;
+    if ((rc = ledger_exec_finish(p->ex, tip.state_root, h->tx_root, h->state_root)) != 0 ||
+        (rc = encode_block(l, h, inc, n_inc, out_block, out_len, h->hash)) != 0)
+        goto out;
+    memcpy(out_hash, h->hash, LEDGER_HASH_LEN);
+    ledger_sha256(*out_block, *out_len, p->bytes_hash);
+    ledger_rtxn_end(r);
+    r = NULL;
+    p->base = (struct ledger_state_base){ .ctx = NULL, .get = dead_state };
+    prepared_keep(l, p);
+    p = NULL;
+out:
+    ledger_rtxn_end(r);
+    prepared_free(p);
+    free(inc);
+    if (out_refused_count != NULL)
+        *out_refused_count = n_ref;
+    if (out_used != NULL)
+        *out_used = used;
+    return rc;
+}
+
+/* ---- commit ---------------------------------------------------------------------- */
+
+static int write_blocks(struct ledger *l, struct ledger_store_block *sb, size_t n)
+{
+    int rc = ledger_store_commit(l->store, sb, n);
+    prepared_clear(l); /* every kept execution was built on the old tip */
+    if (rc == LEDGER_E_FATAL) {
+        lerr(l, rc, "%s", ledger_store_errmsg(l->store));
+        return fatal(l);
+    }
+    if (rc != 0)
+        return lerr(l, rc, "%s", ledger_store_errmsg(l->store));
+    return 0;
+}
+
+static void store_block_of(struct ledger_store_block *sb, const struct prepared *p,
+                           const uint8_t *block, size_t len, const uint8_t *cert, size_t cert_len)
+{
+    *sb = (struct ledger_store_block){ .height = p->hdr.height,
+                                       .block = block,
+                                       .block_len = len,
+                                       .cert = cert,
+                                       .cert_len = cert_len,
+                                       .time_ms = p->hdr.time_ms,
+                                       .ov = ledger_exec_overlay(p->ex) };
+    memcpy(sb->hash, p->hdr.hash, LEDGER_HASH_LEN);
+    memcpy(sb->state_root, p->hdr.state_root, LEDGER_HASH_LEN);
+}
+
+/* The checks of a certified block that refuse it without harm: decoding,
+ * chain, height, certificate, body against header. */
+static int check_certified(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
+                           size_t cert_len, uint64_t height, Sealchain__Block **out_b,
+                           struct ledger_header *h)
+{
+    int rc = block_decode(block, len, out_b, h);
+    if (rc != 0)
+        return lerr(l, rc, "block %" PRIu64 ": %s", height, ledger_strerror(rc));
+    char why[LEDGER_REASON_LEN] = "";
+    if (memcmp(h->chain, l->genesis.hash, LEDGER_HASH_LEN) != 0)
+        rc = lerr(l, LEDGER_E_WRONG_CHAIN, "block %" PRIu64 ": of another chain", h->height);
+    else if (h->height != height)
+        rc = lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": expected height %" PRIu64, h->height,
+                  height);
+    else if ((rc = ledger_cert_check(&l->genesis, cert, cert_len, h->height, h->hash, NULL, why,
+                                     sizeof(why))) != 0)
+        rc = lerr(l, LEDGER_E_BAD_CERT, "block %" PRIu64 ": certificate: %s", h->height, why);
+    else
+        rc = check_body(l, *out_b, h);
+    if (rc != 0) {
+        protobuf_c_message_free_unpacked(&(*out_b)->base, NULL);
+        *out_b = NULL;
+    }
+    return rc;
+}
+
+/* A certified block that does not execute here as it did on q validators:
+ * this node's state has diverged. Fail-stop. Out of memory and a read error
+ * say nothing about the block and are returned as they are. */
+static int diverged(struct ledger *l, int rc)
+{
+    if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
+        return rc;
+    char msg[LEDGER_ERRMSG_LEN];
+    memcpy(msg, l->errmsg, sizeof(msg));
+    msg[sizeof(msg) - 12] = '\0'; /* room for the prefix */
+    lerr(l, LEDGER_E_FATAL, "certified %s", msg);
+    return fatal(l);
+}
+
+int ledger_commit_block(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
+                        size_t cert_len)
+{
+    if (l->failed)
+        return LEDGER_E_FATAL;
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    struct ledger_header h;
+    if (tip.height > 0 && ledger_block_header(block, len, &h) == 0 && h.height == tip.height &&
+        memcmp(h.hash, tip.hash, LEDGER_HASH_LEN) == 0)
+        return 0; /* already committed (a repeated delivery) */
+    Sealchain__Block *b;
+    int rc = check_certified(l, block, len, cert, cert_len, tip.height + 1, &b, &h);
+    if (rc != 0)
+        return rc;
+    uint8_t bytes_hash[LEDGER_HASH_LEN];
+    ledger_sha256(block, len, bytes_hash);
+    struct prepared *p = prepared_find(l, h.hash, bytes_hash), *own = NULL;
+    if (p == NULL) {
+        rc = check_parent(l, &h, tip.height, tip.hash, tip.time_ms);
+        if (rc == 0)
+            rc = execute_at_tip(l, b, &h, block, len, &own);
+        if (rc != 0) {
+            protobuf_c_message_free_unpacked(&b->base, NULL);
+            return diverged(l, rc);
+        }
+        p = own;
+    }
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    struct ledger_store_block sb;
+    store_block_of(&sb, p, block, len, cert, cert_len);
+    rc = write_blocks(l, &sb, 1); /* frees the kept executions, p among them */
+    prepared_free(own);
+    return rc;
+}
+
+/* Executes block k of a batch over the overlay of block k-1. */
+static int overlay_base_get(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,
+                            size_t *out_val_len)
+{
+    return ledger_overlay_get(ctx, key, key_len, out_val, out_val_len);
+}
+
+static int batch_one(struct ledger *l, const struct ledger_certified *c, struct ledger_rtxn *r,
+                     struct prepared *prev, const struct ledger_tip *tip, struct prepared *p)
+{
+    uint64_t height = prev != NULL ? prev->hdr.height + 1 : tip->height + 1;
+    Sealchain__Block *b;
+    int rc = check_certified(l, c->block, c->block_len, c->cert, c->cert_len, height, &b, &p->hdr);
+    if (rc != 0)
+        return rc;
+    if (prev != NULL)
+        p->base = (struct ledger_state_base){ .ctx = ledger_exec_overlay(prev->ex),
+                                              .get = overlay_base_get };
+    else
+        ledger_rtxn_base(r, &p->base);
+    rc = check_parent(l, &p->hdr, height - 1, prev ? prev->hdr.hash : tip->hash,
+                      prev ? prev->hdr.time_ms : tip->time_ms);
+    if (rc == 0)
+        rc = execute(l, p, b, &p->hdr, prev ? prev->hdr.state_root : tip->state_root);
+    if (rc != 0)
+        rc = diverged(l, rc);
+    protobuf_c_message_free_unpacked(&b->base, NULL);
+    return rc;
+}
+
+int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks, size_t count)
+{
+    if (l->failed)
+        return LEDGER_E_FATAL;
+    if (count == 0 || count > LEDGER_MAX_SYNC_BATCH)
+        return lerr(l, LEDGER_E_INVALID, "commit blocks: batch of %zu (1..%d)", count,
+                    LEDGER_MAX_SYNC_BATCH);
+    struct ledger_tip tip;
+    ledger_store_tip(l->store, &tip);
+    struct prepared *ps = calloc(count, sizeof(*ps));
+    struct ledger_store_block *sb = calloc(count, sizeof(*sb));
+    struct ledger_rtxn *r = NULL;
+    int rc = LEDGER_E_NOMEM;
+    if (ps == NULL || sb == NULL || (rc = ledger_rtxn_begin(l->store, &r)) != 0) {
+        lerr(l, rc, "commit blocks: %s", ledger_strerror(rc));
+        goto out;
+    }
+    for (size_t k = 0; k < count && rc == 0; k++)
+        rc = batch_one(l, &blocks[k], r, k > 0 ? &ps[k - 1] : NULL, &tip, &ps[k]);
+    ledger_rtxn_end(r); /* no snapshot may stay open while the map could grow */
+    if (rc != 0)
+        goto out;
+    for (size_t k = 0; k < count; k++)
+        store_block_of(&sb[k], &ps[k], blocks[k].block, blocks[k].block_len, blocks[k].cert,
+                       blocks[k].cert_len);
+    rc = write_blocks(l, sb, count);
+out:
+    for (size_t k = 0; ps != NULL && k < count; k++)
+        ledger_exec_free(ps[k].ex);
+    free(ps);
+    free(sb);
+    return rc;
+}
