@@ -10,7 +10,7 @@
 
 /* Size limits: a transaction body is small (names, keys, hashes); a block of
  * LEDGER_MAX_BLOCK_TXS stays a few MB, well under a peer frame. */
-#define LEDGER_MAX_TX_LEN 4096
+#define LEDGER_MAX_TX_LEN    4096
 #define LEDGER_MAX_BLOCK_TXS 4096
 /* A transaction may not claim validity further ahead than this, so a signed
  * but refused one cannot be held back and slipped in much later (DESIGN §4). */
@@ -43,7 +43,8 @@ int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
 
 /* Computes the tx root over the applied txs' ids and the new cumulative state
  * root from prev_state_root. Call once, after the last ledger_exec_tx. */
-int ledger_exec_finish(struct ledger_exec *ex, const uint8_t prev_state_root[static LEDGER_HASH_LEN],
+int ledger_exec_finish(struct ledger_exec *ex,
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
                        uint8_t out_tx_root[static LEDGER_HASH_LEN],
                        uint8_t out_state_root[static LEDGER_HASH_LEN]);
 
@@ -54,6 +55,15 @@ struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex);
  * that applies a tx or ledger_exec_free). */
 size_t ledger_exec_count(const struct ledger_exec *ex);
 const uint8_t (*ledger_exec_ids(const struct ledger_exec *ex))[LEDGER_HASH_LEN];
+
+/* The status a query reports for a use at time now_ms (usually the tip's
+ * block time). Pending uses lapse lazily: the stored record stays PENDING
+ * until a later use, approval or rejection under the same grant touches it,
+ * so a query must compute the lapse itself. Returns stored_status
+ * (a UsageStatus value), or USAGE_STATUS_LAPSED when it is PENDING and
+ * now_ms > usage_time_ms + approval_window_ms (the grant's resolved window). */
+int ledger_usage_status_at(int stored_status, uint64_t usage_time_ms, uint64_t approval_window_ms,
+                           uint64_t now_ms);
 
 /* Writes the genesis organisations (one OrgRecord per validator, height 0)
  * into ov. Called once when a store is created. */

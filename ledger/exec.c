@@ -1,0 +1,247 @@
+/* Block execution: every transaction through one validate-then-apply path. */
+#include "ledger/exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/err.h"
+#include "ledger/merkle.h"
+#include "ledger/rules.h"
+
+struct ledger_exec {
+    const struct ledger_genesis *g;
+    uint64_t height, time_ms;
+    struct ledger_overlay *ov;
+    uint8_t (*ids)[LEDGER_HASH_LEN];
+    size_t count, cap;
+    struct ledger__work *work; /* scratch, reused: a grant record is large */
+    /* Set when an apply ran out of memory half-way: the overlay may hold part
+     * of a transaction, so the block cannot be built or checked any more. */
+    bool broken;
+};
+
+const struct ledger__rule *ledger__rule_for(int op_case)
+{
+    switch (op_case) {
+    case SEALCHAIN__TX_BODY__OP_ORG_REGISTER:
+        return &ledger__rule_org_register;
+    case SEALCHAIN__TX_BODY__OP_SEAL_REGISTER:
+        return &ledger__rule_seal_register;
+    case SEALCHAIN__TX_BODY__OP_SEAL_GRANT:
+        return &ledger__rule_grant;
+    case SEALCHAIN__TX_BODY__OP_SEAL_REVOKE_GRANT:
+        return &ledger__rule_revoke_grant;
+    case SEALCHAIN__TX_BODY__OP_SEAL_SUSPEND:
+        return &ledger__rule_suspend;
+    case SEALCHAIN__TX_BODY__OP_SEAL_RESUME:
+        return &ledger__rule_resume;
+    case SEALCHAIN__TX_BODY__OP_SEAL_DESTROY:
+        return &ledger__rule_destroy;
+    case SEALCHAIN__TX_BODY__OP_SEAL_USE:
+        return &ledger__rule_use;
+    case SEALCHAIN__TX_BODY__OP_USAGE_APPROVE:
+        return &ledger__rule_approve;
+    case SEALCHAIN__TX_BODY__OP_USAGE_REJECT:
+        return &ledger__rule_reject;
+    default:
+        return NULL;
+    }
+}
+
+struct ledger_exec *ledger_exec_new(const struct ledger_genesis *g,
+                                    const struct ledger_state_base *base, uint64_t height,
+                                    uint64_t time_ms)
+{
+    struct ledger_exec *ex = calloc(1, sizeof(*ex));
+    if (ex == NULL)
+        return NULL;
+    ex->g = g;
+    ex->height = height;
+    ex->time_ms = time_ms;
+    ex->ov = ledger_overlay_new(base);
+    ex->work = malloc(sizeof(*ex->work));
+    if (ex->ov == NULL || ex->work == NULL) {
+        ledger_exec_free(ex);
+        return NULL;
+    }
+    return ex;
+}
+
+void ledger_exec_free(struct ledger_exec *ex)
+{
+    if (ex == NULL)
+        return;
+    ledger_overlay_free(ex->ov);
+    free(ex->ids);
+    free(ex->work);
+    free(ex);
+}
+
+/* Checks common to every type, all cheap: replay (on the id, before the body
+ * is even parsed, so a re-wrapped body is a duplicate whatever its envelope),
+ * strict decoding, the nonce, and valid_until against block time. */
+static int check_envelope(struct ledger__ctx *c, struct ledger_tx *tx, const uint8_t *buf,
+                          size_t len)
+{
+    char h[LEDGER_SHORT_HEX];
+    int rc = ledger__raw_get(c, LEDGER_K_TX, tx->id, LEDGER_HASH_LEN, NULL, 0, NULL);
+    if (rc == 0)
+        return ledger__fail(c, LEDGER_E_DUPLICATE_TX, "tx %s: already on chain",
+                            ledger__short(tx->id, h));
+    if (rc != LEDGER_E_NOT_FOUND)
+        return rc;
+    if ((rc = ledger_tx_parse(tx, buf, len, c->errmsg, c->errmsg_len)) != 0)
+        return rc;
+    const Sealchain__TxBody *b = tx->body;
+    if (b->nonce.len != LEDGER_NONCE_LEN)
+        return ledger__fail(c, LEDGER_E_BAD_FIELD, "tx nonce is %zu bytes, must be 16",
+                            b->nonce.len);
+    if (b->valid_until_ms < c->time_ms)
+        return ledger__fail(c, LEDGER_E_EXPIRED_TX,
+                            "tx %s: expired (valid until %llu, block time %llu)",
+                            ledger__short(tx->id, h), (unsigned long long)b->valid_until_ms,
+                            (unsigned long long)c->time_ms);
+    if (b->valid_until_ms - c->time_ms > LEDGER_MAX_TX_VALIDITY_MS)
+        return ledger__fail(c, LEDGER_E_TX_TOO_FAR,
+                            "tx %s: valid_until is more than 24 h after block time",
+                            ledger__short(tx->id, h));
+    return 0;
+}
+
+/* The one path: envelope, rule check, tx signature, rule signatures, then
+ * (when apply) the writes. Nothing is written unless every check passed. */
+static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, bool apply, uint8_t *out_id,
+               char *errmsg, size_t errmsg_len)
+{
+    if (errmsg != NULL && errmsg_len > 0)
+        errmsg[0] = '\0';
+    struct ledger_tx tx;
+    struct ledger__ctx c = { ex->g, ex->ov, ex->height, ex->time_ms, (uint32_t)ex->count,
+                             &tx,   errmsg, errmsg_len };
+    if (ex->broken)
+        return ledger__fail(&c, LEDGER_E_NOMEM,
+                            "block execution stopped after running out of memory");
+    if (apply && ex->count >= LEDGER_MAX_BLOCK_TXS)
+        return ledger__fail(&c, LEDGER_E_TOO_LARGE, "block already holds %d transactions",
+                            LEDGER_MAX_BLOCK_TXS);
+    int rc = ledger_tx_open(buf, len, &tx, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    if (out_id != NULL)
+        memcpy(out_id, tx.id, LEDGER_HASH_LEN);
+    const struct ledger__rule *rule = NULL;
+    if ((rc = check_envelope(&c, &tx, buf, len)) != 0)
+        goto out_close_tx;
+    rule = ledger__rule_for(tx.body->op_case);
+    if (rule == NULL) {
+        rc = ledger__fail(&c, LEDGER_E_MALFORMED, "unknown transaction type");
+        goto out_close_tx;
+    }
+    if ((rc = rule->check(&c, ex->work)) != 0)
+        goto out_close_tx;
+    if ((rc = ledger_tx_check_sig(&tx, ex->g->hash)) != 0) {
+        char h[LEDGER_SHORT_HEX];
+        rc = ledger__fail(&c, rc, "tx %s: the signer's signature does not verify",
+                          ledger__short(tx.id, h));
+        goto out_close_tx;
+    }
+    if (rule->verify != NULL && (rc = rule->verify(&c, ex->work)) != 0)
+        goto out_close_tx;
+    if (!apply)
+        goto out_close_tx;
+    if ((rc = rule->apply(&c, ex->work)) == 0)
+        rc = ledger__txloc_put(&c);
+    if (rc != 0) {
+        ex->broken = true;
+        goto out_close_tx;
+    }
+    if (ex->count == ex->cap) {
+        size_t cap = ex->cap ? ex->cap * 2 : 64;
+        void *ids = realloc(ex->ids, cap * LEDGER_HASH_LEN);
+        if (ids == NULL) {
+            ex->broken = true;
+            rc = LEDGER_E_NOMEM;
+            goto out_close_tx;
+        }
+        ex->ids = ids;
+        ex->cap = cap;
+    }
+    memcpy(ex->ids[ex->count++], tx.id, LEDGER_HASH_LEN);
+out_close_tx:
+    if (rc != 0 && rule != NULL && errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')
+        ledger__fail(&c, rc, "%s: %s", rule->name, ledger_strerror(rc));
+    else if (rc != 0 && errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')
+        ledger__fail(&c, rc, "%s", ledger_strerror(rc));
+    ledger_tx_close(&tx);
+    return rc;
+}
+
+int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                   uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    return run(ex, tx, tx_len, true, out_id, errmsg, errmsg_len);
+}
+
+int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    return run(ex, tx, tx_len, false, out_id, errmsg, errmsg_len);
+}
+
+int ledger_exec_finish(struct ledger_exec *ex,
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
+                       uint8_t out_tx_root[static LEDGER_HASH_LEN],
+                       uint8_t out_state_root[static LEDGER_HASH_LEN])
+{
+    if (ex->broken)
+        return LEDGER_E_NOMEM;
+    int rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ex->ids, ex->count, out_tx_root);
+    uint8_t digest[LEDGER_HASH_LEN];
+    if (rc == 0)
+        rc = ledger_overlay_digest(ex->ov, digest);
+    if (rc == 0)
+        ledger_state_root_next(prev_state_root, digest, out_state_root);
+    return rc;
+}
+
+struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex)
+{
+    return ex->ov;
+}
+
+size_t ledger_exec_count(const struct ledger_exec *ex)
+{
+    return ex->count;
+}
+
+const uint8_t (*ledger_exec_ids(const struct ledger_exec *ex))[LEDGER_HASH_LEN]
+{
+    return (const uint8_t(*)[LEDGER_HASH_LEN])ex->ids;
+}
+
+int ledger_usage_status_at(int stored_status, uint64_t usage_time_ms, uint64_t approval_window_ms,
+                           uint64_t now_ms)
+{
+    if (stored_status == USAGE_PENDING &&
+        ledger__usage_lapsed(usage_time_ms, approval_window_ms, now_ms))
+        return USAGE_LAPSED;
+    return stored_status;
+}
+
+int ledger_state_genesis(const struct ledger_genesis *g, struct ledger_overlay *ov)
+{
+    struct ledger__ctx c = { g, ov, 0, g->time_ms, 0, NULL, NULL, 0 };
+    for (uint32_t i = 0; i < g->n; i++) {
+        const struct ledger_validator *v = &g->validators[i];
+        struct ledger__org o;
+        memset(&o, 0, sizeof(o));
+        memcpy(o.org_id, v->org_id, sizeof(o.org_id));
+        memcpy(o.name, v->org_name, sizeof(o.name));
+        memcpy(o.admin, v->admin_key, LEDGER_KEY_LEN);
+        o.authority = i; /* a validator organisation is its own filing authority */
+        int rc = ledger__org_put(&c, &o);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
