@@ -32,7 +32,7 @@ int ledger_txb_org_register(const struct ledger_genesis *g, const uint8_t sk[sta
 /* Seal registration parameters; NULL/0 fields are left out of the body. */
 struct ledger_txb_seal {
     const char *org_id;
-    int type; /* Sealchain__SealType, e.g. SEALCHAIN__SEAL_TYPE__OFFICIAL */
+    int type; /* Sealchain__SealType: SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OFFICIAL etc. */
     const char *name;
     const uint8_t *seal_key;   /* 32 bytes */
     const uint8_t *custodian;  /* 32 bytes or NULL (= org admin) */
