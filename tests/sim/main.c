@@ -77,7 +77,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 
 int main(int argc, char **argv)
 {
-    struct sim_opts o = { .seeds = 0 };
+    struct sim_opts o = { .argv0 = argv[0] };
     if (parse_args(argc, argv, &o) != 0) {
         usage();
         return 2;

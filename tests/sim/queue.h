@@ -15,6 +15,9 @@ enum sim_ev_kind {
     SIM_EV_CLIENT_TX, /* a client transaction `arg` reaches replica `to` */
     SIM_EV_FAULT,     /* scheduled fault action `arg` (crash, restart, partition, ...) */
     SIM_EV_BYZ,       /* a Byzantine replica `to` acts (flood, forged vote, ...) */
+    SIM_EV_SYNC,      /* replica `to`'s caller finished fetching blocks up to `arg` */
+    SIM_EV_TICK,      /* replica `to`'s caller looks at its mempool (overdue, proposal) */
+    SIM_EV_CLIENT,    /* the client generator submits the next transaction */
 };
 
 /* A reference-counted byte string shared by duplicated deliveries. */

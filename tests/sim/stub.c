@@ -9,31 +9,8 @@ static int not_yet(void)
     return 1;
 }
 
-int sim_sweep(const struct sim_opts *o)
-{
-    (void)o;
-    return not_yet();
-}
-
-int sim_replay(const struct sim_opts *o)
-{
-    (void)o;
-    return not_yet();
-}
-
 int sim_scenarios(const struct sim_opts *o)
 {
     (void)o;
-    return not_yet();
-}
-
-int sim_ed25519(const struct sim_opts *o)
-{
-    (void)o;
-    return not_yet();
-}
-
-int sim_list_mixes(void)
-{
     return not_yet();
 }

@@ -1,0 +1,310 @@
+/* Cluster wiring: replica lifecycle (start, crash, restart), crypto callbacks, event dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sim/cluster.h"
+#include "tests/sim/replica.h"
+
+static int cb_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, size_t len,
+                   uint8_t sig[PBFT_SIG_SIZE])
+{
+    struct sim_replica *r = ctx;
+    unsigned char msg[192];
+    if (len > PBFT_SIG_PAYLOAD_MAX)
+        return -1;
+    size_t l = sim_signed_bytes((int)kind, payload, len, msg);
+    sim_sign(&r->c->keys, r->id, msg, l, sig);
+    if (kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) {
+        unsigned i = r->ring_next++ % 16;
+        r->signed_ring[i].kind = (int)kind;
+        memcpy(r->signed_ring[i].payload, payload, len);
+        memcpy(r->signed_ring[i].sig, sig, PBFT_SIG_SIZE);
+    }
+    return 0;
+}
+
+static bool cb_verify(void *ctx, enum pbft_sig_kind kind, unsigned signer, const uint8_t *payload,
+                      size_t len, const uint8_t sig[PBFT_SIG_SIZE])
+{
+    struct sim_replica *r = ctx;
+    unsigned char msg[192];
+    if (len > PBFT_SIG_PAYLOAD_MAX || signer >= (unsigned)r->c->n)
+        return false;
+    size_t l = sim_signed_bytes((int)kind, payload, len, msg);
+    return sim_verify(&r->c->keys, (int)signer, msg, l, sig);
+}
+
+static void cb_trace(void *ctx, uint64_t now, unsigned self, const char *line)
+{
+    struct sim_replica *r = ctx;
+    (void)self;
+    sim_trace(r->c->trace, now, r->slot, "%s", line);
+}
+
+struct pbft_crypto sim_cluster_crypto(struct sim_replica *r)
+{
+    return (struct pbft_crypto){ .ctx = r, .sign = cb_sign, .verify = cb_verify };
+}
+
+int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct sim_mix *mix,
+                     struct sim_trace *trace, bool real_keys)
+{
+    struct sim_check chk = c->chk; /* the checker's buffers are reused across runs */
+    memset(c, 0, sizeof(*c));
+    c->chk = chk;
+    c->n = n;
+    c->f = (int)sim_faults((unsigned)n);
+    c->q = (int)sim_quorum((unsigned)n);
+    c->slots = n + (mix->twins ? c->f : 0);
+    c->seed = seed;
+    c->mix = mix;
+    c->trace = trace;
+    c->trace_core = trace->verbose || !trace->off;
+    c->tm = (struct sim_timing){ .progress = 1000,
+                                 .view_change = 1000,
+                                 .view_change_max = 8000,
+                                 .request = 2000,
+                                 .resend = 300,
+                                 .delta = 1000,
+                                 .tx_every = 300 };
+    sim_rng_seed(&c->rng, seed);
+    sim_queue_init(&c->q_ev);
+    sim_net_init(&c->net, c->slots, mix->delay_min, mix->delay_max);
+    if (sim_keys_init(&c->keys, n, seed, real_keys) != 0)
+        return -1;
+    sim_check_reset(&c->chk, n, &c->keys);
+    c->msgcap = pbft_msg_max_size((unsigned)n, SIM_BLOCK_MAX_LEN);
+    c->msgbuf = malloc(c->msgcap);
+    if (c->msgbuf == NULL)
+        return -1;
+    for (int s = 0; s < c->slots; s++) {
+        struct sim_replica *r = &c->r[s];
+        r->c = c;
+        r->slot = s;
+        r->id = s < n ? s : s - n; /* twins: slot n+i runs identity i again */
+        r->twin = s >= n;
+        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4));
+    }
+    for (int s = n; s < c->slots; s++) {
+        c->r[s - n].twin = true;
+        c->chk.honest[s - n] = false;
+    }
+    return 0;
+}
+
+void sim_cluster_close(struct sim_cluster *c)
+{
+    for (int s = 0; s < c->slots; s++) {
+        pbft_free(c->r[s].core);
+        free(c->r[s].durable);
+    }
+    sim_queue_close(&c->q_ev);
+    sim_keys_close(&c->keys);
+    free(c->pending);
+    free(c->msgbuf);
+}
+
+static struct pbft_config config_for(struct sim_cluster *c, struct sim_replica *r)
+{
+    struct pbft_config cfg = {
+        .n = (unsigned)c->n,
+        .self = (unsigned)r->id,
+        .crypto = sim_cluster_crypto(r),
+        .max_payload = SIM_BLOCK_MAX_LEN,
+        .progress_timeout_ms = c->tm.progress,
+        .view_change_timeout_ms = c->tm.view_change,
+        .view_change_max_ms = c->tm.view_change_max,
+        .request_timeout_ms = c->tm.request,
+        .resend_ms = c->tm.resend,
+        .trace = c->trace_core ? cb_trace : NULL,
+        .trace_ctx = r,
+    };
+    return cfg;
+}
+
+static void boot(struct sim_cluster *c, struct sim_replica *r)
+{
+    struct pbft_config cfg = config_for(c, r);
+    int rc = pbft_new(&cfg, &r->core);
+    if (rc != 0) {
+        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "pbft_new slot %d: %s", r->slot,
+                       pbft_strerror(rc));
+        return;
+    }
+    r->up = true;
+    r->deadline = 0;
+    struct pbft_event ev = { .type = PBFT_EV_START, .now = c->now };
+    ev.start.snapshot = r->durable;
+    ev.start.snapshot_len = r->durable_len;
+    ev.start.committed_height = r->node.height;
+    ev.start.last_cert = r->node.height > 0 ? &r->tip_cert : NULL;
+    sim_replica_step(c, r, &ev);
+}
+
+void sim_cluster_start(struct sim_cluster *c)
+{
+    for (int s = 0; s < c->slots; s++) {
+        boot(c, &c->r[s]);
+        struct sim_event tick = { .at = c->now + 1 + sim_rng_below(&c->rng, 200),
+                                  .kind = SIM_EV_TICK,
+                                  .to = s };
+        sim_queue_push(&c->q_ev, &tick);
+    }
+    struct sim_event cl = { .at = c->now + 1, .kind = SIM_EV_CLIENT, .to = -1 };
+    sim_queue_push(&c->q_ev, &cl);
+}
+
+static void count_core(struct sim_cluster *c, struct sim_replica *r)
+{
+    struct pbft_stats st;
+    if (r->core == NULL)
+        return;
+    pbft_get_stats(r->core, &st);
+    if (st.view_changes > c->st.view_changes)
+        c->st.view_changes = st.view_changes;
+    c->st.core_dropped +=
+        st.dropped_malformed + st.dropped_bad_sig + st.dropped_window + st.dropped_duplicate;
+}
+
+void sim_cluster_crash(struct sim_cluster *c, int s)
+{
+    struct sim_replica *r = &c->r[s];
+    if (!r->up)
+        return;
+    count_core(c, r);
+    sim_trace(c->trace, c->now, s, "CRASH (durable snapshot seq %llu)",
+              (unsigned long long)r->durable_seq);
+    pbft_free(r->core);
+    r->core = NULL;
+    r->up = false;
+    r->epoch++;
+    r->want_propose = false;
+    r->proposing = false;
+    r->deadline = 0;
+    r->ring_next = 0;
+    memset(r->signed_ring, 0, sizeof(r->signed_ring));
+    sim_node_drop_pool(&r->node);
+    c->st.crashes++;
+}
+
+void sim_cluster_restart(struct sim_cluster *c, int s)
+{
+    struct sim_replica *r = &c->r[s];
+    if (r->up)
+        return;
+    sim_trace(c->trace, c->now, s, "RESTART from snapshot seq %llu, applied h=%llu",
+              (unsigned long long)r->durable_seq, (unsigned long long)r->node.height);
+    c->st.restarts++;
+    /* Clients and gossip hand a restarted node the requests still pending. */
+    for (size_t i = 0; i < c->npending; i++)
+        sim_node_add_tx(&r->node, c->pending[i], c->now);
+    boot(c, r);
+}
+
+void sim_cluster_collect(struct sim_cluster *c)
+{
+    for (int s = 0; s < c->slots; s++)
+        count_core(c, &c->r[s]);
+    c->st.drops += c->net.st.drops;
+    c->st.dups += c->net.st.dups;
+    c->st.reorders += c->net.st.reorders;
+    c->st.cut += c->net.st.cut;
+    c->st.max_height = c->chk.max_height;
+    c->st.blocks = c->chk.max_height;
+}
+
+uint64_t sim_cluster_min_honest_height(const struct sim_cluster *c)
+{
+    uint64_t m = UINT64_MAX;
+    for (int s = 0; s < c->n; s++) {
+        const struct sim_replica *r = &c->r[s];
+        if (r->up && !r->byz && !r->twin && r->node.height < m)
+            m = r->node.height;
+    }
+    return m;
+}
+
+void sim_cluster_set_byz(struct sim_cluster *c, int s, unsigned kinds)
+{
+    c->r[s].byz = true;
+    c->r[s].byz_kinds = kinds;
+    c->chk.honest[c->r[s].id] = false;
+}
+
+void sim_cluster_schedule_byz(struct sim_cluster *c, int s, uint64_t at, uint64_t arg)
+{
+    struct sim_event ev = { .at = at, .kind = SIM_EV_BYZ, .to = s, .arg = arg };
+    sim_queue_push(&c->q_ev, &ev);
+}
+
+void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len)
+{
+    struct sim_blob *b = NULL;
+    for (int s = 0; s < c->slots; s++) {
+        if (c->r[s].id != to || s == from)
+            continue;
+        if (b == NULL) {
+            b = sim_blob_new(bytes, len);
+            if (b == NULL)
+                abort();
+        } else {
+            sim_blob_ref(b);
+        }
+        sim_net_send(&c->net, &c->rng, &c->q_ev, c->now, from, s, b);
+    }
+    /* sim_net_send consumed one reference per recipient; our first one went to the first. */
+}
+
+bool sim_cluster_step_one(struct sim_cluster *c)
+{
+    struct sim_event ev;
+    if (sim_queue_pop(&c->q_ev, &ev) != 0)
+        return false;
+    if (ev.at > c->now)
+        c->now = ev.at;
+    c->st.events++;
+    sim_replica_dispatch(c, &ev);
+    sim_blob_unref(ev.blob);
+    return true;
+}
+
+void sim_cluster_run_until(struct sim_cluster *c, uint64_t until)
+{
+    while (!c->chk.violated && sim_queue_peek_time(&c->q_ev) <= until)
+        sim_cluster_step_one(c);
+    if (c->now < until)
+        c->now = until;
+}
+
+bool sim_cluster_tx_committed(const struct sim_cluster *c, uint64_t tx)
+{
+    for (size_t i = 0; i < c->npending; i++) {
+        if (c->pending[i] == tx)
+            return false;
+    }
+    return sim_tx_seq(tx) <= c->next_tx;
+}
+
+uint64_t sim_cluster_submit(struct sim_cluster *c)
+{
+    if (c->npending == c->cap_pending) {
+        size_t cap = c->cap_pending ? 2 * c->cap_pending : 64;
+        uint64_t *p = realloc(c->pending, cap * sizeof(*p));
+        if (p == NULL)
+            abort();
+        c->pending = p;
+        c->cap_pending = cap;
+    }
+    uint64_t tx = sim_tx_make(++c->next_tx);
+    c->pending[c->npending++] = tx;
+    c->st.txs++;
+    for (int s = 0; s < c->slots; s++) {
+        struct sim_event ev = { .at = c->now + 1 + sim_rng_below(&c->rng, 30),
+                                .kind = SIM_EV_CLIENT_TX,
+                                .to = s,
+                                .arg = tx };
+        sim_queue_push(&c->q_ev, &ev);
+    }
+    return tx;
+}

@@ -1,0 +1,197 @@
+/* Seed sweeps and single replays: per-mix summary lines, totals, replay commands for failures. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/sim/run.h"
+#include "tests/sim/sim.h"
+
+/* Trace lines a failing seed prints (the ring keeps SIM_TRACE_LINES). */
+#define FAIL_LINES 200
+
+struct group {
+    uint64_t seeds, failed, safety;
+    unsigned sizes; /* bit n set when n was run */
+    struct sim_stats st;
+};
+
+bool sim_is_safety(enum sim_violation v)
+{
+    return v == SIM_V_AGREEMENT || v == SIM_V_VALIDITY || v == SIM_V_CERT || v == SIM_V_DOUBLE_SIGN;
+}
+
+void sim_stats_add(struct sim_stats *a, const struct sim_stats *b)
+{
+    const uint64_t *pb = (const uint64_t *)b;
+    uint64_t *pa = (uint64_t *)a;
+    for (size_t i = 0; i < sizeof(*a) / sizeof(uint64_t); i++)
+        pa[i] += pb[i];
+}
+
+void sim_stats_print(const struct sim_stats *st)
+{
+    printf("drops=%llu dups=%llu reorders=%llu cut=%llu partitions=%llu crashes=%llu "
+           "restarts=%llu all-crash=%llu lost-fsync=%llu byz[equiv=%llu unsent=%llu "
+           "badsig=%llu badsender=%llu huge=%llu flood=%llu garbage=%llu] view-changes=%llu "
+           "blocks=%llu txs=%llu syncs=%llu core-dropped=%llu",
+           (unsigned long long)st->drops, (unsigned long long)st->dups,
+           (unsigned long long)st->reorders, (unsigned long long)st->cut,
+           (unsigned long long)st->partitions, (unsigned long long)st->crashes,
+           (unsigned long long)st->restarts, (unsigned long long)st->all_crashes,
+           (unsigned long long)st->lost_persists, (unsigned long long)st->byz[SIM_BK_EQUIVOCATE],
+           (unsigned long long)st->byz[SIM_BK_UNSENT], (unsigned long long)st->byz[SIM_BK_BADSIG],
+           (unsigned long long)st->byz[SIM_BK_BADSENDER], (unsigned long long)st->byz[SIM_BK_HUGE],
+           (unsigned long long)st->byz[SIM_BK_FLOOD], (unsigned long long)st->byz[SIM_BK_GARBAGE],
+           (unsigned long long)st->view_changes, (unsigned long long)st->blocks,
+           (unsigned long long)st->txs, (unsigned long long)st->syncs,
+           (unsigned long long)st->core_dropped);
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void print_replay(uint64_t seed, int n, const struct sim_mix *m, const char *argv0)
+{
+    printf("  replay: %s --seed %llu --n %d --mix %s --verbose\n", argv0, (unsigned long long)seed,
+           n, m->name);
+}
+
+/* Re-runs a failing seed with the trace on (runs are exact replays) and prints its tail. */
+static void show_failure(uint64_t seed, int n, const struct sim_mix *m, const char *argv0)
+{
+    static struct sim_trace t;
+    struct sim_result res;
+    sim_trace_reset(&t, false);
+    sim_run(seed, n, m, &t, NULL, &res);
+    print_replay(seed, n, m, argv0);
+    printf("  last %d trace lines:\n", FAIL_LINES);
+    sim_trace_dump(&t, stdout, FAIL_LINES);
+}
+
+static void print_group(const char *name, const struct group *g)
+{
+    char sizes[64] = "";
+    size_t k = 0;
+    for (int n = 1; n <= SIM_MAX_N; n++) {
+        if (g->sizes & (1u << n))
+            k += (size_t)snprintf(sizes + k, sizeof(sizes) - k, "%s%d", k ? "," : "", n);
+    }
+    printf("%-10s n=%-11s seeds=%-5llu failed=%-3llu ", name, sizes, (unsigned long long)g->seeds,
+           (unsigned long long)g->failed);
+    sim_stats_print(&g->st);
+    printf("\n");
+}
+
+static void note_failure(const struct sim_opts *o, uint64_t seed, int n, const struct sim_mix *m,
+                         const struct sim_result *res, uint64_t *shown)
+{
+    if (o->quiet && o->expect_violation)
+        return;
+    printf("FAIL seed %llu n=%d mix=%s: %s\n", (unsigned long long)seed, n, m->name, res->what);
+    if ((*shown)++ < 3 && !o->expect_violation)
+        show_failure(seed, n, m, o->argv0);
+    else
+        print_replay(seed, n, m, o->argv0);
+}
+
+int sim_sweep(const struct sim_opts *o)
+{
+    static struct sim_trace t;
+    struct group groups[16], total;
+    uint64_t shown = 0, first_safety = 0;
+    memset(groups, 0, sizeof(groups));
+    memset(&total, 0, sizeof(total));
+    sim_trace_reset(&t, false);
+    t.off = true; /* fast: failing seeds are re-run with the trace on */
+    double t0 = seconds();
+    for (uint64_t seed = 1; seed <= o->seeds; seed++) {
+        int n;
+        const struct sim_mix *m;
+        struct sim_result res;
+        sim_pick(seed, &n, &m);
+        if (o->n)
+            n = o->n;
+        if (o->mix && sim_mix_find(o->mix))
+            m = sim_mix_find(o->mix);
+        int gi = (int)(m - sim_mix_at(0));
+        if (sim_run(seed, n, m, &t, NULL, &res) != 0)
+            return 2;
+        struct group *g = &groups[gi];
+        g->seeds++;
+        g->sizes |= 1u << n;
+        sim_stats_add(&g->st, &res.st);
+        if (res.violated) {
+            g->failed++;
+            if (sim_is_safety(res.vkind)) {
+                g->safety++;
+                if (first_safety == 0)
+                    first_safety = seed;
+            }
+            note_failure(o, seed, n, m, &res, &shown);
+        }
+    }
+    double dt = seconds() - t0;
+    for (int i = 0; i < sim_mix_count(); i++) {
+        if (groups[i].seeds == 0)
+            continue;
+        print_group(sim_mix_at(i)->name, &groups[i]);
+        total.seeds += groups[i].seeds;
+        total.failed += groups[i].failed;
+        total.safety += groups[i].safety;
+        total.sizes |= groups[i].sizes;
+        sim_stats_add(&total.st, &groups[i].st);
+    }
+    print_group("TOTAL", &total);
+    printf("%llu seeds in %.1f s (%.0f seeds/s): %llu failed, %llu with a safety violation",
+           (unsigned long long)total.seeds, dt, dt > 0 ? (double)total.seeds / dt : 0.0,
+           (unsigned long long)total.failed, (unsigned long long)total.safety);
+    if (first_safety)
+        printf(" (first at seed %llu)", (unsigned long long)first_safety);
+    printf("\n");
+    if (o->expect_violation) {
+        printf("%s\n", total.safety ? "expected a safety violation: caught"
+                                    : "expected a safety violation: NOT caught");
+        return total.safety ? 0 : 1;
+    }
+    return total.failed ? 1 : 0;
+}
+
+int sim_replay(const struct sim_opts *o)
+{
+    static struct sim_trace t;
+    int n;
+    const struct sim_mix *m;
+    struct sim_result res;
+    sim_pick(o->seed, &n, &m);
+    if (o->n)
+        n = o->n;
+    if (o->mix != NULL && (m = sim_mix_find(o->mix)) == NULL) {
+        fprintf(stderr, "unknown mix %s (see --list-mixes)\n", o->mix);
+        return 2;
+    }
+    sim_trace_reset(&t, o->verbose);
+    if (sim_run(o->seed, n, m, &t, NULL, &res) != 0)
+        return 2;
+    printf("seed %llu n=%d mix=%s: %s\n  ", (unsigned long long)o->seed, n, m->name,
+           res.violated ? res.what : "safe and live");
+    sim_stats_print(&res.st);
+    printf("\n");
+    if (res.violated && !o->verbose) {
+        print_replay(o->seed, n, m, o->argv0);
+        sim_trace_dump(&t, stdout, FAIL_LINES);
+    }
+    if (o->expect_violation)
+        return res.violated && sim_is_safety(res.vkind) ? 0 : 1;
+    return res.violated ? 1 : 0;
+}
+
+int sim_list_mixes(void)
+{
+    for (int i = 0; i < sim_mix_count(); i++)
+        printf("%-10s %s\n", sim_mix_at(i)->name, sim_mix_at(i)->desc);
+    return 0;
+}
