@@ -58,9 +58,10 @@ void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t hei
     r->eq_height = height;
     r->eq_view = view;
     r->eq_active = true;
-    do {
+    r->eq_side = r->eq_fixed;
+    while (r->eq_side == 0 || r->eq_side == (((1ULL << c->n) - 1) & ~(1ULL << r->id))) {
         r->eq_side = sim_rng_next(&c->rng) & ~(1ULL << r->id) & ((1ULL << c->n) - 1);
-    } while (r->eq_side == 0 || r->eq_side == (((1ULL << c->n) - 1) & ~(1ULL << r->id)));
+    }
     char a[9], d[9];
     sim_digest_hex(r->eq_a, a);
     sim_digest_hex(r->eq_digest, d);
@@ -252,4 +253,66 @@ void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
             return;
         }
     }
+}
+
+static bool accept_all(void *ctx, enum pbft_sig_kind kind, unsigned signer, const uint8_t *payload,
+                       size_t len, const uint8_t sig[PBFT_SIG_SIZE])
+{
+    (void)ctx, (void)kind, (void)signer, (void)payload, (void)len, (void)sig;
+    return true;
+}
+
+/* Forwards the puppet's VIEW-CHANGEs for views >= view to every other replica. */
+static int forward_viewchanges(struct sim_cluster *c, struct sim_replica *r,
+                               const struct pbft_update *up, uint64_t view)
+{
+    int sent = 0;
+    for (unsigned i = 0; i < up->n_msgs; i++) {
+        const struct pbft_out_msg *m = &up->msgs[i];
+        if (m->kind != PBFT_MSG_VIEWCHANGE || m->view < view)
+            continue;
+        broadcast(c, r, m->bytes, m->len);
+        sent++;
+    }
+    return sent;
+}
+
+/*
+ * The puppet: a second core with r's identity and key whose verifier accepts anything,
+ * started on a forged certificate of view-1, then told a request is overdue until it
+ * asks for the next view. Its VIEW-CHANGE is signed with r's real key, so it is exactly
+ * what a Byzantine replica could send.
+ */
+int sim_byz_huge_viewchange(struct sim_cluster *c, struct sim_replica *r, uint64_t view)
+{
+    struct pbft_config cfg = { .n = (unsigned)c->n, .self = (unsigned)r->id };
+    struct pbft *p = NULL;
+    struct pbft_update up;
+    int sent = 0;
+    cfg.crypto = sim_cluster_crypto(r);
+    cfg.crypto.verify = accept_all;
+    if (r->node.height == 0 || pbft_new(&cfg, &p) != 0)
+        return 0;
+    struct pbft_cert cert = { .height = r->node.height, .view = view - 1, .count = (unsigned)c->q };
+    memcpy(cert.digest, r->node.tip, SIM_DIGEST_LEN);
+    for (unsigned i = 0; i < cert.count; i++)
+        cert.signers[i] = (uint16_t)i;
+    struct pbft_event ev = { .type = PBFT_EV_START, .now = c->now };
+    ev.start.committed_height = r->node.height;
+    ev.start.last_cert = &cert;
+    pbft_step(p, &ev, &up);
+    ev = (struct pbft_event){ .type = PBFT_EV_SYNCED, .now = c->now };
+    ev.synced.cert = &cert;
+    pbft_step(p, &ev, &up);
+    uint64_t t = c->now;
+    for (int i = 0; i < 40 && sent == 0; i++) {
+        t += 1000;
+        ev = (struct pbft_event){ .type = i % 2 ? PBFT_EV_TIMEOUT : PBFT_EV_REQUEST_OVERDUE,
+                                  .now = t };
+        if (pbft_step(p, &ev, &up) == 0)
+            sent += forward_viewchanges(c, r, &up, view);
+    }
+    pbft_free(p);
+    c->st.byz[SIM_BK_HUGE] += (uint64_t)sent;
+    return sent;
 }

@@ -244,6 +244,10 @@ void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t 
     for (int s = 0; s < c->slots; s++) {
         if (c->r[s].id != to || s == from)
             continue;
+        if (c->filter != NULL && c->filter(c, from, s, bytes, len)) {
+            c->filtered++;
+            continue;
+        }
         if (b == NULL) {
             b = sim_blob_new(bytes, len);
             if (b == NULL)
@@ -307,4 +311,27 @@ uint64_t sim_cluster_submit(struct sim_cluster *c)
         sim_queue_push(&c->q_ev, &ev);
     }
     return tx;
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+bool sim_replica_signed(const struct sim_replica *r, int kind, uint64_t h,
+                        unsigned char out_digest[SIM_DIGEST_LEN], uint64_t *out_view)
+{
+    for (unsigned k = 0; k < 16; k++) {
+        unsigned i = (r->ring_next + 15 - k) % 16;
+        if (r->signed_ring[i].kind == kind && be64(r->signed_ring[i].payload) == h) {
+            memcpy(out_digest, r->signed_ring[i].payload + 16, SIM_DIGEST_LEN);
+            if (out_view != NULL)
+                *out_view = be64(r->signed_ring[i].payload + 8);
+            return true;
+        }
+    }
+    return false;
 }

@@ -97,7 +97,8 @@ struct sim_replica {
     bool eq_active;
     unsigned char eq_digest[SIM_DIGEST_LEN];
     unsigned char eq_a[SIM_DIGEST_LEN];
-    uint64_t eq_side;                            /* bitmap of identities that get block B */
+    uint64_t eq_side;  /* bitmap of identities that get block B */
+    uint64_t eq_fixed; /* scenarios: this B side instead of a random one (0: random) */
     unsigned char eq_payload[SIM_BLOCK_MAX_LEN]; /* block B */
     size_t eq_len;
     struct pbft_cert tip_cert; /* certificate of the applied tip (durable with the chain) */
@@ -127,6 +128,10 @@ struct sim_cluster {
     bool stop_clients;
     uint8_t *msgbuf; /* scratch for crafted messages */
     size_t msgcap;
+    /* Scenario hook: return true to drop a message from slot `from` to slot `to`. */
+    bool (*filter)(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len);
+    void *filter_ctx;
+    uint64_t filtered;
 };
 
 /*
@@ -161,6 +166,12 @@ void sim_cluster_schedule_byz(struct sim_cluster *c, int s, uint64_t at, uint64_
 void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len);
 /* The crypto callbacks of slot s (for crafting messages in its name). */
 struct pbft_crypto sim_cluster_crypto(struct sim_replica *r);
+/*
+ * Finds the vote of `kind` (PBFT_SIG_*) for height h that slot r signed most recently;
+ * copies its digest (and view) out. Returns false when none is in r's recent ring.
+ */
+bool sim_replica_signed(const struct sim_replica *r, int kind, uint64_t h,
+                        unsigned char out_digest[SIM_DIGEST_LEN], uint64_t *out_view);
 /* Adds the core counters of every slot to c->st (call once at the end of a run). */
 void sim_cluster_collect(struct sim_cluster *c);
 
@@ -170,6 +181,11 @@ bool sim_byz_outgoing(struct sim_cluster *c, struct sim_replica *r, const struct
 /* A Byzantine slot's caller answered a proposal request with block A: prepare block B. */
 void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t height, uint64_t view,
                       const unsigned char *payload_a, size_t len);
+/*
+ * Sends a validly signed VIEW-CHANGE for `view` in r's name to every other replica,
+ * made by a puppet core of r's identity. Returns the number of messages sent (0: none made).
+ */
+int sim_byz_huge_viewchange(struct sim_cluster *c, struct sim_replica *r, uint64_t view);
 /* A scheduled Byzantine action (flood, forged votes, huge numbers, garbage). */
 void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg);
 
