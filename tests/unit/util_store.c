@@ -168,8 +168,12 @@ void tst_work_init(struct tst_work *w, const struct tst_chain *c, uint64_t seed)
         tst_keypair(tag, 20 + i, w->seal_pk[i], w->seal_sk[i]);
 }
 
-static void add_tx(struct tst_work *w, int rc, uint8_t *tx, size_t len)
+/* tx and len are read after the call: a builder's result is an argument of
+ * the same call, and C leaves the order of argument evaluation open. */
+static void add_tx(struct tst_work *w, int rc, uint8_t **txp, size_t *lenp)
 {
+    uint8_t *tx = *txp;
+    size_t len = *lenp;
     assert_int_equal(rc, 0);
     assert_true(w->n_tx < TST_WORK_MAX_TXS);
     w->tx[w->n_tx] = tx;
@@ -193,7 +197,7 @@ static void work_setup(struct tst_work *w, uint64_t until)
         add_tx(w,
                ledger_txb_org_register(g, w->c->admin_sk[0], until, w->org_id, "Test Org Ltd",
                                        w->admin_pk, NULL, &tx, &len),
-               tx, len);
+               &tx, &len);
     } else if (w->height == 2) {
         static const int types[] = { SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OFFICIAL,
                                      SEALCHAIN__SEAL_TYPE__SEAL_TYPE_CONTRACT,
@@ -202,7 +206,7 @@ static void work_setup(struct tst_work *w, uint64_t until)
             struct ledger_txb_seal p = {
                 .org_id = w->org_id, .type = types[i], .name = "Seal", .seal_key = w->seal_pk[i]
             };
-            add_tx(w, ledger_txb_seal_register(g, w->admin_sk, until, &p, &tx, &len), tx, len);
+            add_tx(w, ledger_txb_seal_register(g, w->admin_sk, until, &p, &tx, &len), &tx, &len);
             last_id(w, w->seal_id[i]);
             memcpy(w->last_hist[i], w->seal_id[i], LEDGER_HASH_LEN);
         }
@@ -210,7 +214,7 @@ static void work_setup(struct tst_work *w, uint64_t until)
     } else {
         for (size_t i = 0; i < w->n_seals; i++) {
             struct ledger_txb_grant p = { .seal_id = w->seal_id[i], .user_key = w->user_pk };
-            add_tx(w, ledger_txb_grant(g, w->admin_sk, until, &p, &tx, &len), tx, len);
+            add_tx(w, ledger_txb_grant(g, w->admin_sk, until, &p, &tx, &len), &tx, &len);
             last_id(w, w->silent_grant[i]);
         }
         struct ledger_txb_grant p = { .seal_id = w->seal_id[0],
@@ -218,7 +222,7 @@ static void work_setup(struct tst_work *w, uint64_t until)
                                       .approvers = (const uint8_t(*)[LEDGER_KEY_LEN])w->appr_pk,
                                       .n_approvers = 3,
                                       .threshold = 2 };
-        add_tx(w, ledger_txb_grant(g, w->admin_sk, until, &p, &tx, &len), tx, len);
+        add_tx(w, ledger_txb_grant(g, w->admin_sk, until, &p, &tx, &len), &tx, &len);
         last_id(w, w->appr_grant);
     }
 }
@@ -237,7 +241,7 @@ static void work_approvals(struct tst_work *w, uint64_t until)
                 reject
                     ? ledger_txb_reject(g, w->appr_sk[who], until, w->pending[0], "no", &tx, &len)
                     : ledger_txb_approve(g, w->appr_sk[who], until, w->pending[0], &tx, &len);
-            add_tx(w, rc, tx, len);
+            add_tx(w, rc, &tx, &len);
         }
         memmove(w->pending[0], w->pending[1], (w->n_pending - 1) * LEDGER_HASH_LEN);
         w->n_pending--;
@@ -248,7 +252,7 @@ static void work_approvals(struct tst_work *w, uint64_t until)
         add_tx(w,
                ledger_txb_use(g, w->user2_sk, until, w->seal_sk[0], w->seal_id[0], w->appr_grant,
                               doc, NULL, NULL, &tx, &len),
-               tx, len);
+               &tx, &len);
         last_id(w, w->pending[w->n_pending++]);
     }
 }
@@ -263,7 +267,7 @@ static void work_lifecycle(struct tst_work *w, uint64_t until)
                                                  w->last_hist[2], &tx, &len)
                              : ledger_txb_suspend(g, w->admin_sk, until, w->seal_id[2],
                                                   w->last_hist[2], "audit", &tx, &len);
-    add_tx(w, rc, tx, len);
+    add_tx(w, rc, &tx, &len);
     last_id(w, w->last_hist[2]);
     w->suspended[2] = !w->suspended[2];
 }
@@ -290,7 +294,7 @@ void tst_work_next(struct tst_work *w, size_t uses_per_block)
             add_tx(w,
                    ledger_txb_use(&w->c->g, w->user_sk, until, w->seal_sk[s], w->seal_id[s],
                                   w->silent_grant[s], doc, NULL, NULL, &tx, &len),
-                   tx, len);
+                   &tx, &len);
         }
     }
     w->height++;
