@@ -1,0 +1,202 @@
+/* PRE-PREPARE: the primary's proposal, its acceptance by backups, and block validation. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/internal.h"
+
+/*
+ * Castro & Liskov, OSDI '99, 4.2: "the primary assigns a sequence number n to
+ * the request, multicasts a PRE-PREPARE message with m piggybacked to all the
+ * backups ... A backup accepts a pre-prepare message provided: the signatures
+ * in the request and the pre-prepare message are correct and d is the digest
+ * for m; it is in view v; it has not accepted a pre-prepare message for view v
+ * and sequence number n containing a different digest; the sequence number in
+ * the pre-prepare message is between a low water mark, h, and a high water
+ * mark, H."
+ *
+ * Here the sequence number is the block height and the window is one height
+ * (single slot, see pbft.h). "d is the digest for m" and the validity of the
+ * block are the caller's verdict (execute, then agree: DESIGN.md §3): a
+ * replica PREPAREs only after PBFT_EV_VALIDATED said ok.
+ */
+
+void pbft__want_proposal(struct pbft *r)
+{
+    struct pbft_update *up = r->up;
+
+    if (r->status != PBFT_STATUS_NORMAL || pbft__primary(r, r->view) != r->cfg.self ||
+        r->propose_wanted || (r->acc && r->acc_view == r->view)) {
+        return;
+    }
+    /* Below the view's fresh heights (we are behind, or base is re-proposed): no proposal. */
+    if (r->height < r->fresh_from) {
+        return;
+    }
+    r->propose_wanted = true;
+    up->has_propose = true;
+    up->propose.height = r->height;
+    up->propose.view = r->view;
+    pbft__trace(r, "want proposal v=%llu h=%llu", (unsigned long long)r->view,
+                (unsigned long long)r->height);
+}
+
+void pbft__accept(struct pbft *r, uint64_t view, const uint8_t digest[PBFT_DIGEST_SIZE],
+                  const uint8_t *payload, size_t len, unsigned proposer, bool reproposal)
+{
+    struct pbft_update *up = r->up;
+
+    if (payload != r->acc_payload) {
+        uint8_t *copy = pbft__dup(payload, len);
+        if (copy == NULL) {
+            return; /* not accepted: the primary's retransmission will try again */
+        }
+        free(r->acc_payload);
+        r->acc_payload = copy;
+        r->acc_len = len;
+    }
+    r->acc = true;
+    r->acc_view = view;
+    memmove(r->acc_digest, digest, PBFT_DIGEST_SIZE);
+    r->acc_proposer = proposer;
+    r->acc_reproposal = reproposal;
+    r->validated = 0;
+    if (r->ok_known && memcmp(r->ok_digest, digest, PBFT_DIGEST_SIZE) == 0) {
+        r->validated = 1; /* already executed this very block at this height */
+    } else {
+        up->has_validate = true;
+        up->validate.height = r->height;
+        up->validate.view = view;
+        up->validate.proposer = proposer;
+        memcpy(up->validate.digest, digest, PBFT_DIGEST_SIZE);
+        up->validate.payload = r->acc_payload;
+        up->validate.payload_len = r->acc_len;
+        up->validate.reproposal = reproposal;
+    }
+    pbft__work_known(r);
+}
+
+int pbft__on_proposal(struct pbft *r, const struct pbft_event *ev)
+{
+    uint8_t sp[PBFT_VOTE_PAYLOAD_SIZE];
+
+    if (ev->proposal.payload == NULL && ev->proposal.payload_len > 0) {
+        return pbft__fail(r, PBFT_ERR_EVENT, "proposal without payload");
+    }
+    if (ev->proposal.payload_len > r->cfg.max_payload) {
+        return pbft__fail(r, PBFT_ERR_TOO_BIG, "proposal of %zu bytes over max_payload",
+                          ev->proposal.payload_len);
+    }
+    if (r->status != PBFT_STATUS_NORMAL || pbft__primary(r, r->view) != r->cfg.self ||
+        !r->propose_wanted || ev->proposal.height != r->height ||
+        (r->acc && r->acc_view == r->view)) {
+        pbft__trace(r, "ignore stale proposal h=%llu", (unsigned long long)ev->proposal.height);
+        return 0;
+    }
+    pbft_vote_payload(r->height, r->view, ev->proposal.digest, sp);
+    if (r->cfg.crypto.sign(r->cfg.crypto.ctx, PBFT_SIG_PREPREPARE, sp, sizeof(sp), r->pp_sig) !=
+        0) {
+        return pbft__fail(r, PBFT_ERR_CRYPTO, "sign pre-prepare h=%llu",
+                          (unsigned long long)r->height);
+    }
+    /* Our own block needs no validation: the caller built it on its applied tip. */
+    r->ok_known = true;
+    memcpy(r->ok_digest, ev->proposal.digest, PBFT_DIGEST_SIZE);
+    pbft__accept(r, r->view, ev->proposal.digest, ev->proposal.payload, ev->proposal.payload_len,
+                 r->cfg.self, false);
+    if (!r->acc) {
+        return pbft__fail(r, PBFT_ERR_NOMEM, "copy proposal");
+    }
+    r->pp_signed = true;
+    r->propose_wanted = false;
+    pbft__own_create(r, &r->own_pp);
+    pbft__trace(r, "propose v=%llu h=%llu", (unsigned long long)r->view,
+                (unsigned long long)r->height);
+    return 0;
+}
+
+void pbft__send_preprepare(struct pbft *r)
+{
+    struct pbft__msg m = { .kind = PBFT_MSG_PREPREPARE,
+                           .sender = r->cfg.self,
+                           .height = r->height,
+                           .view = r->acc_view,
+                           .payload = r->acc_payload,
+                           .payload_len = r->acc_len };
+    size_t len;
+
+    memcpy(m.digest, r->acc_digest, PBFT_DIGEST_SIZE);
+    memcpy(m.sig, r->pp_sig, PBFT_SIG_SIZE);
+    uint8_t *bytes = pbft__simple_encode(&m, &len);
+    pbft__send(r, PBFT_BROADCAST, m.kind, m.height, m.view, bytes, len);
+}
+
+static bool sig_ok(struct pbft *r, const struct pbft__msg *m, enum pbft_sig_kind kind)
+{
+    uint8_t sp[PBFT_VOTE_PAYLOAD_SIZE];
+    pbft_vote_payload(m->height, m->view, m->digest, sp);
+    if (!r->cfg.crypto.verify(r->cfg.crypto.ctx, kind, m->sender, sp, sizeof(sp), m->sig)) {
+        r->stats.dropped_bad_sig++;
+        pbft__trace(r, "drop %s from %u: bad signature", pbft_msg_kind_str(m->kind), m->sender);
+        return false;
+    }
+    return true;
+}
+
+void pbft__recv_preprepare(struct pbft *r, const struct pbft__msg *m)
+{
+    if (m->height > r->height) {
+        if (sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
+            pbft__evidence(r, m->sender, m->height);
+        }
+        r->stats.dropped_window++;
+        return;
+    }
+    if (m->height < r->height || m->view != r->view || r->status != PBFT_STATUS_NORMAL) {
+        r->stats.dropped_window++;
+        return;
+    }
+    if (m->height < r->fresh_from) {
+        /* The NEW-VIEW fixed this height's block: a fresh one would override it. */
+        r->stats.dropped_malformed++;
+        pbft__trace(r, "drop pre-prepare h=%llu: re-proposed by the new view",
+                    (unsigned long long)m->height);
+        return;
+    }
+    if (m->sender != pbft__primary(r, m->view)) {
+        r->stats.dropped_malformed++;
+        pbft__trace(r, "drop pre-prepare from %u: not the primary of v=%llu", m->sender,
+                    (unsigned long long)m->view);
+        return;
+    }
+    if (r->acc && r->acc_view == r->view) {
+        /* Same digest: a retransmission. Another digest: the primary equivocates; keep the first.
+         */
+        r->stats.dropped_duplicate++;
+        if (memcmp(r->acc_digest, m->digest, PBFT_DIGEST_SIZE) != 0) {
+            pbft__trace(r, "drop conflicting pre-prepare v=%llu h=%llu from %u",
+                        (unsigned long long)m->view, (unsigned long long)m->height, m->sender);
+        }
+        return;
+    }
+    if (!sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
+        return;
+    }
+    pbft__accept(r, m->view, m->digest, m->payload, m->payload_len, m->sender, false);
+}
+
+int pbft__on_validated(struct pbft *r, const struct pbft_event *ev)
+{
+    if (ev->validated.height != r->height || !r->acc || r->validated != 0 ||
+        memcmp(ev->validated.digest, r->acc_digest, PBFT_DIGEST_SIZE) != 0) {
+        pbft__trace(r, "ignore stale verdict h=%llu", (unsigned long long)ev->validated.height);
+        return 0;
+    }
+    r->validated = ev->validated.ok ? 1 : -1;
+    pbft__trace(r, "validated v=%llu h=%llu %s", (unsigned long long)r->acc_view,
+                (unsigned long long)r->height, ev->validated.ok ? "ok" : "refused");
+    if (ev->validated.ok) {
+        r->ok_known = true;
+        memcpy(r->ok_digest, r->acc_digest, PBFT_DIGEST_SIZE);
+    }
+    return 0;
+}
