@@ -57,6 +57,11 @@ $(BUILD)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+NODE_SRC      := $(filter-out node/main_%.c,$(wildcard node/*.c))
+NODE_OBJ      := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRC))
+$(BUILD)/libnode.a: $(NODE_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
 $(BUILD)/libconsensus.a: $(CONSENSUS_OBJ)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/libledger.a: $(LEDGER_OBJ) $(PROTO_OBJ)
@@ -76,7 +81,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_UTIL  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/util_*.c))
 SIM_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/sim/*.c))
-TEST_LIBS  := $(BUILD)/libledger.a $(BUILD)/libconsensus.a
+TEST_LIBS  := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
 LIBS       := $(PKG_LIBS) -lcmocka -lm
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_UTIL) $(TEST_LIBS)
@@ -92,8 +97,14 @@ BENCH_LEDGER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/bench_led
 $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
 
+# --- programs ------------------------------------------------------------------
+NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
+$(BUILD)/sealchain-demo: $(BUILD)/node/main_demo.o $(NODE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo)
+
 # --- top-level targets ---------------------------------------------------------
-ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(UNIT_BIN)
+ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(UNIT_BIN) $(PROGRAMS)
 ifneq ($(SIM_OBJ),)
 ALL += $(BUILD)/sim $(BUILD)/sim-mutant
 endif

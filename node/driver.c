@@ -1,0 +1,468 @@
+/* The consensus driver: PBFT updates turned into ledger work and messages. */
+#include "node/driver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/cert.h"
+#include "ledger/err.h"
+#include "proto/block.pb-c.h"
+
+/* Name of the core's snapshot in the store's consensus table. */
+#define SNAPSHOT_NAME "pbft"
+/* A tx held this long without being included is reported overdue: the core
+ * then replaces a primary that leaves it out (DESIGN §3, censorship). */
+#define REQUEST_TIMEOUT_MS 5000
+
+struct pooled {
+    uint8_t *tx;
+    size_t len;
+    uint8_t id[LEDGER_HASH_LEN];
+    uint64_t since;
+};
+
+struct node_driver {
+    struct node_driver_config cfg;
+    struct pbft *r;
+    const struct ledger_genesis *g;
+    struct pooled *pool;
+    size_t pool_len;
+    bool want_propose;
+    uint64_t propose_height, propose_view;
+    uint64_t deadline;
+    uint64_t behind_height; /* a certified height above ours, 0 = none known */
+    unsigned behind_peer;
+    bool failed;
+    char errmsg[LEDGER_ERRMSG_LEN];
+};
+
+static const enum ledger_tag tag_of[] = {
+    [PBFT_SIG_PREPREPARE] = LEDGER_TAG_PREPREPARE, [PBFT_SIG_PREPARE] = LEDGER_TAG_PREPARE,
+    [PBFT_SIG_COMMIT] = LEDGER_TAG_COMMIT,         [PBFT_SIG_VIEWCHANGE] = LEDGER_TAG_VIEWCHANGE,
+    [PBFT_SIG_NEWVIEW] = LEDGER_TAG_NEWVIEW,
+};
+
+static bool kind_ok(enum pbft_sig_kind kind)
+{
+    return kind >= PBFT_SIG_PREPREPARE && kind <= PBFT_SIG_NEWVIEW;
+}
+
+static int sign_cb(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, size_t len,
+                   uint8_t sig[PBFT_SIG_SIZE])
+{
+    struct node_driver *d = ctx;
+    if (!kind_ok(kind))
+        return -1;
+    return ledger_sign(tag_of[kind], d->g->hash, payload, len, d->cfg.node_sk, sig);
+}
+
+static bool verify_cb(void *ctx, enum pbft_sig_kind kind, unsigned signer, const uint8_t *payload,
+                      size_t len, const uint8_t sig[PBFT_SIG_SIZE])
+{
+    struct node_driver *d = ctx;
+    if (!kind_ok(kind) || signer >= d->g->n)
+        return false;
+    return ledger_verify(tag_of[kind], d->g->hash, payload, len, d->g->validators[signer].node_key,
+                         sig) == 0;
+}
+
+static int fail(struct node_driver *d, int rc, const char *what)
+{
+    snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what,
+             ledger_failed(d->cfg.l) ? ledger_errmsg(d->cfg.l) : ledger_strerror(rc));
+    if (rc == LEDGER_E_FATAL || ledger_failed(d->cfg.l))
+        d->failed = true;
+    return rc;
+}
+
+static int step(struct node_driver *d, const struct pbft_event *ev);
+
+/* ---- mempool -------------------------------------------------------------- */
+
+/* After a block: drop what it included (now a duplicate) and what it made
+ * invalid; the rules are the same ones admission used. Order is kept so
+ * that older transactions are proposed first. */
+static void pool_recheck(struct node_driver *d, uint64_t now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < d->pool_len; i++) {
+        struct pooled *p = &d->pool[i];
+        if (ledger_check_tx(d->cfg.l, p->tx, p->len, now, NULL, NULL, 0) != 0) {
+            free(p->tx);
+            continue;
+        }
+        d->pool[keep++] = *p;
+    }
+    d->pool_len = keep;
+}
+
+static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    for (size_t i = 0; i < d->pool_len; i++)
+        if (memcmp(d->pool[i].id, id, LEDGER_HASH_LEN) == 0)
+            return true;
+    return false;
+}
+
+/* ---- update handling ------------------------------------------------------- */
+
+static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t now)
+{
+    const struct pbft_cert *c = up->committed.cert;
+    uint32_t signers[PBFT_MAX_N];
+    for (unsigned i = 0; i < c->count; i++)
+        signers[i] = c->signers[i];
+    uint8_t *cert;
+    size_t cert_len;
+    int rc =
+        ledger_cert_build(c->height, c->view, c->digest, signers,
+                          (const uint8_t(*)[LEDGER_SIG_LEN])c->sigs, c->count, &cert, &cert_len);
+    if (rc != 0)
+        return fail(d, rc, "build certificate");
+    rc = ledger_commit_block(d->cfg.l, up->committed.payload, up->committed.payload_len, cert,
+                             cert_len);
+    free(cert);
+    if (rc != 0) {
+        char what[64];
+        snprintf(what, sizeof what, "commit block %llu", (unsigned long long)c->height);
+        /* A certified block must apply: anything else is fail-stop. */
+        if (!ledger_failed(d->cfg.l))
+            snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_errmsg(d->cfg.l));
+        d->failed = true;
+        return LEDGER_E_FATAL;
+    }
+    size_t before = d->pool_len;
+    pool_recheck(d, now);
+    if (d->cfg.on_commit != NULL)
+        d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
+    return 0;
+}
+
+/* Execute, then agree: the verdict the core waits for before it PREPAREs. */
+static bool block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
+{
+    struct ledger_header h;
+    if (ledger_block_header(up->validate.payload, up->validate.payload_len, &h) != 0)
+        return false;
+    if (memcmp(h.hash, up->validate.digest, LEDGER_HASH_LEN) != 0 ||
+        h.height != up->validate.height)
+        return false;
+    /* Trusted time: 2f+1 backups vouch that the primary's time is near theirs.
+     * A prepared block re-proposed after a view change is exempt. */
+    if (!up->validate.reproposal) {
+        uint64_t skew = h.time_ms > now ? h.time_ms - now : now - h.time_ms;
+        if (skew > d->cfg.clock_skew_ms)
+            return false;
+    }
+    return ledger_validate_block(d->cfg.l, up->validate.payload, up->validate.payload_len, NULL) ==
+           0;
+}
+
+static int propose(struct node_driver *d, uint64_t now)
+{
+    if (!d->want_propose || d->pool_len == 0)
+        return 0;
+    struct ledger_tip tip;
+    ledger_tip_get(d->cfg.l, &tip);
+    if (tip.height + 1 != d->propose_height)
+        return 0; /* not applied yet; asked again later */
+    size_t count = d->pool_len < d->cfg.block_txs ? d->pool_len : d->cfg.block_txs;
+    struct ledger_txref *refs = calloc(count, sizeof *refs);
+    if (refs == NULL)
+        return fail(d, LEDGER_E_NOMEM, "propose");
+    for (size_t i = 0; i < count; i++)
+        refs[i] = (struct ledger_txref){ d->pool[i].tx, d->pool[i].len };
+    uint64_t time = now > tip.time_ms ? now : tip.time_ms + 1;
+    uint8_t *block, hash[LEDGER_HASH_LEN];
+    size_t len, refused, used;
+    int rc = ledger_build_block(d->cfg.l, refs, count, time, d->cfg.self, d->propose_view, &block,
+                                &len, hash, NULL, &refused, &used);
+    free(refs);
+    if (rc != 0)
+        return fail(d, rc, "build block");
+    d->want_propose = false;
+    struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = now };
+    ev.proposal.height = d->propose_height;
+    memcpy(ev.proposal.digest, hash, PBFT_DIGEST_SIZE);
+    ev.proposal.payload = block;
+    ev.proposal.payload_len = len;
+    rc = step(d, &ev);
+    free(block);
+    return rc;
+}
+
+/* Processes one update in the order pbft.h prescribes. Everything needed
+ * after a nested step is copied first: the update dies with that step. */
+static int handle(struct node_driver *d, struct pbft_update *up, uint64_t now)
+{
+    int rc;
+    if (up->has_committed && (rc = commit(d, up, now)) != 0)
+        return rc;
+    uint64_t persisted = 0;
+    if (up->has_persist) {
+        rc = ledger_store_consensus_put(ledger_store_get(d->cfg.l), SNAPSHOT_NAME,
+                                        up->persist.bytes, up->persist.len);
+        if (rc != 0)
+            return fail(d, rc, "persist consensus snapshot");
+        persisted = up->persist.seq;
+    }
+    for (unsigned i = 0; i < up->n_msgs; i++)
+        d->cfg.send(d->cfg.send_ctx, up->msgs[i].to, up->msgs[i].bytes, up->msgs[i].len);
+    d->deadline = up->deadline;
+    if (up->has_behind && up->behind.height > d->behind_height) {
+        d->behind_height = up->behind.height;
+        d->behind_peer = up->behind.peer;
+    }
+    if (up->has_propose) {
+        d->want_propose = true;
+        d->propose_height = up->propose.height;
+        d->propose_view = up->propose.view;
+    }
+    struct pbft_event verdict = { .type = PBFT_EV_VALIDATED, .now = now };
+    bool has_verdict = up->has_validate;
+    if (has_verdict) {
+        verdict.validated.height = up->validate.height;
+        memcpy(verdict.validated.digest, up->validate.digest, PBFT_DIGEST_SIZE);
+        verdict.validated.ok = block_valid(d, up, now);
+        if (ledger_failed(d->cfg.l))
+            return fail(d, LEDGER_E_FATAL, "validate block");
+    }
+    if (persisted != 0) {
+        struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = now };
+        ev.persisted.seq = persisted;
+        if ((rc = step(d, &ev)) != 0)
+            return rc;
+    }
+    if (has_verdict && (rc = step(d, &verdict)) != 0)
+        return rc;
+    return propose(d, now);
+}
+
+static int step(struct node_driver *d, const struct pbft_event *ev)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    struct pbft_update up;
+    int rc = pbft_step(d->r, ev, &up);
+    if (rc != 0) {
+        snprintf(d->errmsg, sizeof d->errmsg, "consensus: %s: %s", pbft_strerror(rc),
+                 pbft_errmsg(d->r));
+        return LEDGER_E_INVALID;
+    }
+    return handle(d, &up, ev->now);
+}
+
+/* ---- start ------------------------------------------------------------------ */
+
+/* The certificate of the tip block, for the core's START. */
+static int tip_cert(struct node_driver *d, uint64_t height, struct pbft_cert *out)
+{
+    struct ledger_rtxn *rt;
+    struct ledger_stored_block b;
+    int rc = ledger_rtxn_begin(ledger_store_get(d->cfg.l), &rt);
+    if (rc != 0)
+        return rc;
+    rc = ledger_rtxn_block_load(rt, height, &b);
+    ledger_rtxn_end(rt);
+    if (rc != 0)
+        return rc;
+    const Sealchain__CommitCert *c = b.cert;
+    if (c == NULL || c->n_signers != c->n_signatures || c->n_signers > PBFT_MAX_N ||
+        c->block_hash.len != PBFT_DIGEST_SIZE) {
+        ledger_stored_block_close(&b);
+        return LEDGER_E_MALFORMED;
+    }
+    memset(out, 0, sizeof *out);
+    out->height = c->height;
+    out->view = c->view;
+    memcpy(out->digest, c->block_hash.data, PBFT_DIGEST_SIZE);
+    out->count = (unsigned)c->n_signers;
+    for (size_t i = 0; i < c->n_signers; i++) {
+        if (c->signatures[i].len != PBFT_SIG_SIZE) {
+            ledger_stored_block_close(&b);
+            return LEDGER_E_MALFORMED;
+        }
+        out->signers[i] = (uint16_t)c->signers[i];
+        memcpy(out->sigs[i], c->signatures[i].data, PBFT_SIG_SIZE);
+    }
+    ledger_stored_block_close(&b);
+    return 0;
+}
+
+static int start(struct node_driver *d, uint64_t now)
+{
+    struct ledger_tip tip;
+    ledger_tip_get(d->cfg.l, &tip);
+    struct pbft_cert *cert = NULL;
+    uint8_t *snap = NULL;
+    size_t snap_len = 0;
+    int rc =
+        ledger_store_consensus_get(ledger_store_get(d->cfg.l), SNAPSHOT_NAME, &snap, &snap_len);
+    if (rc != 0 && rc != LEDGER_E_NOT_FOUND)
+        return fail(d, rc, "read consensus snapshot");
+    if (tip.height > 0) {
+        cert = malloc(sizeof *cert);
+        if (cert == NULL) {
+            rc = fail(d, LEDGER_E_NOMEM, "start");
+            goto out;
+        }
+        if ((rc = tip_cert(d, tip.height, cert)) != 0) {
+            rc = fail(d, rc, "read the tip's certificate");
+            goto out;
+        }
+    }
+    struct pbft_event ev = { .type = PBFT_EV_START, .now = now };
+    ev.start.snapshot = snap;
+    ev.start.snapshot_len = snap_len;
+    ev.start.committed_height = tip.height;
+    ev.start.last_cert = cert;
+    rc = step(d, &ev);
+out:
+    free(cert);
+    free(snap);
+    return rc;
+}
+
+int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
+                    char *errmsg, size_t errmsg_len)
+{
+    *out = NULL;
+    struct node_driver *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return LEDGER_E_NOMEM;
+    d->cfg = *cfg;
+    if (d->cfg.clock_skew_ms == 0)
+        d->cfg.clock_skew_ms = NODE_DEFAULT_CLOCK_SKEW_MS;
+    if (d->cfg.block_txs == 0)
+        d->cfg.block_txs = NODE_DEFAULT_BLOCK_TXS;
+    d->g = ledger_genesis_get(cfg->l);
+    d->pool = calloc(NODE_MEMPOOL_MAX, sizeof *d->pool);
+    if (d->pool == NULL)
+        goto err_after_alloc;
+    struct pbft_config pc = {
+        .n = d->g->n,
+        .self = cfg->self,
+        .crypto = { d, sign_cb, verify_cb },
+        .max_payload = LEDGER_MAX_BLOCK_LEN,
+        .trace = cfg->trace,
+        .trace_ctx = cfg->trace_ctx,
+    };
+    int rc = pbft_new(&pc, &d->r);
+    if (rc != 0) {
+        snprintf(errmsg, errmsg_len, "consensus: %s", pbft_strerror(rc));
+        goto err_after_pool;
+    }
+    if ((rc = start(d, now)) != 0) {
+        snprintf(errmsg, errmsg_len, "%s", d->errmsg);
+        node_driver_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+
+err_after_pool:
+    free(d->pool);
+err_after_alloc:
+    free(d);
+    return LEDGER_E_NOMEM;
+}
+
+void node_driver_free(struct node_driver *d)
+{
+    if (d == NULL)
+        return;
+    pbft_free(d->r);
+    for (size_t i = 0; i < d->pool_len; i++)
+        free(d->pool[i].tx);
+    free(d->pool);
+    free(d);
+}
+
+/* ---- inputs ------------------------------------------------------------------ */
+
+int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint8_t id[LEDGER_HASH_LEN];
+    int rc = ledger_check_tx(d->cfg.l, tx, len, now, id, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    if (out_id != NULL)
+        memcpy(out_id, id, LEDGER_HASH_LEN);
+    if (pool_has(d, id)) {
+        snprintf(errmsg, errmsg_len, "transaction already in the mempool");
+        return LEDGER_E_DUPLICATE_TX;
+    }
+    if (d->pool_len == NODE_MEMPOOL_MAX) {
+        snprintf(errmsg, errmsg_len, "mempool full (%d transactions)", NODE_MEMPOOL_MAX);
+        return LEDGER_E_TOO_LARGE;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return LEDGER_E_NOMEM;
+    memcpy(copy, tx, len);
+    d->pool[d->pool_len++] = (struct pooled){ copy, len, { 0 }, now };
+    memcpy(d->pool[d->pool_len - 1].id, id, LEDGER_HASH_LEN);
+    return propose(d, now);
+}
+
+int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
+                        uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = now };
+    ev.receive.from = from;
+    ev.receive.bytes = bytes;
+    ev.receive.len = len;
+    return step(d, &ev);
+}
+
+int node_driver_tick(struct node_driver *d, uint64_t now)
+{
+    int rc;
+    if (d->deadline != 0 && now >= d->deadline) {
+        struct pbft_event ev = { .type = PBFT_EV_TIMEOUT, .now = now };
+        if ((rc = step(d, &ev)) != 0)
+            return rc;
+    }
+    for (size_t i = 0; i < d->pool_len; i++) {
+        if (now - d->pool[i].since >= REQUEST_TIMEOUT_MS) {
+            struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
+            return step(d, &ev);
+        }
+    }
+    return propose(d, now);
+}
+
+bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsigned *out_peer)
+{
+    struct ledger_tip tip;
+    ledger_tip_get(d->cfg.l, &tip);
+    if (d->behind_height <= tip.height)
+        return false;
+    *out_height = d->behind_height;
+    *out_peer = d->behind_peer;
+    return true;
+}
+
+uint64_t node_driver_deadline(const struct node_driver *d)
+{
+    return d->deadline;
+}
+
+size_t node_driver_mempool_len(const struct node_driver *d)
+{
+    return d->pool_len;
+}
+
+const char *node_driver_errmsg(const struct node_driver *d)
+{
+    return d->errmsg;
+}
+
+void node_driver_stats(const struct node_driver *d, struct pbft_stats *out)
+{
+    pbft_get_stats(d->r, out);
+}

@@ -1,0 +1,90 @@
+/* The consensus driver: binds a PBFT replica to the ledger and a mempool. */
+#ifndef SEALCHAIN_NODE_DRIVER_H
+#define SEALCHAIN_NODE_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/pbft.h"
+#include "ledger/ledger.h"
+
+/*
+ * The driver is where the pure core meets effects: it signs and verifies
+ * consensus messages with the node key under the ledger's domain tags,
+ * persists the core's snapshot in the store's consensus table before the
+ * votes that depend on it leave, executes proposed blocks with the ledger
+ * (execute, then agree), builds proposals from its mempool, and commits
+ * certified blocks. It owns no clock and no sockets: the caller passes `now`
+ * and a send callback, so the same code runs under libuv, in the demo's
+ * in-process consortium and in tests.
+ *
+ * Fail-stop: once the ledger fails (a commit that cannot be written, or a
+ * certified block that executes differently here), every call returns
+ * LEDGER_E_FATAL and node_driver_errmsg() says why; the node must stop.
+ */
+
+/* Mempool bound: a node holds at most this many admitted transactions. */
+#define NODE_MEMPOOL_MAX 20000
+/* Block time may differ from a backup's clock by at most this (DESIGN §3 Δ). */
+#define NODE_DEFAULT_CLOCK_SKEW_MS 10000
+/* A block carries at most this many transactions (the bench's block size). */
+#define NODE_DEFAULT_BLOCK_TXS 1000
+
+struct node_driver_config {
+    unsigned self;          /* validator index in genesis */
+    struct ledger *l;       /* borrowed; must outlive the driver */
+    const uint8_t *node_sk; /* 64-byte secret key, borrowed */
+    /* Sends bytes (borrowed for the call) to replica `to`, or to every
+     * other replica when to == PBFT_BROADCAST. */
+    void (*send)(void *ctx, int to, const uint8_t *bytes, size_t len);
+    void *send_ctx;
+    /* Called once per committed block (may be NULL): height, tx count. */
+    void (*on_commit)(void *ctx, uint64_t height, size_t txs);
+    void *commit_ctx;
+    uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
+    size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
+    pbft_trace_fn trace;    /* optional */
+    void *trace_ctx;
+};
+
+struct node_driver;
+
+/* Creates the replica and starts it from the store's persisted snapshot and
+ * the ledger tip. *out owned by the caller (node_driver_free).
+ * Returns 0 or a ledger/pbft error with the reason in errmsg. */
+int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
+                    char *errmsg, size_t errmsg_len);
+void node_driver_free(struct node_driver *d);
+
+/* Admits a transaction to the mempool (ledger rules over committed state,
+ * no duplicate). out_id may be NULL. Returns 0, LEDGER_E_DUPLICATE_TX (already
+ * held), LEDGER_E_TOO_LARGE (mempool full) or the ledger's refusal, with the
+ * reason in errmsg. */
+int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
+/* A consensus message from replica `from` (borrowed). */
+int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
+                        uint64_t now);
+
+/* Fires the core's timer if due, and reports overdue requests. */
+int node_driver_tick(struct node_driver *d, uint64_t now);
+
+/* True when the core reported certified blocks above the tip (sync needed):
+ * the height it knows of and a peer that has it. Syncing is the caller's. */
+bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsigned *out_peer);
+
+/* The next time node_driver_tick must be called (absolute ms; 0 = none). */
+uint64_t node_driver_deadline(const struct node_driver *d);
+
+/* Number of transactions held. */
+size_t node_driver_mempool_len(const struct node_driver *d);
+
+/* Why the last call failed; valid until the next call. */
+const char *node_driver_errmsg(const struct node_driver *d);
+
+/* The replica's counters (view, height, view changes, drops). */
+void node_driver_stats(const struct node_driver *d, struct pbft_stats *out);
+
+#endif
