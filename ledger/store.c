@@ -693,17 +693,19 @@ int ledger_rtxn_tx_location(struct ledger_rtxn *r, const uint8_t id[static LEDGE
     return 0;
 }
 
-int ledger_rtxn_state_scan(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
-                           int (*fn)(void *arg, const uint8_t *key, size_t key_len,
-                                     const uint8_t *val, size_t val_len),
-                           void *arg)
+int ledger_rtxn_state_range(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
+                            const uint8_t *start, size_t start_len,
+                            int (*fn)(void *arg, const uint8_t *key, size_t key_len,
+                                      const uint8_t *val, size_t val_len),
+                            void *arg)
 {
-    if (prefix_len == 0 || prefix_len > LEDGER_KEY_MAX)
+    if (prefix_len == 0 || prefix_len > LEDGER_KEY_MAX || start_len < prefix_len ||
+        start_len > LEDGER_KEY_MAX || memcmp(start, prefix, prefix_len) != 0)
         return LEDGER_E_INVALID;
     MDB_cursor *cur;
     if (mdb_cursor_open(r->txn, state_dbi(r->s, prefix, prefix_len), &cur) != 0)
         return LEDGER_E_STORE;
-    MDB_val k = mval(prefix, prefix_len), v;
+    MDB_val k = mval(start, start_len), v;
     int rc = 0;
     int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
     while (mrc == 0) {
@@ -717,6 +719,14 @@ int ledger_rtxn_state_scan(struct ledger_rtxn *r, const uint8_t *prefix, size_t 
         rc = LEDGER_E_STORE;
     mdb_cursor_close(cur);
     return rc;
+}
+
+int ledger_rtxn_state_scan(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
+                           int (*fn)(void *arg, const uint8_t *key, size_t key_len,
+                                     const uint8_t *val, size_t val_len),
+                           void *arg)
+{
+    return ledger_rtxn_state_range(r, prefix, prefix_len, prefix, prefix_len, fn, arg);
 }
 
 static int base_get(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,

@@ -172,6 +172,13 @@ int ledger_rtxn_state_scan(struct ledger_rtxn *r, const uint8_t *prefix, size_t 
                                      const uint8_t *val, size_t val_len),
                            void *arg);
 
+/* Same, starting at the first key >= start (start begins with prefix). */
+int ledger_rtxn_state_range(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
+                            const uint8_t *start, size_t start_len,
+                            int (*fn)(void *arg, const uint8_t *key, size_t key_len,
+                                      const uint8_t *val, size_t val_len),
+                            void *arg);
+
 /* A ledger_state_base reading committed state through this snapshot (for
  * ledger_exec_new). Valid until rtxn end. */
 void ledger_rtxn_base(struct ledger_rtxn *r, struct ledger_state_base *out);
