@@ -262,57 +262,134 @@ static bool accept_all(void *ctx, enum pbft_sig_kind kind, unsigned signer, cons
     return true;
 }
 
-/* Forwards the puppet's VIEW-CHANGEs for views >= view to every other replica. */
-static int forward_viewchanges(struct sim_cluster *c, struct sim_replica *r,
-                               const struct pbft_update *up, uint64_t view)
+/* A puppet core: identity `id`, signs with id's real key, believes every signature. */
+struct puppet {
+    struct sim_cluster *c;
+    struct sim_replica *r; /* the Byzantine replica, for traces */
+    int id;
+    struct pbft *core;
+    struct pbft_update up;
+    uint64_t now;
+};
+
+static int puppet_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, size_t len,
+                       uint8_t sig[PBFT_SIG_SIZE])
 {
-    int sent = 0;
-    for (unsigned i = 0; i < up->n_msgs; i++) {
-        const struct pbft_out_msg *m = &up->msgs[i];
-        if (m->kind != PBFT_MSG_VIEWCHANGE || m->view < view)
-            continue;
-        broadcast(c, r, m->bytes, m->len);
-        sent++;
+    struct puppet *p = ctx;
+    unsigned char msg[192];
+    if (len > PBFT_SIG_PAYLOAD_MAX)
+        return -1;
+    size_t l = sim_signed_bytes((int)kind, payload, len, msg);
+    sim_sign(&p->c->keys, p->id, msg, l, sig);
+    return 0;
+}
+
+static void puppet_trace(void *ctx, uint64_t now, unsigned self, const char *line)
+{
+    struct puppet *p = ctx;
+    sim_trace(p->c->trace, now, p->r->slot, "puppet %u: %s", self, line);
+}
+
+static int puppet_step(struct puppet *p, struct pbft_event *ev)
+{
+    ev->now = p->now;
+    int rc = pbft_step(p->core, ev, &p->up);
+    /* Its messages wait for their snapshot: make every snapshot durable at once. */
+    if (rc == 0 && p->up.has_persist && p->up.n_msgs == 0) {
+        struct pbft_event pe = { .type = PBFT_EV_PERSISTED, .now = p->now };
+        pe.persisted.seq = p->up.persist.seq;
+        rc = pbft_step(p->core, &pe, &p->up);
     }
-    return sent;
+    return rc;
+}
+
+static int puppet_start(struct puppet *p, uint64_t height, const struct pbft_cert *cert)
+{
+    struct pbft_config cfg = { .n = (unsigned)p->c->n, .self = (unsigned)p->id };
+    cfg.crypto = (struct pbft_crypto){ .ctx = p, .sign = puppet_sign, .verify = accept_all };
+    cfg.trace = puppet_trace;
+    cfg.trace_ctx = p;
+    if (pbft_new(&cfg, &p->core) != 0)
+        return -1;
+    struct pbft_event ev = { .type = PBFT_EV_START };
+    ev.start.committed_height = height;
+    ev.start.last_cert = height > 0 ? cert : NULL;
+    return puppet_step(p, &ev);
+}
+
+/* Finds a VIEW-CHANGE for a view >= view in the puppet's last update; copies it to out. */
+static size_t puppet_vc(struct puppet *p, uint64_t view, uint8_t *out, size_t cap)
+{
+    for (unsigned i = 0; i < p->up.n_msgs; i++) {
+        const struct pbft_out_msg *m = &p->up.msgs[i];
+        if (m->kind == PBFT_MSG_VIEWCHANGE && m->view >= view && m->len <= cap) {
+            memcpy(out, m->bytes, m->len);
+            return m->len;
+        }
+    }
+    return 0;
 }
 
 /*
- * The puppet: a second core with r's identity and key whose verifier accepts anything,
- * started on a forged certificate of view-1, then told a request is overdue until it
- * asks for the next view. Its VIEW-CHANGE is signed with r's real key, so it is exactly
- * what a Byzantine replica could send.
+ * A helper puppet of identity `id` that asks for `view`: started below the tip, synced to
+ * it with a forged certificate of view-1, then told a request is overdue until it sends a
+ * VIEW-CHANGE. Only the main puppet (which believes anything) ever sees it.
+ */
+static size_t helper_vc(struct sim_cluster *c, struct sim_replica *r, int id, uint64_t view,
+                        uint8_t *out, size_t cap)
+{
+    struct puppet p = { .c = c, .r = r, .id = id, .now = c->now };
+    struct pbft_cert below = { .height = r->node.height - 1, .count = (unsigned)c->q };
+    struct pbft_cert cert = { .height = r->node.height, .view = view - 1, .count = (unsigned)c->q };
+    size_t len = 0;
+    for (unsigned i = 0; i < cert.count; i++)
+        cert.signers[i] = below.signers[i] = (uint16_t)i;
+    if (puppet_start(&p, below.height, &below) == 0) {
+        struct pbft_event ev = { .type = PBFT_EV_SYNCED };
+        ev.synced.cert = &cert;
+        puppet_step(&p, &ev);
+        for (int i = 0; i < 40 && len == 0; i++) {
+            p.now += 1000;
+            ev = (struct pbft_event){ .type = i % 2 ? PBFT_EV_TIMEOUT : PBFT_EV_REQUEST_OVERDUE };
+            if (puppet_step(&p, &ev) == 0)
+                len = puppet_vc(&p, view, out, cap);
+        }
+    }
+    pbft_free(p.core);
+    return len;
+}
+
+/*
+ * The main puppet has r's identity and r's real, valid tip certificate. f+1 helper
+ * VIEW-CHANGEs for `view` make it join that view (PBFT's f+1 rule), and the VIEW-CHANGE it
+ * then signs is valid in every field but the view: exactly what a Byzantine replica could
+ * send. Forwarded to every other replica.
  */
 int sim_byz_huge_viewchange(struct sim_cluster *c, struct sim_replica *r, uint64_t view)
 {
-    struct pbft_config cfg = { .n = (unsigned)c->n, .self = (unsigned)r->id };
-    struct pbft *p = NULL;
-    struct pbft_update up;
-    int sent = 0;
-    cfg.crypto = sim_cluster_crypto(r);
-    cfg.crypto.verify = accept_all;
-    if (r->node.height == 0 || pbft_new(&cfg, &p) != 0)
-        return 0;
-    struct pbft_cert cert = { .height = r->node.height, .view = view - 1, .count = (unsigned)c->q };
-    memcpy(cert.digest, r->node.tip, SIM_DIGEST_LEN);
-    for (unsigned i = 0; i < cert.count; i++)
-        cert.signers[i] = (uint16_t)i;
-    struct pbft_event ev = { .type = PBFT_EV_START, .now = c->now };
-    ev.start.committed_height = r->node.height;
-    ev.start.last_cert = &cert;
-    pbft_step(p, &ev, &up);
-    ev = (struct pbft_event){ .type = PBFT_EV_SYNCED, .now = c->now };
-    ev.synced.cert = &cert;
-    pbft_step(p, &ev, &up);
-    uint64_t t = c->now;
-    for (int i = 0; i < 40 && sent == 0; i++) {
-        t += 1000;
-        ev = (struct pbft_event){ .type = i % 2 ? PBFT_EV_TIMEOUT : PBFT_EV_REQUEST_OVERDUE,
-                                  .now = t };
-        if (pbft_step(p, &ev, &up) == 0)
-            sent += forward_viewchanges(c, r, &up, view);
+    struct puppet p = { .c = c, .r = r, .id = r->id, .now = c->now };
+    size_t cap = c->msgcap, len;
+    uint8_t *buf = malloc(cap);
+    int helpers = 0, sent = 0;
+    if (buf == NULL || r->node.height == 0 || puppet_start(&p, r->node.height, &r->tip_cert) != 0)
+        goto out;
+    for (int id = 0; id < c->n && helpers <= c->f; id++) {
+        if (id == r->id || (len = helper_vc(c, r, id, view, buf, cap)) == 0)
+            continue;
+        struct pbft_event ev = { .type = PBFT_EV_RECEIVE };
+        ev.receive.from = (unsigned)id;
+        ev.receive.bytes = buf;
+        ev.receive.len = len;
+        helpers++;
+        if (puppet_step(&p, &ev) == 0 && (len = puppet_vc(&p, view, buf, cap)) > 0) {
+            broadcast(c, r, buf, len);
+            sent++;
+            break;
+        }
     }
-    pbft_free(p);
+out:
+    pbft_free(p.core);
+    free(buf);
     c->st.byz[SIM_BK_HUGE] += (uint64_t)sent;
     return sent;
 }

@@ -134,6 +134,8 @@ static void boot(struct sim_cluster *c, struct sim_replica *r)
     }
     r->up = true;
     r->deadline = 0;
+    /* A new core numbers its snapshots from 1 again; the durable bytes stay until replaced. */
+    r->durable_seq = 0;
     struct pbft_event ev = { .type = PBFT_EV_START, .now = c->now };
     ev.start.snapshot = r->durable;
     ev.start.snapshot_len = r->durable_len;
