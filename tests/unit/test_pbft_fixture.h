@@ -278,6 +278,12 @@ static inline void fx_crash(struct fx *x, unsigned i)
     nd->pending = NULL;
 }
 
+static inline void fx_trace(void *ctx, uint64_t now, unsigned self, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "[%6llu] %u > %s\n", (unsigned long long)now, self, line);
+}
+
 /* n nodes, all automatic (validate ok, propose, persist at once), not yet started. */
 static inline struct fx *fx_new(unsigned n)
 {
@@ -288,6 +294,9 @@ static inline struct fx *fx_new(unsigned n)
     x->base.n = n;
     x->base.crypto.sign = fx_sign;
     x->base.crypto.verify = fx_verify;
+    if (getenv("FX_TRACE") != NULL) {
+        x->base.trace = fx_trace; /* FX_TRACE=1 build/tests/test_pbft... prints the protocol */
+    }
     for (unsigned i = 0; i < n; i++) {
         x->nodes[i].auto_validate = x->nodes[i].auto_propose = x->nodes[i].auto_persist = true;
     }

@@ -1,0 +1,324 @@
+/* Unit tests of the PBFT core's view change, restart and catch-up, driven by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "tests/unit/test_pbft_fixture.h"
+
+/* Runs the normal case of height 1 until every replica prepared, without any COMMIT arriving. */
+static struct fx *prepared_but_not_committed(unsigned n)
+{
+    struct fx *x = fx_new(n);
+    x->auto_until = 1;
+    x->drop_kind = PBFT_MSG_COMMIT;
+    fx_start_all(x);
+    fx_deliver(x, 100000);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(x->nodes[i].committed, 0);
+        assert_int_equal(x->sent[i][PBFT_MSG_COMMIT], 1);
+    }
+    return x; /* COMMITs still dropped: the caller decides when they flow again */
+}
+
+/* Runs until replicas 1..3 left view 0, then lets COMMITs flow again. */
+static void change_view_without_commits(struct fx *x)
+{
+    fx_run(x, x->now + 3000, 100);
+    for (unsigned i = 1; i < 4; i++) {
+        assert_true(fx_stats(x, i).view >= 1);
+        assert_int_equal(x->nodes[i].committed, 0);
+    }
+    x->drop_kind = 0;
+}
+
+static void the_prepared_block_survives_a_primary_crash_and_view_change(void **state)
+{
+    (void)state;
+    struct fx *x = prepared_but_not_committed(4);
+    uint8_t d[PBFT_DIGEST_SIZE];
+    memcpy(d, x->nodes[1].validate_digest, PBFT_DIGEST_SIZE);
+    fx_crash(x, 0);
+    /* the backups' progress timers expire; q = 3 VIEW-CHANGEs reach primary 1 */
+    change_view_without_commits(x);
+    fx_run(x, x->now + 10000, 100);
+    for (unsigned i = 1; i < 4; i++) {
+        struct pbft_stats s = fx_stats(x, i);
+        assert_int_equal(s.view, 1);
+        assert_int_equal(s.status, PBFT_STATUS_NORMAL);
+        assert_int_equal(x->nodes[i].committed, 1);
+        assert_memory_equal(x->nodes[i].chain[1], d, PBFT_DIGEST_SIZE);
+        assert_int_equal(x->nodes[i].last_cert.view, 1);
+    }
+    assert_int_equal(x->sent[1][PBFT_MSG_NEWVIEW] > 0, 1);
+    /* the re-proposal was flagged so callers skip the clock check */
+    assert_true(x->nodes[2].validate_reproposal || x->nodes[2].validations == 1);
+    fx_free(x);
+}
+
+static void after_a_view_change_the_new_primary_proposes_fresh_blocks(void **state)
+{
+    (void)state;
+    struct fx *x = prepared_but_not_committed(4);
+    fx_crash(x, 0);
+    x->auto_until = 5;
+    change_view_without_commits(x);
+    fx_run(x, x->now + 10000, 100);
+    for (unsigned i = 1; i < 4; i++) {
+        assert_int_equal(x->nodes[i].committed, 5);
+        for (uint64_t h = 1; h <= 5; h++) {
+            assert_memory_equal(x->nodes[i].chain[h], x->nodes[1].chain[h], PBFT_DIGEST_SIZE);
+        }
+    }
+    /* the crashed replica comes back, learns it is behind, syncs and follows */
+    fx_boot(x, 0);
+    x->auto_until = 6;
+    struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = x->now };
+    (void)ev;
+    fx_run(x, x->now + 3000, 100);
+    fx_free(x);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* A VIEW-CHANGE at height 1 (nothing committed, nothing prepared), by the wire format of codec.c.
+ */
+static size_t craft_vc(unsigned signer, uint64_t view, uint8_t out[256])
+{
+    uint8_t sp[PBFT_SIG_PAYLOAD_MAX] = { 0 };
+    size_t o = 0;
+    put64(sp, 1);
+    put64(sp + 8, view);
+    memset(out, 0, 256);
+    out[o++] = 1;
+    out[o++] = PBFT_MSG_VIEWCHANGE;
+    out[o++] = 0;
+    out[o++] = (uint8_t)signer;
+    put64(out + o, 1);
+    o += 8;
+    put64(out + o, view);
+    o += 8;
+    o += 8 + PBFT_DIGEST_SIZE + 2 + 1 + 4; /* cert view, digest, 0 sigs, not prepared, no payload */
+    fx_sigcalc(signer, PBFT_SIG_VIEWCHANGE, sp, sizeof(sp), out + o);
+    return o + PBFT_SIG_SIZE;
+}
+
+static void one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    uint8_t vc[256];
+    x->auto_until = 0;
+    fx_start_all(x);
+    size_t len = craft_vc(3, 1000000000ull, vc);
+    for (unsigned to = 0; to < 3; to++) {
+        struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+        ev.receive.from = 3;
+        ev.receive.bytes = vc;
+        ev.receive.len = len;
+        fx_step(x, to, &ev);
+        fx_step(x, to, &ev); /* a duplicate changes nothing either */
+        assert_int_equal(fx_stats(x, to).view, 0);
+        assert_int_equal(fx_stats(x, to).status, PBFT_STATUS_NORMAL);
+        assert_int_equal(fx_stats(x, to).dropped_duplicate, 1);
+    }
+    /*
+     * a second replica asking for view 10^9 makes f+1 = 2: 0 and 1 join the smallest, 10^9
+     * (0 is its primary and holds q = 3 VIEW-CHANGEs with its own: it sends the NEW-VIEW)
+     */
+    len = craft_vc(2, 1000000000ull, vc);
+    for (unsigned to = 0; to < 2; to++) {
+        struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+        ev.receive.from = 2;
+        ev.receive.bytes = vc;
+        ev.receive.len = len;
+        fx_step(x, to, &ev);
+        assert_int_equal(fx_stats(x, to).view, 1000000000ull);
+        assert_int_equal(fx_stats(x, to).status,
+                         to == 0 ? PBFT_STATUS_NORMAL : PBFT_STATUS_VIEW_CHANGE);
+    }
+    fx_free(x);
+}
+
+static void
+a_restarted_replica_never_prepares_a_second_block_for_the_same_view_and_height(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    x->auto_until = 0; /* the primary's block is crafted below */
+    x->drop_kind = PBFT_MSG_COMMIT;
+    fx_start_all(x);
+    struct fx_key k0 = { .self = 0 };
+    struct pbft_crypto c0 = { .ctx = &k0, .sign = fx_sign, .verify = fx_verify };
+    uint8_t buf[512];
+    size_t len;
+    const char *a = "block A", *b = "block B";
+    uint8_t da[PBFT_DIGEST_SIZE], db[PBFT_DIGEST_SIZE];
+    fx_digest((const uint8_t *)a, strlen(a), da);
+    fx_digest((const uint8_t *)b, strlen(b), db);
+
+    /* an equivocating primary sends A to replica 1 */
+    assert_int_equal(pbft_msg_preprepare_encode(&c0, 0, 1, 0, da, (const uint8_t *)a, strlen(a),
+                                                buf, sizeof(buf), &len),
+                     0);
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+    ev.receive.from = 0;
+    ev.receive.bytes = buf;
+    ev.receive.len = len;
+    fx_step(x, 1, &ev);
+    assert_int_equal(x->sent[1][PBFT_MSG_PREPARE], 1);
+    unsigned signs = x->nodes[1].key.signs;
+
+    /* replica 1 crashes and restarts from its snapshot; then B arrives for the same slot */
+    fx_crash(x, 1);
+    fx_boot(x, 1);
+    assert_int_equal(x->sent[1][PBFT_MSG_PREPARE], 2); /* the same PREPARE, re-sent */
+    assert_int_equal(x->nodes[1].key.signs, signs);    /* ... not re-signed */
+    assert_int_equal(pbft_msg_preprepare_encode(&c0, 0, 1, 0, db, (const uint8_t *)b, strlen(b),
+                                                buf, sizeof(buf), &len),
+                     0);
+    ev.receive.len = len;
+    fx_step(x, 1, &ev);
+    assert_int_equal(x->sent[1][PBFT_MSG_PREPARE], 2);
+    assert_int_equal(x->nodes[1].key.signs, signs);
+    assert_true(fx_stats(x, 1).dropped_duplicate >= 1);
+
+    /* every PREPARE replica 1 ever sent is for A */
+    for (size_t i = 0; i < x->nmsgs; i++) {
+        if (x->msgs[i].from == 1 && x->msgs[i].kind == PBFT_MSG_PREPARE) {
+            uint8_t want[512];
+            size_t wl;
+            struct fx_key k1 = { .self = 1 };
+            struct pbft_crypto c1 = { .ctx = &k1, .sign = fx_sign, .verify = fx_verify };
+            pbft_msg_vote_encode(&c1, PBFT_MSG_PREPARE, 1, 1, 0, da, want, sizeof(want), &wl);
+            assert_int_equal(x->msgs[i].len, wl);
+            assert_memory_equal(x->msgs[i].bytes, want, wl);
+        }
+    }
+    fx_free(x);
+}
+
+static void a_block_committed_before_everyone_crashed_survives_the_restart(void **state)
+{
+    (void)state;
+    struct fx *x = prepared_but_not_committed(4);
+    uint8_t d[PBFT_DIGEST_SIZE];
+    memcpy(d, x->nodes[1].validate_digest, PBFT_DIGEST_SIZE);
+    /* the COMMITs reach replica 3 only: it commits; then all four crash at once */
+    x->drop_kind = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        for (unsigned j = 0; j < 3; j++) {
+            x->cut[i][j] = true;
+        }
+    }
+    fx_drop_queue(x);
+    for (unsigned i = 0; i < 3; i++) {
+        /* resend timers bring the COMMITs again, only 3 hears them */
+        fx_tick(x, x->now + 600);
+    }
+    fx_deliver(x, 100000);
+    assert_int_equal(x->nodes[3].committed, 1);
+    assert_int_equal(x->nodes[0].committed, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        fx_crash(x, i);
+    }
+    fx_drop_queue(x);
+    memset(x->cut, 0, sizeof(x->cut));
+    /* 3 stays down; 0, 1, 2 restart with a primary whose proposals would differ */
+    x->nodes[0].salt = 99;
+    x->nodes[1].salt = 98;
+    x->auto_until = 3;
+    for (unsigned i = 0; i < 3; i++) {
+        fx_boot(x, i);
+    }
+    fx_run(x, x->now + 20000, 100);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_true(x->nodes[i].committed >= 1);
+        assert_memory_equal(x->nodes[i].chain[1], d, PBFT_DIGEST_SIZE);
+    }
+    fx_free(x);
+}
+
+static void an_overdue_request_replaces_a_primary_that_proposes_nothing(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    x->nodes[0].auto_propose = false; /* the primary stays silent */
+    x->auto_until = 2;
+    fx_start_all(x);
+    fx_deliver(x, 100000);
+    assert_int_equal(x->nodes[1].deadline, 0); /* idle: no timer */
+    /* too early: the view is younger than the request timeout */
+    for (unsigned i = 1; i < 4; i++) {
+        struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = x->now + 10 };
+        fx_step(x, i, &ev);
+        assert_int_equal(fx_stats(x, i).status, PBFT_STATUS_NORMAL);
+        assert_true(x->nodes[i].deadline != 0);
+    }
+    fx_run(x, x->now + 10000, 100);
+    for (unsigned i = 1; i < 4; i++) {
+        assert_true(fx_stats(x, i).view >= 1);
+        assert_int_equal(x->nodes[i].committed, 2);
+    }
+    fx_free(x);
+}
+
+static void a_replica_cut_off_learns_it_is_behind_and_syncs(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    x->auto_until = 3;
+    for (unsigned i = 0; i < 4; i++) {
+        x->cut[i][3] = x->cut[3][i] = true;
+    }
+    fx_start_all(x);
+    fx_run(x, x->now + 1000, 100);
+    assert_int_equal(x->nodes[0].committed, 3);
+    assert_int_equal(x->nodes[3].committed, 0);
+    memset(x->cut, 0, sizeof(x->cut));
+    /* the primary proposes block 4: f+1 replicas signing for height 4 show 3 it is behind */
+    char blk[64];
+    size_t blen;
+    fx_build(4, 0, 0, 0, blk, sizeof(blk), &blen);
+    struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = x->now };
+    ev.proposal.height = 4;
+    fx_digest((const uint8_t *)blk, blen, ev.proposal.digest);
+    ev.proposal.payload = (const uint8_t *)blk;
+    ev.proposal.payload_len = blen;
+    fx_step(x, 0, &ev);
+    fx_run(x, x->now + 2000, 100);
+    assert_true(x->nodes[3].behind);
+    assert_true(x->nodes[3].behind_height >= 3);
+    /* the node syncs by copying 0's chain, then reports SYNCED */
+    struct fx_node *n3 = &x->nodes[3], *n0 = &x->nodes[0];
+    memcpy(n3->chain, n0->chain, sizeof(n0->chain));
+    n3->committed = n0->committed;
+    n3->last_cert = n0->last_cert;
+    ev = (struct pbft_event){ .type = PBFT_EV_SYNCED, .now = x->now };
+    ev.synced.cert = &n3->last_cert;
+    fx_step(x, 3, &ev);
+    assert_int_equal(fx_stats(x, 3).height, n0->committed + 1);
+    fx_free(x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_prepared_block_survives_a_primary_crash_and_view_change),
+        cmocka_unit_test(after_a_view_change_the_new_primary_proposes_fresh_blocks),
+        cmocka_unit_test(one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do),
+        cmocka_unit_test(
+            a_restarted_replica_never_prepares_a_second_block_for_the_same_view_and_height),
+        cmocka_unit_test(a_block_committed_before_everyone_crashed_survives_the_restart),
+        cmocka_unit_test(an_overdue_request_replaces_a_primary_that_proposes_nothing),
+        cmocka_unit_test(a_replica_cut_off_learns_it_is_behind_and_syncs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
