@@ -324,6 +324,14 @@ out:
     return rc;
 }
 
+/* The largest block this node proposes or accepts: block_txs transactions of
+ * the largest size, within the core's hard cap. */
+static size_t max_payload(size_t block_txs)
+{
+    size_t len = block_txs * (LEDGER_MAX_TX_LEN + 8) + LEDGER_MAX_HEADER_LEN;
+    return len < PBFT_MAX_PAYLOAD_LIMIT ? len : PBFT_MAX_PAYLOAD_LIMIT;
+}
+
 int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
                     char *errmsg, size_t errmsg_len)
 {
@@ -344,7 +352,7 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         .n = d->g->n,
         .self = cfg->self,
         .crypto = { d, sign_cb, verify_cb },
-        .max_payload = LEDGER_MAX_BLOCK_LEN,
+        .max_payload = max_payload(d->cfg.block_txs),
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };
@@ -450,6 +458,11 @@ bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsig
 uint64_t node_driver_deadline(const struct node_driver *d)
 {
     return d->deadline;
+}
+
+bool node_driver_holds(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    return pool_has(d, id);
 }
 
 size_t node_driver_mempool_len(const struct node_driver *d)

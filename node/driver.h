@@ -78,6 +78,9 @@ bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsig
 /* The next time node_driver_tick must be called (absolute ms; 0 = none). */
 uint64_t node_driver_deadline(const struct node_driver *d);
 
+/* True when the mempool holds the transaction with this id. */
+bool node_driver_holds(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN]);
+
 /* Number of transactions held. */
 size_t node_driver_mempool_len(const struct node_driver *d);
 

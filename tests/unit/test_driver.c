@@ -1,0 +1,171 @@
+/* The consensus driver on a real in-process chain: PBFT core + LMDB ledgers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger/err.h"
+#include "ledger/txbuild.h"
+#include "node/localnet.h"
+
+#define TIMEOUT_MS 20000
+
+static char *temp_dir(void)
+{
+    char *dir = strdup("/tmp/sealchain-test-driver-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Files one organisation through validator 0's filing authority and runs the
+ * chain until it is committed. Returns the tx id in id. */
+static void file_org(struct localnet *ln, const char *code, uint8_t id[32])
+{
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    uint8_t admin[32];
+    randombytes_buf(admin, sizeof admin);
+    uint8_t *tx;
+    size_t len;
+    uint64_t until = localnet_now_ms() + 60000;
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 0), until, code,
+                                             "Example Co.", admin, NULL, &tx, &len),
+                     0);
+    char err[256] = "";
+    int rc = localnet_submit(ln, 0, tx, len, id, err, sizeof err);
+    free(tx);
+    assert_int_equal(rc, 0);
+    bool committed = false;
+    rc = localnet_run_until_tx(ln, id, TIMEOUT_MS, &committed, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%s", err);
+    assert_true(committed);
+}
+
+static void assert_same_tip(struct localnet *ln, unsigned n)
+{
+    struct ledger_tip t0, ti;
+    ledger_tip_get(localnet_ledger(ln, 0), &t0);
+    for (unsigned i = 1; i < n; i++) {
+        ledger_tip_get(localnet_ledger(ln, i), &ti);
+        if (ti.height == t0.height)
+            assert_memory_equal(ti.hash, t0.hash, 32);
+    }
+}
+
+/* Four validators agree on every block, and each block carries a certificate
+ * the ledger checked (ledger_commit_block refuses one without q signers). */
+static void four_validators_commit_the_same_blocks(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct localnet *ln;
+    char err[512] = "";
+    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    uint8_t id[32];
+    file_org(ln, "91350100M000100Y43", id);
+    file_org(ln, "91110000600037341L", id);
+    assert_true(localnet_height(ln) >= 1);
+    assert_same_tip(ln, 4);
+    localnet_free(ln);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* A validator stopped as by a crash restarts from its directory with every
+ * committed block, and the chain goes on with it. */
+static void a_restarted_validator_keeps_its_blocks(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct localnet *ln;
+    char err[512] = "";
+    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    uint8_t id[32];
+    file_org(ln, "91350100M000100Y43", id);
+    struct ledger_tip before, after;
+    ledger_tip_get(localnet_ledger(ln, 2), &before);
+    assert_true(before.height >= 1);
+    localnet_stop(ln, 2);
+    if (localnet_restart(ln, 2, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    ledger_tip_get(localnet_ledger(ln, 2), &after);
+    assert_int_equal(after.height, before.height);
+    assert_memory_equal(after.hash, before.hash, 32);
+    file_org(ln, "91110000600037341L", id);
+    assert_same_tip(ln, 4);
+    localnet_free(ln);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* n = 1, the development chain, commits alone. */
+static void a_single_validator_commits_alone(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct localnet *ln;
+    char err[512] = "";
+    if (localnet_new(dir, 1, &ln, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    uint8_t id[32];
+    file_org(ln, "91350100M000100Y43", id);
+    assert_int_equal(localnet_height(ln), 1);
+    localnet_free(ln);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* A refused transaction never enters the mempool. */
+static void the_mempool_refuses_what_the_ledger_refuses(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct localnet *ln;
+    char err[512] = "";
+    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    uint8_t admin[32] = { 1 }, *tx;
+    size_t len;
+    /* a bad check character */
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 0), localnet_now_ms() + 60000,
+                                             "91350100M000100Y44", "Bad Co.", admin, NULL, &tx,
+                                             &len),
+                     0);
+    assert_int_equal(localnet_submit(ln, 0, tx, len, NULL, err, sizeof err),
+                     LEDGER_E_BAD_CREDIT_CODE);
+    assert_int_equal(node_driver_mempool_len(localnet_driver(ln, 0)), 0);
+    free(tx);
+    localnet_free(ln);
+    remove_dir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(four_validators_commit_the_same_blocks),
+        cmocka_unit_test(a_restarted_validator_keeps_its_blocks),
+        cmocka_unit_test(a_single_validator_commits_alone),
+        cmocka_unit_test(the_mempool_refuses_what_the_ledger_refuses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
