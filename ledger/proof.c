@@ -204,6 +204,7 @@ static void check_use(const struct ledger_genesis *g, struct proven *reg, struct
         add_reason(out, "grant: it is for another seal than the registration in the bundle");
     if (!before(reg, grant))
         add_reason(out, "grant: it is not after the seal's registration");
+    /* Implied by the two order checks around it; kept for its message. */
     if (!before(reg, use))
         add_reason(out, "use: the seal was not registered before the use");
     if (!same(&su->grant, grant->tx.id, LEDGER_HASH_LEN))
