@@ -444,6 +444,26 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
     return propose(d, now);
 }
 
+int node_driver_synced(struct node_driver *d, uint64_t now)
+{
+    struct ledger_tip tip;
+    ledger_tip_get(d->cfg.l, &tip);
+    struct pbft_cert *cert = malloc(sizeof *cert);
+    if (cert == NULL)
+        return fail(d, LEDGER_E_NOMEM, "synced");
+    int rc = tip_cert(d, tip.height, cert);
+    if (rc != 0) {
+        free(cert);
+        return fail(d, rc, "read the tip's certificate");
+    }
+    pool_recheck(d, now);
+    struct pbft_event ev = { .type = PBFT_EV_SYNCED, .now = now };
+    ev.synced.cert = cert;
+    rc = step(d, &ev);
+    free(cert);
+    return rc;
+}
+
 bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsigned *out_peer)
 {
     struct ledger_tip tip;

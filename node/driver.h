@@ -75,6 +75,10 @@ int node_driver_tick(struct node_driver *d, uint64_t now);
  * the height it knows of and a peer that has it. Syncing is the caller's. */
 bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsigned *out_peer);
 
+/* Tells the core that the caller applied certified blocks up to the ledger's
+ * tip (sync): it moves on to the next height. */
+int node_driver_synced(struct node_driver *d, uint64_t now);
+
 /* The next time node_driver_tick must be called (absolute ms; 0 = none). */
 uint64_t node_driver_deadline(const struct node_driver *d);
 

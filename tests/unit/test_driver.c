@@ -114,6 +114,38 @@ static void a_restarted_validator_keeps_its_blocks(void **state)
     free(dir);
 }
 
+/* With one validator down the other three (a quorum) go on; when it comes
+ * back it learns it is behind, fetches the certified blocks, checks and
+ * applies them, and joins consensus again. */
+static void a_validator_that_was_down_catches_up(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    struct localnet *ln;
+    char err[512] = "";
+    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    uint8_t id[32];
+    localnet_stop(ln, 3);
+    file_org(ln, "91350100M000100Y43", id);
+    struct ledger_tip t0, t3;
+    ledger_tip_get(localnet_ledger(ln, 0), &t0);
+    assert_true(t0.height >= 1);
+    if (localnet_restart(ln, 3, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    ledger_tip_get(localnet_ledger(ln, 3), &t3);
+    assert_int_equal(t3.height, 0);
+    file_org(ln, "91110000600037341L", id);
+    if (localnet_run_until_height(ln, t0.height + 1, TIMEOUT_MS, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    ledger_tip_get(localnet_ledger(ln, 3), &t3);
+    assert_true(t3.height >= t0.height + 1);
+    assert_same_tip(ln, 4);
+    localnet_free(ln);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* n = 1, the development chain, commits alone. */
 static void a_single_validator_commits_alone(void **state)
 {
@@ -164,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(four_validators_commit_the_same_blocks),
         cmocka_unit_test(a_restarted_validator_keeps_its_blocks),
+        cmocka_unit_test(a_validator_that_was_down_catches_up),
         cmocka_unit_test(a_single_validator_commits_alone),
         cmocka_unit_test(the_mempool_refuses_what_the_ledger_refuses),
     };
