@@ -45,6 +45,12 @@ struct sim_check {
     char what[320];
     uint64_t count[SIM_V_COUNT];
     uint64_t certs_checked; /* certificates verified signature by signature */
+    /*
+     * Mutant hunting: a certificate with fewer than q signers is counted in short_certs
+     * instead of ending the run, so the run can show the fork a short quorum causes.
+     */
+    bool soft_quorum;
+    uint64_t short_certs;
 };
 
 /* The quorum the checkers use, computed here, never through the (maybe mutant) core. */
@@ -73,7 +79,12 @@ void sim_check_commit(struct sim_check *c, int slot, int id, const struct pbft_c
  * view ‖ digest); flags a second digest for the same (kind, view, height) from an honest id.
  */
 void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload);
-/* Checks one certificate with the simulator's own quorum and verifier; 0 or -1 (why in buf). */
+/* sim_check_cert's result for a certificate whose only fault is having fewer than q signers. */
+#define SIM_CERT_SHORT (-2)
+/*
+ * Checks one certificate with the simulator's own quorum and verifier: 0, SIM_CERT_SHORT, or
+ * -1 for any other fault (why in buf).
+ */
 int sim_check_cert(struct sim_check *c, const struct pbft_cert *cert, char *why, size_t why_len);
 /* Builds the byte string a signature of `kind` covers: tag ‖ genesis ‖ payload; returns length. */
 size_t sim_signed_bytes(int kind, const unsigned char *payload, size_t len, unsigned char *out);

@@ -242,7 +242,7 @@ void sim_cluster_schedule_byz(struct sim_cluster *c, int s, uint64_t at, uint64_
 
 void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len)
 {
-    struct sim_blob *b = NULL;
+    struct sim_blob *b = NULL; /* our own reference; each send takes another */
     for (int s = 0; s < c->slots; s++) {
         if (c->r[s].id != to || s == from)
             continue;
@@ -250,16 +250,11 @@ void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t 
             c->filtered++;
             continue;
         }
-        if (b == NULL) {
-            b = sim_blob_new(bytes, len);
-            if (b == NULL)
-                abort();
-        } else {
-            sim_blob_ref(b);
-        }
-        sim_net_send(&c->net, &c->rng, &c->q_ev, c->now, from, s, b);
+        if (b == NULL && (b = sim_blob_new(bytes, len)) == NULL)
+            abort();
+        sim_net_send(&c->net, &c->rng, &c->q_ev, c->now, from, s, sim_blob_ref(b));
     }
-    /* sim_net_send consumed one reference per recipient; our first one went to the first. */
+    sim_blob_unref(b);
 }
 
 bool sim_cluster_step_one(struct sim_cluster *c)

@@ -178,6 +178,7 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
         sim_cluster_close(&c);
         return -1;
     }
+    c.chk.soft_quorum = hooks != NULL && hooks->soft_quorum;
     sim_net_set_faults(&c.net, mix->drop_ppm, mix->dup_ppm, mix->reorder_ppm);
     place_byzantine(&c);
     sim_trace(trace, 0, -1, "RUN seed=%llu n=%d f=%d q=%d mix=%s slots=%d",
@@ -192,6 +193,7 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
     }
     sim_cluster_collect(&c);
     c.st.runs = 1;
+    c.st.short_certs = c.chk.short_certs;
     if (hooks != NULL && hooks->after != NULL)
         hooks->after(&c, hooks->ctx);
     out->violated = c.chk.violated;

@@ -27,7 +27,8 @@ const struct sim_mix *sim_mix_at(int i);
 void sim_pick(uint64_t seed, int *out_n, const struct sim_mix **out_mix);
 /* Optional knobs of a run. */
 struct sim_run_hooks {
-    bool real_keys; /* sign with Ed25519 (libsodium) instead of the fake signer */
+    bool real_keys;   /* sign with Ed25519 (libsodium) instead of the fake signer */
+    bool soft_quorum; /* count short certificates instead of failing on them (mutant hunt) */
     /* Called at the end of the run, before the cluster is freed (borrowed for the call). */
     void (*after)(struct sim_cluster *c, void *ctx);
     void *ctx;

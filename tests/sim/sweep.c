@@ -45,6 +45,8 @@ void sim_stats_print(const struct sim_stats *st)
            (unsigned long long)st->view_changes, (unsigned long long)st->blocks,
            (unsigned long long)st->txs, (unsigned long long)st->syncs,
            (unsigned long long)st->core_dropped);
+    if (st->short_certs)
+        printf(" short-certs=%llu", (unsigned long long)st->short_certs);
 }
 
 static double seconds(void)
@@ -118,7 +120,8 @@ int sim_sweep(const struct sim_opts *o)
         if (o->mix && sim_mix_find(o->mix))
             m = sim_mix_find(o->mix);
         int gi = (int)(m - sim_mix_at(0));
-        if (sim_run(seed, n, m, &t, NULL, &res) != 0)
+        struct sim_run_hooks hooks = { .soft_quorum = o->expect_violation };
+        if (sim_run(seed, n, m, &t, &hooks, &res) != 0)
             return 2;
         struct group *g = &groups[gi];
         g->seeds++;
