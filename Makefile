@@ -112,7 +112,7 @@ ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
 
-.PHONY: all test check sim sim-mutant bench bench-ledger deps format format-check clean
+.PHONY: all test check demo sim sim-mutant bench bench-ledger deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -125,6 +125,12 @@ test: deps
 	+$(MAKE) --no-print-directory check
 check: all
 	BUILD=$(BUILD) SEEDS=$(SEEDS) tests/run
+
+# A narrated local consortium doing real seal work (node/main_demo.c).
+demo: deps
+	+$(MAKE) --no-print-directory $(BUILD)/sealchain-demo
+	rm -rf $(BUILD)/demo
+	$(BUILD)/sealchain-demo $(BUILD)/demo
 
 sim: $(BUILD)/sim
 	$(BUILD)/sim --seeds $(SEEDS)

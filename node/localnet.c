@@ -367,7 +367,8 @@ static int sync_member(struct localnet *ln, struct member *m, char *errmsg, size
     if (rc == 0 && count > 0) {
         rc = ledger_commit_blocks(m->l, batch, count);
         if (rc == 0) {
-            fprintf(stderr, "sync node=%u applied=%zu tip=%llu from=%u\n", m->index, count,
+            fprintf(stderr, "%llu info sync node=%u applied=%zu tip=%llu from=%u\n",
+                    (unsigned long long)localnet_now_ms(), m->index, count,
                     (unsigned long long)(tip.height + count), peer);
             rc = node_driver_synced(m->d, localnet_now_ms());
         } else {
