@@ -103,6 +103,7 @@ struct sim_replica {
     size_t eq_len;
     struct pbft_cert tip_cert; /* certificate of the applied tip (durable with the chain) */
     uint64_t overdue_reports;  /* REQUEST_OVERDUE events stepped */
+    bool crash_on_persist;     /* crash between the next persist request and its fsync */
 };
 
 struct sim_cluster {

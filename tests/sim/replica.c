@@ -78,6 +78,11 @@ static void on_commit(struct sim_cluster *c, struct sim_replica *r, const struct
 static void on_persist(struct sim_cluster *c, struct sim_replica *r, const struct pbft_update *up)
 {
     uint64_t lag = c->mix->persist_max ? sim_rng_below(&c->rng, c->mix->persist_max + 1) : 0;
+    if (r->crash_on_persist) {
+        /* Pushed first, so it pops before the fsync completes even when lag is 0. */
+        r->crash_on_persist = false;
+        push(c, r, SIM_EV_FAULT, lag / 2, 0, NULL);
+    }
     push(c, r, SIM_EV_PERSISTED, lag, up->persist.seq,
          blob_or_die(up->persist.bytes, up->persist.len));
 }
@@ -328,14 +333,14 @@ void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
         ev_tick(c, r);
         return;
     }
-    if (!r->up)
-        return;
     bool local = ev->kind != SIM_EV_MSG && ev->kind != SIM_EV_CLIENT_TX && ev->kind != SIM_EV_BYZ;
-    if (local && ev->epoch != r->epoch) {
+    if (local && (ev->epoch != r->epoch || !r->up)) {
         /* Belongs to an incarnation that crashed: an fsync it waited for never completed. */
         c->st.lost_persists += ev->kind == SIM_EV_PERSISTED;
         return;
     }
+    if (!r->up)
+        return;
     switch (ev->kind) {
     case SIM_EV_MSG:
         ev_msg(c, r, ev);
@@ -360,6 +365,10 @@ void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
         break;
     case SIM_EV_SYNC:
         ev_sync(c, r, ev->arg);
+        break;
+    case SIM_EV_FAULT:
+        sim_trace(c->trace, c->now, r->slot, "crash before the requested snapshot is durable");
+        sim_cluster_crash(c, r->slot);
         break;
     default:
         break;

@@ -82,7 +82,10 @@ static void fault_step(struct sim_cluster *c, bool *did_all_crash)
         all_crash(c);
     } else if (m->crashes && roll < 80) {
         int s = pick_up_slot(c);
-        if (s >= 0)
+        /* Half the crashes hit between "persist requested" and "persisted". */
+        if (s >= 0 && m->persist_max > 0 && sim_rng_below(&c->rng, 2))
+            c->r[s].crash_on_persist = true;
+        else if (s >= 0)
             sim_cluster_crash(c, s);
     } else if (m->crashes || m->all_crash) {
         int s = pick_down_slot(c);
@@ -96,8 +99,10 @@ static void heal_all(struct sim_cluster *c)
     sim_trace(c->trace, c->now, -1, "HEAL ALL: network healed, faults off, every replica up");
     sim_net_heal(&c->net);
     sim_net_set_faults(&c->net, 0, 0, 0);
-    for (int s = 0; s < c->slots; s++)
+    for (int s = 0; s < c->slots; s++) {
+        c->r[s].crash_on_persist = false;
         sim_cluster_restart(c, s);
+    }
 }
 
 static void faulty_period(struct sim_cluster *c, uint64_t until)
