@@ -195,9 +195,19 @@ void pbft__vc_timer(struct pbft *r)
      * starts the view change for view v+2 but this time it will wait 2T."
      * (Castro & Liskov, OSDI '99, 4.5.2). A partitioned replica thus stays in
      * v+1 instead of racing alone to huge views.
+     *
+     * A VIEW-CHANGE for a higher view counts too: its sender has left our view
+     * as well, and we keep only its latest one. Without that, two replicas in
+     * v+1 and one already in v+2 wait for each other forever (found by the
+     * simulator, seed 2920 of the chaos mix).
      */
-    if (r->status == PBFT_STATUS_VIEW_CHANGE && r->vc_at == 0 &&
-        pbft__vc_count(r, r->view) >= r->q) {
+    unsigned support = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        if (r->vcs[i] != NULL && r->vcs[i]->view >= r->view) {
+            support++;
+        }
+    }
+    if (r->status == PBFT_STATUS_VIEW_CHANGE && r->vc_at == 0 && support >= r->q) {
         r->vc_at = r->now + backoff(r, r->cfg.view_change_timeout_ms);
     }
 }
