@@ -330,6 +330,9 @@ static int prescan(struct load_ctx *c, const char *text, size_t len)
             size_t nlen = close != NULL ? (size_t)(close - p - 1) : 0;
             if (close == NULL || nlen >= sizeof(name))
                 return fail(c, "bad section header"), line;
+            for (const char *q = close + 1; q < p + ll && *q != ';' && *q != '#'; q++)
+                if (*q != ' ' && *q != '\t' && *q != '\r')
+                    return fail(c, "text after a section header"), line;
             memcpy(name, p + 1, nlen);
             name[nlen] = '\0';
             int idx = section_index(name);

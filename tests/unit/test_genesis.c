@@ -152,6 +152,7 @@ static void each_malformed_file_is_refused_with_line_and_reason(void **state)
           "validator 0: all-zero key" },
         { "id = sealchain-local", "id = ", "line 2: chain id is empty" },
         { "[validator.0]\n", "[validator.0\n", "line 4: bad section header" },
+        { "[validator.0]\n", "[validator.0] x\n", "line 4: text after a section header" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *t = edit(valid_text(), cases[i].from, cases[i].to), err[256] = "";
