@@ -11,10 +11,13 @@
 #include <cmocka.h>
 
 #include "ledger/err.h"
+#include "ledger/ledger.h"
 #include "ledger/sigfile.h"
+#include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "ledger/verify.h"
 #include "util_fixture.h"
+#include "util_store.h"
 
 struct vw {
     struct tfx_world w;
@@ -357,6 +360,74 @@ static void a_file_checked_on_another_chain_is_invalid(void **state)
     free(r);
 }
 
+/* The store variant: one read snapshot of a real LMDB store, as of its tip. */
+static void verify_over_a_store_reads_its_tip_and_committed_state(void **state)
+{
+    (void)state;
+    struct tst_chain c;
+    tst_chain_init(&c, 4, "verify-store");
+    char dir[128], err[256];
+    tst_tmpdir(dir, sizeof dir);
+    struct ledger *l;
+    assert_int_equal(ledger_open(dir, &c.g, NULL, &l, err, sizeof err), 0);
+    struct tfx_key admin, seal, user;
+    tfx_key_make(60, 0, &admin);
+    tfx_key_make(60, 1, &seal);
+    tfx_key_make(60, 2, &user);
+    char org[19];
+    tfx_credit_code(9, org);
+    uint64_t t = TST_GENESIS_TIME + 1000, vu = t + 3600000;
+    uint8_t *tx[3], seal_id[32], grant[32], doc[32];
+    size_t len[3];
+    ledger_sha256("stored doc", 10, doc);
+    assert_int_equal(ledger_txb_org_register(&c.g, c.admin_sk[0], vu, org, "Org", admin.pk, NULL,
+                                             &tx[0], &len[0]),
+                     0);
+    struct ledger_txb_seal sp = {
+        org, SEALCHAIN__SEAL_TYPE__SEAL_TYPE_FINANCE, "Finance seal", seal.pk, NULL, NULL, 0, 0
+    };
+    assert_int_equal(ledger_txb_seal_register(&c.g, admin.sk, vu, &sp, &tx[1], &len[1]), 0);
+    assert_int_equal(ledger_tx_id(tx[1], len[1], seal_id), 0);
+    struct ledger_txb_grant gp = { seal_id, user.pk, 0, 0, NULL, 0, 0, 0 };
+    assert_int_equal(ledger_txb_grant(&c.g, admin.sk, vu, &gp, &tx[2], &len[2]), 0);
+    assert_int_equal(ledger_tx_id(tx[2], len[2], grant), 0);
+    struct ledger_txref refs[3] = { { tx[0], len[0] }, { tx[1], len[1] }, { tx[2], len[2] } };
+    assert_int_equal(tst_commit(l, &c, refs, 3, t, NULL, NULL, NULL, NULL, NULL), 0);
+    struct ledger_seal_sig s;
+    memcpy(s.chain, c.g.hash, 32);
+    memcpy(s.seal_id, seal_id, 32);
+    memcpy(s.doc_hash, doc, 32);
+    memcpy(s.user_key, user.pk, 32);
+    uint8_t *use;
+    size_t use_len;
+    assert_int_equal(ledger_txb_use(&c.g, user.sk, vu, seal.sk, seal_id, grant, doc, s.use_nonce,
+                                    s.seal_signature, &use, &use_len),
+                     0);
+    assert_int_equal(ledger_tx_id(use, use_len, s.usage), 0);
+    refs[0] = (struct ledger_txref){ use, use_len };
+    assert_int_equal(tst_commit(l, &c, refs, 1, t + 1000, NULL, NULL, NULL, NULL, NULL), 0);
+    uint8_t *file;
+    size_t file_len;
+    assert_int_equal(ledger_sigfile_append(NULL, 0, &s, &file, &file_len, err, sizeof err), 0);
+    struct ledger_verify_report *r = malloc(sizeof *r);
+    assert_int_equal(ledger_verify_document_store(ledger_store_get(l), doc, file, file_len, r), 0);
+    if (!r->valid)
+        fail_msg("%s", r->count ? r->sigs[0].reasons[0] : r->reasons[0]);
+    assert_int_equal(r->as_of_height, 2);
+    assert_string_equal(r->sigs[0].seal.type_name, "finance");
+    assert_int_equal(r->sigs[0].usage.effective_height, 2);
+    file[file_len - 1] ^= 1;
+    assert_int_equal(ledger_verify_document_store(ledger_store_get(l), doc, file, file_len, r), 0);
+    assert_false(r->valid);
+    free(r);
+    free(file);
+    for (int i = 0; i < 3; i++)
+        free(tx[i]);
+    free(use);
+    ledger_close(l);
+    tst_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +451,7 @@ int main(void)
             a_later_suspension_or_destruction_does_not_undo_a_past_effective_use, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_checked_on_another_chain_is_invalid, setup,
                                         teardown),
+        cmocka_unit_test(verify_over_a_store_reads_its_tip_and_committed_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
