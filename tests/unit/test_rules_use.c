@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -425,6 +426,60 @@ static void the_deciding_approval_is_refused_once_the_grant_is_revoked(void **st
     TFX_EXPECT(c, vote(c, true, &a->ap[1], u), LEDGER_E_APPROVAL_INVALID);
 }
 
+static void the_deciding_approval_is_refused_once_the_grant_expired(void **state)
+{
+    struct aw *a = *state;
+    struct tfx_chain *c = a->w.c;
+    uint8_t g[32], u[32];
+    uint64_t exp = c->time_ms + 5 * TFX_BLOCK_MS;
+    TFX_EXPECT(c, make_grant(c, a->w.admin.sk, a->w.seal, a->user2.pk, a->ap, 3, 1, 0, exp, 0, g),
+               0);
+    TFX_EXPECT(c, use1(c, &a->user2, &a->w.seal_key, a->w.seal, g, u), 0);
+    tfx_block_open(c, exp + 1);
+    TFX_EXPECT(c, vote(c, true, &a->ap[0], u), LEDGER_E_APPROVAL_INVALID);
+    assert_non_null(strstr(c->errmsg, "expired"));
+}
+
+static void the_deciding_approval_is_refused_outside_the_seal_window(void **state)
+{
+    struct aw *a = *state;
+    struct tfx_world *w = &a->w;
+    struct tfx_chain *c = w->c;
+    struct tfx_key k;
+    uint8_t seal2[32], g[32], u[32], *tx;
+    size_t len;
+    tfx_key_make(32, 9, &k);
+    uint64_t to = c->time_ms + 5 * TFX_BLOCK_MS;
+    struct ledger_txb_seal sp = {
+        w->org, SEALCHAIN__SEAL_TYPE__SEAL_TYPE_FINANCE, "F", k.pk, NULL, NULL, 0, to
+    };
+    assert_int_equal(ledger_txb_seal_register(&c->g, w->admin.sk, tfx_vu(c), &sp, &tx, &len), 0);
+    TFX_EXPECT(c, tfx_run(c, tx, len, seal2), 0);
+    TFX_EXPECT(c, make_grant(c, w->admin.sk, seal2, a->user2.pk, a->ap, 3, 1, 0, 0, 0, g), 0);
+    TFX_EXPECT(c, use1(c, &a->user2, &k, seal2, g, u), 0);
+    tfx_block_open(c, to + 1);
+    TFX_EXPECT(c, vote(c, true, &a->ap[2], u), LEDGER_E_APPROVAL_INVALID);
+}
+
+static void refusals_name_the_object_and_the_reason(void **state)
+{
+    struct aw *a = *state;
+    struct tfx_world *w = &a->w;
+    struct tfx_chain *c = w->c;
+    uint8_t last[32], *tx;
+    size_t len;
+    tfx_last(c, w->seal, last);
+    assert_int_equal(
+        ledger_txb_suspend(&c->g, w->admin.sk, tfx_vu(c), w->seal, last, NULL, &tx, &len), 0);
+    TFX_EXPECT(c, tfx_run(c, tx, len, NULL), 0);
+    TFX_EXPECT(c, use1(c, &w->user, &w->seal_key, w->seal, w->grant, NULL),
+               LEDGER_E_SEAL_SUSPENDED);
+    char want[64], hex[9];
+    ledger_hex(w->seal, 4, hex);
+    snprintf(want, sizeof(want), "seal %s\xe2\x80\xa6: suspended", hex);
+    assert_string_equal(c->errmsg, want);
+}
+
 static void only_approvers_vote_and_only_once(void **state)
 {
     struct aw *a = *state;
@@ -475,6 +530,9 @@ int main(void)
         T(a_reject_lapses_older_pending_uses_of_the_grant),
         T(the_deciding_approval_is_refused_after_suspension),
         T(the_deciding_approval_is_refused_once_the_grant_is_revoked),
+        T(the_deciding_approval_is_refused_once_the_grant_expired),
+        T(the_deciding_approval_is_refused_outside_the_seal_window),
+        T(refusals_name_the_object_and_the_reason),
         T(only_approvers_vote_and_only_once),
         T(too_many_pending_uses_are_refused),
     };
