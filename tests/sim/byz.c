@@ -191,6 +191,10 @@ static void act_huge(struct sim_cluster *c, struct sim_replica *r, uint64_t h, u
     random_digest(c, d);
     uint64_t x = big[sim_rng_below(&c->rng, 5)];
     bool height = sim_rng_below(&c->rng, 2);
+    /* Now and then a whole VIEW-CHANGE for a view near 10^9, valid in every other field. */
+    if (sim_rng_below(&c->rng, 8) == 0 &&
+        sim_byz_huge_viewchange(c, r, 1000000000ULL + sim_rng_below(&c->rng, 1000)) > 0)
+        return;
     for (int id = 0; id < c->n; id++) {
         if (id != r->id)
             send_vote(c, r, id, random_vote_kind(c), height ? x : h, height ? v : x, d);

@@ -8,8 +8,8 @@
 #include "tests/sim/queue.h"
 #include "tests/sim/rng.h"
 
-/* Most replica instances in one run: n up to 31 plus twins. */
-#define SIM_MAX_SLOTS 40
+/* Most replica instances in one run: n up to 31 plus f = 10 twins. */
+#define SIM_MAX_SLOTS 42
 
 /* Behaviour of one directed link. Probabilities are in parts per million. */
 struct sim_link {

@@ -191,6 +191,8 @@ void sim_replica_step(struct sim_cluster *c, struct sim_replica *r, struct pbft_
 
 static void ev_persisted(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
 {
+    sim_trace(c->trace, c->now, r->slot, "caller: snapshot seq %llu durable",
+              (unsigned long long)ev->arg);
     if (ev->arg > r->durable_seq) {
         unsigned char *p = realloc(r->durable, ev->blob->len ? ev->blob->len : 1);
         if (p == NULL)

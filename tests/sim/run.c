@@ -115,7 +115,7 @@ static void faulty_period(struct sim_cluster *c, uint64_t until)
     while (c->now < until && !c->chk.violated) {
         uint64_t next = c->now + 500 + sim_rng_below(&c->rng, 3000);
         sim_cluster_run_until(c, next < until ? next : until);
-        if (any && c->now < until)
+        if (any && c->now < until && !c->chk.violated)
             fault_step(c, &did_all_crash);
         if (did_all_crash && m->all_crash && c->now < until && pick_down_slot(c) >= 0 &&
             sim_rng_below(&c->rng, 2) == 0) {

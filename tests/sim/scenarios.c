@@ -262,6 +262,58 @@ static int scen_flood(struct sim_scen *s, struct sim_cluster *c)
     return 0;
 }
 
+/* (8) The checkers are tests too: plant each kind of violation and expect it to be caught. */
+static int planted(struct sim_cluster *c, enum sim_violation want)
+{
+    bool hit = c->chk.violated && c->chk.vkind == want;
+    c->chk.violated = false;
+    return hit;
+}
+
+static int scen_checkers_fire(struct sim_scen *s, struct sim_cluster *c)
+{
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, 1, 5000), "no commit of h=1 in a healthy cluster");
+    struct sim_commit real = c->chk.h[1];
+    struct pbft_cert cert = real.cert;
+    unsigned char payload[SIM_BLOCK_MAX_LEN], emitted[48];
+    struct sim_block b;
+    sim_block_decode(real.payload, real.len, &b);
+    b.time += 1; /* another block at height 1, never validated by anyone */
+    size_t len = sim_block_encode(&b, payload);
+    sim_block_digest(payload, len, cert.digest);
+    sim_check_commit(&c->chk, 2, 2, &cert, payload, len);
+    EXPECT(s, planted(c, SIM_V_CERT), "a certificate whose signatures cover another digest passed");
+    sim_check_valid(&c->chk, cert.digest);
+    for (unsigned i = 0; i < cert.count; i++) {
+        unsigned char p48[48], msg[128];
+        pbft_vote_payload(cert.height, cert.view, cert.digest, p48);
+        size_t l = sim_signed_bytes(PBFT_SIG_COMMIT, p48, sizeof(p48), msg);
+        sim_sign(&c->keys, cert.signers[i], msg, l, cert.sigs[i]);
+    }
+    sim_check_commit(&c->chk, 2, 2, &cert, payload, len);
+    EXPECT(s, planted(c, SIM_V_AGREEMENT), "two blocks committed at h=1 were not reported");
+    cert.count = (unsigned)c->q - 1;
+    sim_check_commit(&c->chk, 2, 2, &cert, payload, len);
+    EXPECT(s, c->chk.count[SIM_V_CERT] >= 2, "a certificate with q-1 signers passed");
+    c->chk.violated = false;
+    pbft_vote_payload(7, 3, real.cert.digest, emitted);
+    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
+    pbft_vote_payload(7, 3, cert.digest, emitted);
+    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
+    EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "an honest double PREPARE went unnoticed");
+    b.height = 2;
+    len = sim_block_encode(&b, payload);
+    cert = real.cert;
+    cert.height = 2;
+    sim_block_digest(payload, len, cert.digest);
+    sim_check_commit(&c->chk, 1, 1, &cert, payload, len);
+    EXPECT(s, c->chk.count[SIM_V_VALIDITY] >= 1, "a block no honest caller validated passed");
+    c->chk.violated = false;
+    sim_scen_say(c, "planted violations of every kind were caught");
+    return 0;
+}
+
 static const struct sim_scen_def defs[] = {
     { "primary crash: view change; the prepared block survives and commits at the same height",
       scen_primary_crash },
@@ -275,6 +327,8 @@ static const struct sim_scen_def defs[] = {
     { "censoring primary leaves one tx out: it is replaced and the tx gets in", scen_censor },
     { "a flood of votes from the future is dropped, memory stays bounded, progress goes on",
       scen_flood },
+    { "the checkers catch planted violations (agreement, certificate, double-sign, validity)",
+      scen_checkers_fire },
 };
 
 static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)

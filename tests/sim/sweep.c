@@ -124,6 +124,12 @@ int sim_sweep(const struct sim_opts *o)
         if (sim_run(seed, n, m, &t, &hooks, &res) != 0)
             return 2;
         struct group *g = &groups[gi];
+        if (o->verbose) {
+            printf("seed %llu n=%d mix=%s: %s\n  ", (unsigned long long)seed, n, m->name,
+                   res.violated ? res.what : "safe and live");
+            sim_stats_print(&res.st);
+            printf("\n");
+        }
         g->seeds++;
         g->sizes |= 1u << n;
         sim_stats_add(&g->st, &res.st);
