@@ -70,8 +70,22 @@ void pbft__recv_vote(struct pbft *r, const struct pbft__msg *m)
     slot->view = m->view;
     memcpy(slot->digest, m->digest, PBFT_DIGEST_SIZE);
     memcpy(slot->sig, m->sig, PBFT_SIG_SIZE);
+    /*
+     * Votes from f+1 replicas in our view show that a correct one saw a
+     * proposal: the primary owes us a commit. One faulty replica's vote alone
+     * must not start the timer, or it could force view changes on an idle chain.
+     */
     if (m->view == r->view) {
-        pbft__work_known(r);
+        unsigned voters = 0;
+        for (unsigned i = 0; i < r->n; i++) {
+            if ((r->prepares[i].has && r->prepares[i].view == r->view) ||
+                (r->commits[i].has && r->commits[i].view == r->view)) {
+                voters++;
+            }
+        }
+        if (voters >= r->f + 1) {
+            pbft__work_known(r);
+        }
     }
 }
 

@@ -264,6 +264,28 @@ static void a_certificate_needs_a_quorum_of_distinct_valid_commits(void **state)
     fx_free(x);
 }
 
+static void one_faulty_vote_does_not_start_the_progress_timer_of_an_idle_chain(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    uint8_t d[PBFT_DIGEST_SIZE], buf[512];
+    size_t len;
+    x->auto_until = 0;
+    fx_start_all(x);
+    memset(d, 7, sizeof(d));
+    struct fx_key k3 = { .self = 3 }, k2 = { .self = 2 };
+    struct pbft_crypto c3 = { .ctx = &k3, .sign = fx_sign, .verify = fx_verify };
+    struct pbft_crypto c2 = { .ctx = &k2, .sign = fx_sign, .verify = fx_verify };
+    pbft_msg_vote_encode(&c3, PBFT_MSG_PREPARE, 3, 1, 0, d, buf, sizeof(buf), &len);
+    receive(x, 1, 3, buf, len);
+    assert_int_equal(x->nodes[1].deadline, 0);
+    /* f+1 = 2 replicas voting in our view: a correct one saw a proposal */
+    pbft_msg_vote_encode(&c2, PBFT_MSG_PREPARE, 2, 1, 0, d, buf, sizeof(buf), &len);
+    receive(x, 1, 2, buf, len);
+    assert_true(x->nodes[1].deadline > x->now);
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +297,7 @@ int main(void)
         cmocka_unit_test(a_snapshot_is_decoded_strictly),
         cmocka_unit_test(events_out_of_order_are_refused),
         cmocka_unit_test(a_certificate_needs_a_quorum_of_distinct_valid_commits),
+        cmocka_unit_test(one_faulty_vote_does_not_start_the_progress_timer_of_an_idle_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
