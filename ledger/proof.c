@@ -13,9 +13,14 @@
 #include "ledger/merkle.h"
 #include "ledger/state.h"
 #include "ledger/tx.h"
+#include "ledger/txbuild.h"
 #include "proto/block.pb-c.h"
 #include "proto/evidence.pb-c.h"
 #include "proto/state.pb-c.h"
+
+/* A use needs at most `threshold` <= LEDGER_MAX_APPROVERS approvals. */
+_Static_assert(LEDGER_PROOF_MAX_APPROVALS >= LEDGER_MAX_APPROVERS,
+               "a bundle must be able to carry every approval a grant can require");
 
 /* A header is nine small fields: ~160 bytes. Same cap as the ledger's. */
 #define MAX_HEADER_LEN 512
