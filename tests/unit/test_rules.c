@@ -202,6 +202,97 @@ static void org_filing_needs_a_name_and_a_32_byte_admin_key(void **state)
     assert_null(tfx_org(c, id));
 }
 
+/* Signs a body holding op (nonce and valid_until filled in). */
+static int run_body(struct tfx_chain *c, const uint8_t *sk, Sealchain__TxBody *body)
+{
+    static uint8_t nonce[16];
+    nonce[0]++;
+    body->nonce.data = nonce;
+    body->nonce.len = 16;
+    body->valid_until_ms = tfx_vu(c);
+    uint8_t *tx;
+    size_t len;
+    assert_int_equal(ledger_txb_sign_body(&c->g, sk, body, &tx, &len), 0);
+    return tfx_run(c, tx, len, NULL);
+}
+
+static ProtobufCBinaryData bytes_of(const uint8_t *p, size_t n)
+{
+    ProtobufCBinaryData b = { n, (uint8_t *)p };
+    return b;
+}
+
+static void org_legal_rep_hash_is_empty_or_32_bytes(void **state)
+{
+    struct tfx_world *w = *state;
+    struct tfx_chain *c = w->c;
+    char id[19];
+    uint8_t h[33] = { 1 };
+    tfx_credit_code(5, id);
+    Sealchain__OrgRegister op = SEALCHAIN__ORG_REGISTER__INIT;
+    op.org_id = id;
+    op.name = "X";
+    op.admin_key = bytes_of(w->other.pk, 32);
+    op.legal_rep_hash = bytes_of(h, 33);
+    Sealchain__TxBody body = SEALCHAIN__TX_BODY__INIT;
+    body.op_case = SEALCHAIN__TX_BODY__OP_ORG_REGISTER;
+    body.org_register = &op;
+    TFX_EXPECT(c, run_body(c, c->admin[0].sk, &body), LEDGER_E_BAD_FIELD);
+    op.legal_rep_hash = bytes_of(h, 32);
+    TFX_EXPECT(c, run_body(c, c->admin[0].sk, &body), 0);
+    Sealchain__OrgRecord *o = tfx_org(c, id);
+    assert_int_equal(o->legal_rep_hash.len, 32);
+    assert_memory_equal(o->legal_rep_hash.data, h, 32);
+    sealchain__org_record__free_unpacked(o, NULL);
+}
+
+static void seal_custodian_image_and_key_sizes_are_checked(void **state)
+{
+    struct tfx_world *w = *state;
+    struct tfx_chain *c = w->c;
+    struct tfx_key k;
+    tfx_key_make(20, 8, &k);
+    uint8_t img[33] = { 2 };
+    Sealchain__SealRegister op = SEALCHAIN__SEAL_REGISTER__INIT;
+    op.org_id = w->org;
+    op.type = CONTRACT;
+    op.name = "C";
+    op.seal_key = bytes_of(k.pk, 31);
+    Sealchain__TxBody body = SEALCHAIN__TX_BODY__INIT;
+    body.op_case = SEALCHAIN__TX_BODY__OP_SEAL_REGISTER;
+    body.seal_register = &op;
+    TFX_EXPECT(c, run_body(c, w->admin.sk, &body), LEDGER_E_BAD_FIELD);
+    op.seal_key = bytes_of(k.pk, 32);
+    op.custodian_key = bytes_of(w->other.pk, 16);
+    TFX_EXPECT(c, run_body(c, w->admin.sk, &body), LEDGER_E_BAD_FIELD);
+    op.custodian_key = bytes_of(NULL, 0);
+    op.image_hash = bytes_of(img, 33);
+    TFX_EXPECT(c, run_body(c, w->admin.sk, &body), LEDGER_E_BAD_FIELD);
+    op.image_hash = bytes_of(img, 32);
+    TFX_EXPECT(c, run_body(c, w->admin.sk, &body), 0);
+}
+
+static void grant_keys_must_be_32_bytes(void **state)
+{
+    struct tfx_world *w = *state;
+    struct tfx_chain *c = w->c;
+    ProtobufCBinaryData ap[1] = { bytes_of(w->admin.pk, 31) };
+    Sealchain__SealGrant op = SEALCHAIN__SEAL_GRANT__INIT;
+    op.seal_id = bytes_of(w->seal, 32);
+    op.user_key = bytes_of(w->other.pk, 31);
+    Sealchain__TxBody body = SEALCHAIN__TX_BODY__INIT;
+    body.op_case = SEALCHAIN__TX_BODY__OP_SEAL_GRANT;
+    body.seal_grant = &op;
+    TFX_EXPECT(c, run_body(c, w->custodian.sk, &body), LEDGER_E_BAD_FIELD);
+    op.user_key = bytes_of(w->other.pk, 32);
+    op.n_approvers = 1;
+    op.approvers = ap;
+    op.threshold = 1;
+    TFX_EXPECT(c, run_body(c, w->custodian.sk, &body), LEDGER_E_BAD_FIELD);
+    ap[0] = bytes_of(w->admin.pk, 32);
+    TFX_EXPECT(c, run_body(c, w->custodian.sk, &body), 0);
+}
+
 /* --- seal registration ---------------------------------------------------------------- */
 
 static void seal_registration_records_the_seal_and_its_history(void **state)
@@ -562,6 +653,9 @@ int main(void)
         T(org_filing_with_a_bad_credit_code_is_refused),
         T(org_filed_twice_is_refused),
         T(org_filing_needs_a_name_and_a_32_byte_admin_key),
+        T(org_legal_rep_hash_is_empty_or_32_bytes),
+        T(seal_custodian_image_and_key_sizes_are_checked),
+        T(grant_keys_must_be_32_bytes),
         T(seal_registration_records_the_seal_and_its_history),
         T(default_custodian_is_the_org_admin),
         T(filing_authority_may_register_a_seal_for_its_org),
