@@ -15,6 +15,37 @@
 #include "ledger/txbuild.h"
 #include "proto/state.pb-c.h"
 
+/*
+ * Decisions where DESIGN.md §1 is silent (the model test in
+ * tests/unit/test_model.c encodes the same ones):
+ *  - Replay is checked on the id before the body is strictly decoded, so the
+ *    same body in any other envelope is DUPLICATE_TX; otherwise envelope and
+ *    body must be the canonical protobuf encoding (MALFORMED).
+ *  - valid_until_ms == block time is still valid; more than
+ *    LEDGER_MAX_TX_VALIDITY_MS ahead is TX_TOO_FAR.
+ *  - Seal windows and grant expiry are inclusive: usable at valid_from,
+ *    valid_to and expires_ms exactly. A grant whose expiry is already past
+ *    is refused (GRANT_EXPIRED).
+ *  - Names are 1..LEDGER_TEXT_MAX bytes, reasons 0..LEDGER_TEXT_MAX, neither
+ *    with control characters.
+ *  - Grants are managed by the custodian or the org admin only (not the
+ *    filing authority); granting a suspended seal is refused; revoking is
+ *    allowed whatever the seal's state.
+ *  - Suspend/resume: custodian or org admin (the filing authority may
+ *    register and destroy, not suspend). Resuming an active seal is
+ *    SEAL_NOT_SUSPENDED. A suspended seal may be destroyed.
+ *  - Roles: the highest the signer holds among those the tx allows.
+ *  - A use naming a replaced grant is GRANT_REVOKED; naming a grant of
+ *    another seal, GRANT_MISSING; another user's grant, NOT_AUTHORISED.
+ *  - At most LEDGER_MAX_PENDING uses await approval per grant
+ *    (TOO_MANY_PENDING).
+ *  - Votes: NOT_APPROVER, then ALREADY_VOTED, then USAGE_NOT_PENDING. Only
+ *    the approval that reaches m is checked against the seal and grant;
+ *    earlier approvals and all rejections are recorded whatever their state.
+ *  - A lapsed use's decided_ms is the end of its window (usage time +
+ *    window), not the block that noticed it.
+ */
+
 /* Bounds on free text in transactions (names, reasons), in bytes of UTF-8. */
 #define LEDGER_TEXT_MAX LEDGER_NAME_MAX
 /* A grant holds at most this many uses awaiting approval: the pending list is
