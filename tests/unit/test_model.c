@@ -804,7 +804,11 @@ static void step(struct run *r)
     uint8_t *keep = malloc(p.len);
     memcpy(keep, p.tx, p.len);
     size_t keep_len = p.len;
+    /* Mempool admission (check) and block execution must agree. */
+    int checked = tfx_check(r->c, p.tx, p.len);
     int got = tfx_submit(r->c, p.tx, p.len, NULL);
+    if (checked != got)
+        fail_msg("check said %s, exec said %s", ledger_errname(checked), ledger_errname(got));
     if (got != want)
         fail_msg("op %d at h=%llu t=%llu: ledger %s (%s), model %s", op.kind,
                  (unsigned long long)r->c->height + 1, (unsigned long long)r->t,
