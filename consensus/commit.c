@@ -134,10 +134,16 @@ void pbft__behind(struct pbft *r, uint64_t height, unsigned peer, const struct p
 {
     struct pbft_update *up = r->up;
 
-    if (height < r->height || height <= r->behind_reported) {
+    /*
+     * Announce each height once, and again after a progress timeout in case
+     * the caller's sync failed (the peer it chose may have been faulty).
+     */
+    if (height < r->height || height < r->behind_reported ||
+        (height == r->behind_reported && r->now < r->behind_at + r->cfg.progress_timeout_ms)) {
         return;
     }
     r->behind_reported = height;
+    r->behind_at = r->now;
     up->has_behind = true;
     up->behind.height = height;
     up->behind.peer = peer;

@@ -119,6 +119,7 @@ struct pbft {
     uint64_t seen_height[PBFT_MAX_N]; /* highest height in a signed message per sender */
     uint64_t help_at[PBFT_MAX_N];     /* when a CERT may next be sent to that sender */
     uint64_t behind_reported;         /* highest height announced in a behind notice */
+    uint64_t behind_at;               /* when it was announced */
 
     struct pbft__own own_pp, own_prepare, own_commit, own_vc, own_nv;
     uint8_t *nv_bytes; /* my NEW-VIEW for nv_view (owned) */
