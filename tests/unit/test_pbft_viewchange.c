@@ -147,6 +147,114 @@ static void one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do(vo
     fx_free(x);
 }
 
+static void replicas_changing_to_v1_move_on_when_a_third_has_already_left_for_v2(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    uint8_t vc[256];
+    x->auto_until = 0;
+    fx_start_all(x);
+    fx_crash(x, 0);
+    fx_crash(x, 3);
+    x->now += 10000;
+    for (unsigned i = 1; i <= 2; i++) {
+        struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = x->now };
+        fx_step(x, i, &ev);
+        assert_int_equal(fx_stats(x, i).view, 1);
+    }
+    fx_deliver(x, 100000);
+    /* 3 is already in view 2: its VIEW-CHANGE counts as leaving view 1 too */
+    size_t len = craft_vc(3, 2, vc);
+    for (unsigned to = 1; to <= 2; to++) {
+        struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+        ev.receive.from = 3;
+        ev.receive.bytes = vc;
+        ev.receive.len = len;
+        fx_step(x, to, &ev);
+    }
+    fx_run(x, x->now + 10000, 100);
+    for (unsigned i = 1; i <= 2; i++) {
+        assert_int_equal(fx_stats(x, i).view, 2);
+    }
+    fx_free(x);
+}
+
+static void
+a_replica_behind_at_the_new_view_refuses_a_fresh_block_for_the_re_proposed_height(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    x->auto_until = 1;
+    for (unsigned i = 0; i < 3; i++) {
+        x->cut[i][3] = x->cut[3][i] = true;
+    }
+    x->drop_kind = PBFT_MSG_COMMIT;
+    fx_start_all(x);
+    /* block 1 commits at 0, 1, 2 only (COMMITs let through once) */
+    fx_deliver(x, 100000);
+    x->drop_kind = 0;
+    fx_tick(x, x->now + 600);
+    fx_deliver(x, 100000);
+    x->drop_kind = PBFT_MSG_COMMIT;
+    /* block 2 is proposed and prepared by 0, 1, 2, but no COMMIT arrives */
+    char blk[64];
+    size_t blen;
+    fx_build(2, 0, 0, 0, blk, sizeof(blk), &blen);
+    struct pbft_event pev = { .type = PBFT_EV_PROPOSAL, .now = x->now };
+    pev.proposal.height = 2;
+    fx_digest((const uint8_t *)blk, blen, pev.proposal.digest);
+    pev.proposal.payload = (const uint8_t *)blk;
+    pev.proposal.payload_len = blen;
+    fx_step(x, 0, &pev);
+    fx_run(x, x->now + 1000, 100);
+    assert_int_equal(x->nodes[1].committed, 1);
+    assert_int_equal(x->nodes[3].committed, 0);
+    uint8_t d2[PBFT_DIGEST_SIZE];
+    memcpy(d2, x->nodes[1].validate_digest, PBFT_DIGEST_SIZE);
+    /* 0 crashes, 3 is back: the view change re-proposes block 2; 3 learns it is behind */
+    fx_crash(x, 0);
+    memset(x->cut, 0, sizeof(x->cut));
+    fx_run(x, x->now + 2200, 100);
+    uint64_t v = fx_stats(x, 3).view;
+    unsigned p = (unsigned)(v % 4);
+    assert_int_equal(v, 1);
+    assert_int_equal(fx_stats(x, 3).status, PBFT_STATUS_NORMAL);
+    assert_true(x->nodes[3].behind);
+    /* 3 syncs block 1 */
+    memcpy(x->nodes[3].chain, x->nodes[1].chain, sizeof(x->nodes[1].chain));
+    x->nodes[3].committed = 1;
+    struct pbft_cert c1 = x->nodes[2].last_cert;
+    if (c1.height != 1) {
+        /* 1 and 2 may have committed block 2 meanwhile: only block 1 is needed here */
+        c1 = x->nodes[3].last_cert;
+    }
+    fx_drop_queue(x);
+    x->nodes[3].last_cert = c1;
+    unsigned before = x->nodes[3].validations;
+    /* the new primary 1 now offers 3 a fresh block for height 2: refused */
+    struct fx_key k1 = { .self = p };
+    struct pbft_crypto c = { .ctx = &k1, .sign = fx_sign, .verify = fx_verify };
+    uint8_t de[PBFT_DIGEST_SIZE], buf[512];
+    size_t len;
+    fx_digest((const uint8_t *)"E", 1, de);
+    pbft_msg_preprepare_encode(&c, p, 2, v, de, (const uint8_t *)"E", 1, buf, sizeof(buf), &len);
+    if (c1.height == 1) {
+        struct pbft_event ev = { .type = PBFT_EV_SYNCED, .now = x->now };
+        ev.synced.cert = &x->nodes[3].last_cert;
+        fx_step(x, 3, &ev);
+        assert_int_equal(fx_stats(x, 3).height, 2);
+        ev = (struct pbft_event){ .type = PBFT_EV_RECEIVE, .now = x->now };
+        ev.receive.from = p;
+        ev.receive.bytes = buf;
+        ev.receive.len = len;
+        fx_step(x, 3, &ev);
+        assert_int_equal(x->nodes[3].validations, before);
+        assert_int_equal(x->sent[3][PBFT_MSG_PREPARE], 0);
+    }
+    (void)d2;
+    fx_free(x);
+}
+
 static void
 a_restarted_replica_never_prepares_a_second_block_for_the_same_view_and_height(void **state)
 {
@@ -314,6 +422,9 @@ int main(void)
         cmocka_unit_test(the_prepared_block_survives_a_primary_crash_and_view_change),
         cmocka_unit_test(after_a_view_change_the_new_primary_proposes_fresh_blocks),
         cmocka_unit_test(one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do),
+        cmocka_unit_test(replicas_changing_to_v1_move_on_when_a_third_has_already_left_for_v2),
+        cmocka_unit_test(
+            a_replica_behind_at_the_new_view_refuses_a_fresh_block_for_the_re_proposed_height),
         cmocka_unit_test(
             a_restarted_replica_never_prepares_a_second_block_for_the_same_view_and_height),
         cmocka_unit_test(a_block_committed_before_everyone_crashed_survives_the_restart),
