@@ -5,15 +5,47 @@
 #include "ledger/err.h"
 #include "ledger/rules.h"
 
-/* Names and reasons go into logs and JSON: bounded, no control characters. */
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or 0. protobuf-c
+ * does not check proto3 strings, and these end up in JSON. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len = c < 0x80             ? 1
+                 : (c & 0xe0) == 0xc0 ? 2
+                 : (c & 0xf0) == 0xe0 ? 3
+                 : (c & 0xf8) == 0xf0 ? 4
+                                      : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (cp < min[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Names and reasons go into logs and JSON: bounded, well-formed UTF-8, no
+ * control characters. */
 static bool text_ok(const char *s, bool may_be_empty)
 {
     size_t n = strlen(s);
     if ((n == 0 && !may_be_empty) || n > LEDGER_TEXT_MAX)
         return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x20 || u[i] == 0x7f)
             return false;
+        size_t len = utf8_seq(u + i, n - i);
+        if (len == 0)
+            return false;
+        i += len;
+    }
     return true;
 }
 
@@ -21,7 +53,7 @@ int ledger__check_text(struct ledger__ctx *c, const char *what, const char *s, b
 {
     if (!text_ok(s, may_be_empty))
         return ledger__fail(c, LEDGER_E_BAD_FIELD,
-                            "%s must be %s1..%d bytes without control characters", what,
+                            "%s must be %s1..%d bytes of UTF-8 without control characters", what,
                             may_be_empty ? "0 or " : "", LEDGER_TEXT_MAX);
     return 0;
 }

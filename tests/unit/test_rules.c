@@ -116,10 +116,10 @@ static void filing_authority_files_an_organisation(void **state)
     struct tfx_chain *c = w->c;
     char id[19];
     tfx_credit_code(2, id);
-    TFX_EXPECT(c, org_register(c, c->admin[2].sk, id, "Org Two", w->other.pk), 0);
+    TFX_EXPECT(c, org_register(c, c->admin[2].sk, id, "Org Two 有限公司", w->other.pk), 0);
     Sealchain__OrgRecord *o = tfx_org(c, id);
     assert_non_null(o);
-    assert_string_equal(o->name, "Org Two");
+    assert_string_equal(o->name, "Org Two 有限公司");
     assert_memory_equal(o->admin_key.data, w->other.pk, 32);
     assert_int_equal(o->authority, 2);
     assert_int_equal(o->registered_height, c->height);
@@ -181,6 +181,11 @@ static void org_filing_needs_a_name_and_a_32_byte_admin_key(void **state)
     longname[sizeof(longname) - 1] = '\0';
     TFX_EXPECT(c, org_register(c, c->admin[0].sk, id, longname, w->other.pk), LEDGER_E_BAD_FIELD);
     TFX_EXPECT(c, org_register(c, c->admin[0].sk, id, "tab\there", w->other.pk),
+               LEDGER_E_BAD_FIELD);
+    /* Not UTF-8: a stray byte, an overlong '/', a surrogate. */
+    TFX_EXPECT(c, org_register(c, c->admin[0].sk, id, "bad\xff", w->other.pk), LEDGER_E_BAD_FIELD);
+    TFX_EXPECT(c, org_register(c, c->admin[0].sk, id, "\xc0\xaf", w->other.pk), LEDGER_E_BAD_FIELD);
+    TFX_EXPECT(c, org_register(c, c->admin[0].sk, id, "\xed\xa0\x80", w->other.pk),
                LEDGER_E_BAD_FIELD);
     /* A body with a 31-byte admin key. */
     Sealchain__OrgRegister op = SEALCHAIN__ORG_REGISTER__INIT;
