@@ -350,6 +350,41 @@ static void randomly_mutated_bundles_never_crash_and_never_verify(void **state)
     free(b);
 }
 
+static void a_seal_registered_granted_and_used_in_one_block_proves_by_index_order(void **state)
+{
+    struct ex *e = *state;
+    const struct ledger_genesis *g = &e->c.g;
+    struct tfx_key k;
+    tfx_key_make(52, 0, &k);
+    uint8_t *t[3], seal[32], grant[32], usage[32];
+    size_t l[3];
+    struct ledger_txb_seal sp = {
+        e->org, SEALCHAIN__SEAL_TYPE__SEAL_TYPE_INVOICE, "Invoice seal", k.pk, NULL, NULL, 0, 0
+    };
+    assert_int_equal(ledger_txb_seal_register(g, e->admin.sk, ex_vu(e), &sp, &t[0], &l[0]), 0);
+    id_of(t[0], l[0], seal);
+    struct ledger_txb_grant gp = { seal, e->user.pk, 0, 0, NULL, 0, 0, 0 };
+    assert_int_equal(ledger_txb_grant(g, e->admin.sk, ex_vu(e), &gp, &t[1], &l[1]), 0);
+    id_of(t[1], l[1], grant);
+    assert_int_equal(ledger_txb_use(g, e->user.sk, ex_vu(e), k.sk, seal, grant, e->doc, NULL, NULL,
+                                    &t[2], &l[2]),
+                     0);
+    id_of(t[2], l[2], usage);
+    ex_block(e, t, l, 3);
+    uint8_t *b;
+    size_t len;
+    char err[256] = "";
+    int rc = ledger_proof_export(ledger_store_get(e->l), usage, &b, &len, err, sizeof err);
+    if (rc != 0)
+        fail_msg("export: %s: %s", ledger_errname(rc), err);
+    struct ledger_proof_result res;
+    assert_int_equal(ledger_proof_verify(g, b, len, &res), 0);
+    assert_int_equal(res.height, 7);
+    assert_int_equal(res.effective_height, 7);
+    assert_memory_equal(res.seal_id, seal, 32);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +398,9 @@ int main(void)
                                         setup_export, teardown_export),
         cmocka_unit_test_setup_teardown(randomly_mutated_bundles_never_crash_and_never_verify,
                                         setup_export, teardown_export),
+        cmocka_unit_test_setup_teardown(
+            a_seal_registered_granted_and_used_in_one_block_proves_by_index_order, setup_export,
+            teardown_export),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
