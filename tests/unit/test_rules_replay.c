@@ -304,6 +304,56 @@ static void tx_id_is_the_hash_of_the_body_bytes(void **state)
     assert_int_equal(ledger_tx_id(junk, 3, id), LEDGER_E_MALFORMED);
 }
 
+/* Bad input (DESIGN §6): any byte of a valid tx changed, dropped or added
+ * gives a clean refusal (or, rarely, a still-valid tx), never a crash, and a
+ * refusal writes nothing. */
+static void mutated_transactions_are_refused_cleanly(void **state)
+{
+    struct tfx_world *w = *state;
+    struct tfx_chain *c = w->c;
+    uint8_t *tx;
+    size_t len;
+    uint64_t rng = 88172645463325252ull;
+    tfx_block_open(c, 0);
+    struct ledger_overlay *ov = ledger_exec_overlay(c->ex);
+    int accepted = 0;
+    for (int i = 0; i < 3000; i++) {
+        if (i % 3 == 0)
+            make_use(w, tfx_vu(c), &tx, &len);
+        else
+            assert_int_equal(ledger_txb_approve(&c->g, w->user.sk, tfx_vu(c), w->seal, &tx, &len),
+                             0);
+        rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+        size_t pos = rng % len;
+        int how = (int)((rng >> 32) % 3);
+        size_t n = len;
+        if (how == 0) {
+            tx[pos] ^= (uint8_t)(1u << ((rng >> 40) % 8));
+        } else if (how == 1) {
+            memmove(tx + pos, tx + pos + 1, len - pos - 1);
+            n = len - 1;
+        } else {
+            uint8_t *t2 = realloc(tx, len + 1);
+            assert_non_null(t2);
+            tx = t2;
+            memmove(tx + pos + 1, tx + pos, len - pos);
+            tx[pos] = (uint8_t)(rng >> 48);
+            n = len + 1;
+        }
+        size_t before = ledger_overlay_count(ov);
+        int rc = tfx_submit(c, tx, n, NULL);
+        if (rc == 0)
+            accepted++;
+        else
+            assert_int_equal(ledger_overlay_count(ov), before);
+        assert_true(rc >= 0 && rc < LEDGER_E__COUNT);
+    }
+    /* Every change hits the body (the signature then fails), the signer or
+     * the signature, or the framing (malformed): none can pass. */
+    assert_int_equal(accepted, 0);
+    tfx_block_commit(c);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -318,6 +368,7 @@ int main(void)
         T(a_body_without_an_operation_or_a_16_byte_nonce_is_refused),
         T(an_envelope_with_wrong_key_or_signature_sizes_is_refused),
         T(tx_id_is_the_hash_of_the_body_bytes),
+        T(mutated_transactions_are_refused_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
