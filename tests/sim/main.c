@@ -7,7 +7,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sim --seeds N [--expect-violation] [--quiet]\n"
+    fprintf(stderr, "usage: sim --seeds N [--verbose]\n"
+                    "       sim --seeds N --expect-violation [--all] [--quiet]\n"
                     "       sim --seed S [--n N] [--mix NAME] [--verbose]\n"
                     "       sim --scenarios [--verbose]\n"
                     "       sim --ed25519 [--seeds N] [--verbose]\n"
@@ -67,6 +68,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
             o->scenarios = true;
         else if (strcmp(a, "--ed25519") == 0)
             o->ed25519 = true;
+        else if (strcmp(a, "--all") == 0)
+            o->all = true;
         else if (strcmp(a, "--list-mixes") == 0)
             o->list_mixes = true;
         else if (parse_value(argc, argv, &i, o) != 0)

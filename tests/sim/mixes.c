@@ -94,8 +94,11 @@ const struct sim_mix *sim_mix_find(const char *name)
 
 void sim_pick(uint64_t seed, int *out_n, const struct sim_mix **out_mix)
 {
-    /* Mostly the sizes the issue names; now and then 2, 3 and 6 (f = 0 or odd quorums). */
-    static const int sizes[] = { 4, 4, 4, 5, 7, 4, 5, 7, 1, 4, 5, 2, 4, 3, 7, 6 };
+    /*
+     * Mostly the sizes the issue names; now and then 2, 3 and 6 (f = 0 or odd quorums) and
+     * a larger 10 (f = 3), which costs twice a 7.
+     */
+    static const int sizes[] = { 4, 4, 4, 5, 7, 4, 5, 7, 1, 4, 5, 2, 4, 3, 7, 6, 4, 5, 7, 10 };
     const struct sim_mix *m = &mixes[(seed - 1) % NMIX];
     uint64_t k = (seed - 1) / NMIX;
     int n = sizes[(k * 7 + seed) % (sizeof(sizes) / sizeof(sizes[0]))];

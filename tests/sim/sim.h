@@ -16,6 +16,7 @@ struct sim_opts {
     int n;           /* --n (0: chosen from the seed) */
     const char *mix; /* --mix (NULL: chosen from the seed) */
     bool verbose, quiet, expect_violation, scenarios, ed25519, list_mixes;
+    bool all; /* --all: with --expect-violation, run every seed instead of stopping at the first */
     const char *argv0; /* how this binary was invoked, for replay commands */
 };
 

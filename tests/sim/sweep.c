@@ -142,6 +142,9 @@ int sim_sweep(const struct sim_opts *o)
             }
             note_failure(o, seed, n, m, &res, &shown);
         }
+        /* Hunting a mutant: the first safety violation is the answer, unless --all. */
+        if (o->expect_violation && !o->all && first_safety != 0)
+            break;
     }
     double dt = seconds() - t0;
     for (int i = 0; i < sim_mix_count(); i++) {
