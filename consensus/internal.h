@@ -173,6 +173,10 @@ void pbft__enter_view(struct pbft *r, uint64_t v);
 /* Copies bytes into a fresh heap buffer (NULL for len 0 is fine: returns a 1-byte block). */
 uint8_t *pbft__dup(const uint8_t *p, size_t len);
 
+/* True unless the injected block_ok says block does not have this digest. */
+bool pbft__block_ok(const struct pbft *r, const uint8_t digest[PBFT_DIGEST_SIZE],
+                    const uint8_t *block, size_t len);
+
 /* ---- quorum.c ---------------------------------------------------------------- */
 /* Verifies a signature set of kind over (cert->height, view, digest) among n. */
 int pbft__sigset_verify(const struct pbft_crypto *c, unsigned n, enum pbft_sig_kind kind,

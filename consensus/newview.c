@@ -208,6 +208,9 @@ static int check_nv(struct pbft *r, const struct pbft__msg *m, const struct pbft
         (best != NULL && memcmp(best->pcert.digest, m->digest, PBFT_DIGEST_SIZE) != 0)) {
         return PBFT_ERR_MALFORMED;
     }
+    if (best != NULL && !pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
+        return PBFT_ERR_MALFORMED;
+    }
     *out_best = best;
     return 0;
 }

@@ -131,6 +131,13 @@ unsigned pbft__primary(const struct pbft *r, uint64_t view)
     return (unsigned)(view % r->n);
 }
 
+bool pbft__block_ok(const struct pbft *r, const uint8_t digest[PBFT_DIGEST_SIZE],
+                    const uint8_t *block, size_t len)
+{
+    const struct pbft_crypto *c = &r->cfg.crypto;
+    return c->block_ok == NULL || c->block_ok(c->ctx, digest, block, len);
+}
+
 uint8_t *pbft__dup(const uint8_t *p, size_t len)
 {
     uint8_t *c = malloc(len > 0 ? len : 1);

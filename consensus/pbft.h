@@ -136,6 +136,16 @@ struct pbft_crypto {
     /* True when sig is validator `signer`'s signature of kind over payload. */
     bool (*verify)(void *ctx, enum pbft_sig_kind kind, unsigned signer, const uint8_t *payload,
                    size_t len, const uint8_t sig[PBFT_SIG_SIZE]);
+    /*
+     * Optional (NULL: not checked in the core): true when `block` (len bytes,
+     * borrowed) has this digest. With it the core drops a PRE-PREPARE,
+     * VIEW-CHANGE or NEW-VIEW whose block does not match its digest before
+     * keeping it, so a faulty replica cannot make a new primary re-propose a
+     * prepared digest with a wrong payload (which every backup would refuse,
+     * view after view). Recommended.
+     */
+    bool (*block_ok)(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
+                     size_t len);
 };
 
 /*

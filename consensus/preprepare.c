@@ -181,6 +181,11 @@ void pbft__recv_preprepare(struct pbft *r, const struct pbft__msg *m)
     if (!sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
         return;
     }
+    if (!pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
+        r->stats.dropped_malformed++;
+        pbft__trace(r, "drop pre-prepare from %u: block does not match its digest", m->sender);
+        return;
+    }
     pbft__accept(r, m->view, m->digest, m->payload, m->payload_len, m->sender, false);
 }
 

@@ -227,6 +227,11 @@ void pbft__recv_viewchange(struct pbft *r, const struct pbft__msg *m)
         return;
     }
     rv = pbft__vc_check(r, vc);
+    /* The prepared block travels with it: it must be the block of that digest. */
+    if (rv == 0 && vc->prepared &&
+        !pbft__block_ok(r, vc->pcert.digest, vc->payload, vc->payload_len)) {
+        rv = PBFT_ERR_MALFORMED;
+    }
     if (rv != 0) {
         if (rv == PBFT_ERR_MALFORMED) {
             r->stats.dropped_malformed++;

@@ -67,6 +67,15 @@ static inline void fx_digest(const uint8_t *p, size_t len, uint8_t out[PBFT_DIGE
     memcpy(out, sig, PBFT_DIGEST_SIZE);
 }
 
+static inline bool fx_block_ok(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE],
+                               const uint8_t *block, size_t len)
+{
+    uint8_t d[PBFT_DIGEST_SIZE];
+    (void)ctx;
+    fx_digest(block, len, d);
+    return memcmp(d, digest, PBFT_DIGEST_SIZE) == 0;
+}
+
 struct fx_msg {
     unsigned from, to;
     int kind;
@@ -294,6 +303,7 @@ static inline struct fx *fx_new(unsigned n)
     x->base.n = n;
     x->base.crypto.sign = fx_sign;
     x->base.crypto.verify = fx_verify;
+    x->base.crypto.block_ok = fx_block_ok;
     if (getenv("FX_TRACE") != NULL) {
         x->base.trace = fx_trace; /* FX_TRACE=1 build/tests/test_pbft... prints the protocol */
     }

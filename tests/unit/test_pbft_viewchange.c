@@ -110,6 +110,75 @@ static size_t craft_vc(unsigned signer, uint64_t view, uint8_t out[256])
     return o + PBFT_SIG_SIZE;
 }
 
+/* A VIEW-CHANGE at height 1 carrying a prepared certificate (PREPAREs of 0, 1, 2) and a block. */
+static size_t craft_vc_prepared(unsigned signer, uint64_t view, const uint8_t d[PBFT_DIGEST_SIZE],
+                                const uint8_t *blk, size_t blen, uint8_t out[1024])
+{
+    uint8_t sp[PBFT_SIG_PAYLOAD_MAX] = { 0 }, vp[PBFT_VOTE_PAYLOAD_SIZE];
+    size_t o = 0;
+    put64(sp, 1);
+    put64(sp + 8, view);
+    sp[56] = 1;
+    memcpy(sp + 65, d, PBFT_DIGEST_SIZE); /* prepared view 0 at sp+57 */
+    memset(out, 0, 1024);
+    out[o++] = 1;
+    out[o++] = PBFT_MSG_VIEWCHANGE;
+    out[o++] = 0;
+    out[o++] = (uint8_t)signer;
+    put64(out + o, 1);
+    o += 8;
+    put64(out + o, view);
+    o += 8;
+    o += 8 + PBFT_DIGEST_SIZE + 2; /* no commit certificate at height 1 */
+    out[o++] = 1;
+    o += 8; /* prepared in view 0 */
+    memcpy(out + o, d, PBFT_DIGEST_SIZE);
+    o += PBFT_DIGEST_SIZE;
+    out[o++] = 0;
+    out[o++] = 3;
+    pbft_vote_payload(1, 0, d, vp);
+    for (unsigned i = 0; i < 3; i++) {
+        out[o++] = 0;
+        out[o++] = (uint8_t)i;
+        fx_sigcalc(i, PBFT_SIG_PREPARE, vp, sizeof(vp), out + o);
+        o += PBFT_SIG_SIZE;
+    }
+    out[o++] = 0;
+    out[o++] = 0;
+    out[o++] = 0;
+    out[o++] = (uint8_t)blen;
+    memcpy(out + o, blk, blen);
+    o += blen;
+    fx_sigcalc(signer, PBFT_SIG_VIEWCHANGE, sp, sizeof(sp), out + o);
+    return o + PBFT_SIG_SIZE;
+}
+
+static void a_view_change_whose_block_does_not_match_its_prepared_digest_is_dropped(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    uint8_t vc[1024], d[PBFT_DIGEST_SIZE];
+    x->auto_until = 0;
+    fx_start_all(x);
+    fx_digest((const uint8_t *)"good", 4, d);
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+    ev.receive.from = 3;
+    ev.receive.bytes = vc;
+    /* the wrong block for d: dropped by the primary of view 1 */
+    ev.receive.len = craft_vc_prepared(3, 1, d, (const uint8_t *)"evil", 4, vc);
+    uint64_t before = fx_stats(x, 1).dropped_malformed;
+    fx_step(x, 1, &ev);
+    assert_int_equal(fx_stats(x, 1).dropped_malformed, before + 1);
+    /* the right block: kept (a later duplicate counts as one) */
+    ev.receive.len = craft_vc_prepared(3, 1, d, (const uint8_t *)"good", 4, vc);
+    fx_step(x, 1, &ev);
+    assert_int_equal(fx_stats(x, 1).dropped_malformed, before + 1);
+    uint64_t dup = fx_stats(x, 1).dropped_duplicate;
+    fx_step(x, 1, &ev);
+    assert_int_equal(fx_stats(x, 1).dropped_duplicate, dup + 1);
+    fx_free(x);
+}
+
 static void one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do(void **state)
 {
     (void)state;
@@ -422,6 +491,7 @@ int main(void)
         cmocka_unit_test(the_prepared_block_survives_a_primary_crash_and_view_change),
         cmocka_unit_test(after_a_view_change_the_new_primary_proposes_fresh_blocks),
         cmocka_unit_test(one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do),
+        cmocka_unit_test(a_view_change_whose_block_does_not_match_its_prepared_digest_is_dropped),
         cmocka_unit_test(replicas_changing_to_v1_move_on_when_a_third_has_already_left_for_v2),
         cmocka_unit_test(
             a_replica_behind_at_the_new_view_refuses_a_fresh_block_for_the_re_proposed_height),
