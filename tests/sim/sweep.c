@@ -100,69 +100,75 @@ static void note_failure(const struct sim_opts *o, uint64_t seed, int n, const s
         print_replay(seed, n, m, o->argv0);
 }
 
-int sim_sweep(const struct sim_opts *o)
+/* State of a sweep across seeds. */
+struct sweep {
+    struct group groups[16];
+    uint64_t shown, first_safety;
+};
+
+static void print_run(uint64_t seed, int n, const struct sim_mix *m, const struct sim_result *res)
 {
-    static struct sim_trace t;
-    struct group groups[16], total;
-    uint64_t shown = 0, first_safety = 0;
-    memset(groups, 0, sizeof(groups));
-    memset(&total, 0, sizeof(total));
-    sim_trace_reset(&t, false);
-    t.off = true; /* fast: failing seeds are re-run with the trace on */
-    double t0 = seconds();
-    for (uint64_t seed = 1; seed <= o->seeds; seed++) {
-        int n;
-        const struct sim_mix *m;
-        struct sim_result res;
-        sim_pick(seed, &n, &m);
-        if (o->n)
-            n = o->n;
-        if (o->mix && sim_mix_find(o->mix))
-            m = sim_mix_find(o->mix);
-        int gi = (int)(m - sim_mix_at(0));
-        struct sim_run_hooks hooks = { .soft_quorum = o->expect_violation };
-        if (sim_run(seed, n, m, &t, &hooks, &res) != 0)
-            return 2;
-        struct group *g = &groups[gi];
-        if (o->verbose) {
-            printf("seed %llu n=%d mix=%s: %s\n  ", (unsigned long long)seed, n, m->name,
-                   res.violated ? res.what : "safe and live");
-            sim_stats_print(&res.st);
-            printf("\n");
-        }
-        g->seeds++;
-        g->sizes |= 1u << n;
-        sim_stats_add(&g->st, &res.st);
-        if (res.violated) {
-            g->failed++;
-            if (sim_is_safety(res.vkind)) {
-                g->safety++;
-                if (first_safety == 0)
-                    first_safety = seed;
-            }
-            note_failure(o, seed, n, m, &res, &shown);
-        }
-        /* Hunting a mutant: the first safety violation is the answer, unless --all. */
-        if (o->expect_violation && !o->all && first_safety != 0)
-            break;
+    printf("seed %llu n=%d mix=%s: %s\n  ", (unsigned long long)seed, n, m->name,
+           res->violated ? res->what : "safe and live");
+    sim_stats_print(&res->st);
+    printf("\n");
+}
+
+/* Runs one seed of the sweep and files its result; returns -1 on setup failure. */
+static int sweep_seed(const struct sim_opts *o, struct sweep *sw, struct sim_trace *t,
+                      uint64_t seed)
+{
+    int n;
+    const struct sim_mix *m;
+    struct sim_result res;
+    sim_pick(seed, &n, &m);
+    if (o->n)
+        n = o->n;
+    if (o->mix && sim_mix_find(o->mix))
+        m = sim_mix_find(o->mix);
+    struct sim_run_hooks hooks = { .soft_quorum = o->expect_violation };
+    if (sim_run(seed, n, m, t, &hooks, &res) != 0)
+        return -1;
+    struct group *g = &sw->groups[m - sim_mix_at(0)];
+    if (o->verbose)
+        print_run(seed, n, m, &res);
+    g->seeds++;
+    g->sizes |= 1u << n;
+    sim_stats_add(&g->st, &res.st);
+    if (!res.violated)
+        return 0;
+    g->failed++;
+    if (sim_is_safety(res.vkind)) {
+        g->safety++;
+        if (sw->first_safety == 0)
+            sw->first_safety = seed;
     }
-    double dt = seconds() - t0;
+    note_failure(o, seed, n, m, &res, &sw->shown);
+    return 0;
+}
+
+/* Prints the per-mix lines, the total and the closing line; returns the exit status. */
+static int sweep_report(const struct sim_opts *o, const struct sweep *sw, double dt)
+{
+    struct group total;
+    memset(&total, 0, sizeof(total));
     for (int i = 0; i < sim_mix_count(); i++) {
-        if (groups[i].seeds == 0)
+        const struct group *g = &sw->groups[i];
+        if (g->seeds == 0)
             continue;
-        print_group(sim_mix_at(i)->name, &groups[i]);
-        total.seeds += groups[i].seeds;
-        total.failed += groups[i].failed;
-        total.safety += groups[i].safety;
-        total.sizes |= groups[i].sizes;
-        sim_stats_add(&total.st, &groups[i].st);
+        print_group(sim_mix_at(i)->name, g);
+        total.seeds += g->seeds;
+        total.failed += g->failed;
+        total.safety += g->safety;
+        total.sizes |= g->sizes;
+        sim_stats_add(&total.st, &g->st);
     }
     print_group("TOTAL", &total);
     printf("%llu seeds in %.1f s (%.0f seeds/s): %llu failed, %llu with a safety violation",
            (unsigned long long)total.seeds, dt, dt > 0 ? (double)total.seeds / dt : 0.0,
            (unsigned long long)total.failed, (unsigned long long)total.safety);
-    if (first_safety)
-        printf(" (first at seed %llu)", (unsigned long long)first_safety);
+    if (sw->first_safety)
+        printf(" (first at seed %llu)", (unsigned long long)sw->first_safety);
     printf("\n");
     if (o->expect_violation) {
         printf("%s\n", total.safety ? "expected a safety violation: caught"
@@ -170,6 +176,24 @@ int sim_sweep(const struct sim_opts *o)
         return total.safety ? 0 : 1;
     }
     return total.failed ? 1 : 0;
+}
+
+int sim_sweep(const struct sim_opts *o)
+{
+    static struct sim_trace t;
+    static struct sweep sw;
+    memset(&sw, 0, sizeof(sw));
+    sim_trace_reset(&t, false);
+    t.off = true; /* fast: failing seeds are re-run with the trace on */
+    double t0 = seconds();
+    for (uint64_t seed = 1; seed <= o->seeds; seed++) {
+        if (sweep_seed(o, &sw, &t, seed) != 0)
+            return 2;
+        /* Hunting a mutant: the first safety violation is the answer, unless --all. */
+        if (o->expect_violation && !o->all && sw.first_safety != 0)
+            break;
+    }
+    return sweep_report(o, &sw, seconds() - t0);
 }
 
 int sim_replay(const struct sim_opts *o)
