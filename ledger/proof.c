@@ -52,6 +52,7 @@ struct proven {
     uint64_t height;
     uint32_t index;
     uint64_t time_ms;
+    uint8_t block_hash[LEDGER_HASH_LEN];
 };
 
 static bool is_hash(const ProtobufCBinaryData *b)
@@ -150,6 +151,7 @@ static int check_proven(const struct ledger_genesis *g, const Sealchain__ProvenT
             p->height = h->height;
             p->index = pt->index;
             p->time_ms = h->time_ms;
+            memcpy(p->block_hash, hash, LEDGER_HASH_LEN);
         }
     }
     rc = rc == LEDGER_E_NOMEM ? rc : 0;
@@ -334,6 +336,24 @@ static int check_all(const struct ledger_genesis *g, const Sealchain__ProofBundl
     return rc;
 }
 
+/* Two certified blocks at one height would mean q validators signed a fork;
+ * a bundle that shows one is not evidence of anything. */
+static void check_one_chain(struct checked *c, struct ledger_proof_result *out)
+{
+    struct proven *all[3 + LEDGER_PROOF_MAX_APPROVALS] = { &c->reg, &c->grant, &c->use };
+    size_t n = 3;
+    for (size_t i = 0; i < c->n_apv; i++)
+        all[n++] = &c->apv[i];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (all[i]->height == all[j]->height &&
+                memcmp(all[i]->block_hash, all[j]->block_hash, LEDGER_HASH_LEN) != 0) {
+                add_reason(out, "%s and %s: two different blocks at height %llu", all[j]->what,
+                           all[i]->what, (unsigned long long)all[i]->height);
+                return;
+            }
+}
+
 static int verify_decoded(const struct ledger_genesis *g, const Sealchain__ProofBundle *b,
                           struct ledger_proof_result *out)
 {
@@ -353,6 +373,7 @@ static int verify_decoded(const struct ledger_genesis *g, const Sealchain__Proof
     int rc = check_all(g, b, c, out, &all_ok);
     if (rc == 0 && all_ok && check_kinds(&c->reg, &c->grant, &c->use, c->apv, c->n_apv, out)) {
         fill_result(&c->reg, &c->use, out);
+        check_one_chain(c, out);
         check_use(g, &c->reg, &c->grant, &c->use, out);
         check_approvals(&c->grant, &c->use, c->apv, c->n_apv, out);
     }

@@ -1023,6 +1023,44 @@ static void a_header_naming_another_chain_is_invalid_even_with_a_valid_certifica
     free(p);
 }
 
+static void proofs_from_two_different_certified_blocks_at_one_height_are_invalid(void **state)
+{
+    (void)state;
+    /* A conflicting block 5' (a fork: certified by the same validators)
+     * holding [approval of use1, approval 0 of use2]. Approval 2 comes from
+     * the real block 5 at index 0, approval 0 from 5' at index 1: each proven
+     * tx checks out alone, distinct approvers, "in order" — only the two
+     * headers at height 5 betray the fork. */
+    struct hblock *fork = &W->blk[MAXB];
+    assert_true(W->nb < MAXB);
+    for (int i = 0; i < 2; i++) {
+        const struct hblock *from = i == 0 ? &W->blk[4] : &W->blk[4];
+        size_t k = i == 0 ? 1 : 0; /* block 4: [apv0, apv_other, grant copy] */
+        fork->tx[i] = malloc(from->len[k]);
+        memcpy(fork->tx[i], from->tx[k], from->len[k]);
+        fork->len[i] = from->len[k];
+    }
+    fork->n = 2;
+    tev_block_build(&W->c, 5, 1, W->blk[4].b.hash, W->c.g.time_ms + 5500,
+                    (const uint8_t *const *)fork->tx, fork->len, 2, &fork->b);
+    uint8_t a[2][32];
+    memcpy(a[0], W->apv[2], 32);
+    memcpy(a[1], W->apv[0], 32);
+    struct parts *p = parts_new(W->reg, W->grant_m, W->use2, (const uint8_t(*)[32])a, 2);
+    prove_at(MAXB, 1, &p->apv[1]);
+    assert_invalid(p);
+    /* The control: approval 0 from the real block 4 makes it valid. */
+    prove_at(4, 0, &p->apv[1]);
+    p->apv_ptrs[0] = &p->apv[1].pt;
+    p->apv_ptrs[1] = &p->apv[0].pt;
+    assert_valid(p);
+    free(p);
+    for (int i = 0; i < 2; i++)
+        free(fork->tx[i]);
+    tev_block_free(&fork->b);
+    memset(fork, 0, sizeof *fork);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,6 +1100,7 @@ int main(void)
         cmocka_unit_test(a_use_naming_another_seal_is_invalid),
         cmocka_unit_test(two_approvals_by_the_same_approver_are_invalid),
         cmocka_unit_test(a_header_naming_another_chain_is_invalid_even_with_a_valid_certificate),
+        cmocka_unit_test(proofs_from_two_different_certified_blocks_at_one_height_are_invalid),
     };
     return cmocka_run_group_tests(tests, setup_world, teardown_world);
 }
