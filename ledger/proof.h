@@ -71,7 +71,9 @@ struct ledger_proof_result {
  *     exactly `threshold` approvals (the one that reaches m makes the use
  *     effective; the chain refuses any later one), each approving this use,
  *     signed by an approver of the grant, no approver twice, in strict chain
- *     order after the use; the effective height is the last one's block.
+ *     order after the use; the effective height is the last one's block;
+ *  8. one chain: proven txs at the same height come from the same block
+ *     (two certified blocks at one height would be a fork, not evidence).
  * What is not re-checked: the rules that made each tx valid at its block
  * time (seal active and in its window, grant live, counts, approval window):
  * q validators executed every certified block before committing it.
