@@ -127,6 +127,7 @@ struct sim_cluster {
     uint64_t *pending;    /* client txs not yet committed anywhere */
     size_t npending, cap_pending;
     bool stop_clients;
+    bool healed;     /* the faulty period is over: queued crash faults are void */
     uint8_t *msgbuf; /* scratch for crafted messages */
     size_t msgcap;
     /* Scenario hook: return true to drop a message from slot `from` to slot `to`. */

@@ -369,6 +369,8 @@ void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
         ev_sync(c, r, ev->arg);
         break;
     case SIM_EV_FAULT:
+        if (c->healed)
+            break;
         sim_trace(c->trace, c->now, r->slot, "crash before the requested snapshot is durable");
         sim_cluster_crash(c, r->slot);
         break;

@@ -126,6 +126,9 @@ static int sweep_seed(const struct sim_opts *o, struct sweep *sw, struct sim_tra
         n = o->n;
     if (o->mix && sim_mix_find(o->mix))
         m = sim_mix_find(o->mix);
+    /* Byzantine and twin mixes need f >= 1 to mean anything. */
+    if (o->n == 0 && (m->byz || m->twins) && n < 4)
+        n = 4;
     struct sim_run_hooks hooks = { .soft_quorum = o->expect_violation };
     if (sim_run(seed, n, m, t, &hooks, &res) != 0)
         return -1;
