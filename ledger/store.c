@@ -23,14 +23,14 @@
  * one block never needs more than a few doublings. */
 #define LEDGER_STORE_MAP_STEP_MAX ((size_t)8 << 30)
 #define LEDGER_STORE_GROW_TRIES   16
-/* Named databases: blocks, hashes, state, txs, meta, consensus. */
+/* Named databases: blocks, hashes, state, ids, meta, consensus. */
 #define STORE_MAX_DBS    8
 #define STORE_ERRMSG_LEN 512
 #define TIP_LEN          (8 + LEDGER_HASH_LEN + LEDGER_HASH_LEN + 8)
 
 struct ledger_store {
     MDB_env *env;
-    MDB_dbi blocks, hashes, state, txs, meta, consensus;
+    MDB_dbi blocks, hashes, state, ids, meta, consensus;
     struct ledger_genesis genesis;
     struct ledger_tip tip;
     bool is_new;
@@ -87,10 +87,39 @@ static void genesis_tip(const struct ledger_genesis *g, struct ledger_tip *t)
     t->time_ms = g->time_ms;
 }
 
-/* 'T' keys live in their own DBI; everything else in 'state'. */
-static MDB_dbi state_dbi(const struct ledger_store *s, const uint8_t *key, size_t key_len)
+/*
+ * Physical keys. The state.h keys that are one prefix byte and a tx id
+ * ('T' tx location, 'U' usage = the use's tx id, 'S' seal = its
+ * registration's tx id, 'R' grant = the grant's tx id) live in the 'ids'
+ * DBI under id ‖ prefix. A tx's 'T' entry and the record it creates then
+ * share a key prefix and, almost always, a leaf page: a use dirties one
+ * random leaf page there instead of two (see the note at commit_fill).
+ * Every other key lives in 'state' as it is. The logical key space of
+ * state.h is unchanged; only the byte order on disk differs.
+ */
+static bool id_family(uint8_t prefix)
 {
-    return key_len > 0 && key[0] == LEDGER_K_TX ? s->txs : s->state;
+    return prefix == LEDGER_K_TX || prefix == LEDGER_K_USAGE || prefix == LEDGER_K_SEAL ||
+           prefix == LEDGER_K_GRANT;
+}
+
+struct pkey {
+    MDB_dbi dbi;
+    MDB_val k;
+    uint8_t buf[1 + LEDGER_HASH_LEN];
+};
+
+static void phys_key(const struct ledger_store *s, const uint8_t *key, size_t len, struct pkey *out)
+{
+    if (len == 1 + LEDGER_HASH_LEN && id_family(key[0])) {
+        memcpy(out->buf, key + 1, LEDGER_HASH_LEN);
+        out->buf[LEDGER_HASH_LEN] = key[0];
+        out->dbi = s->ids;
+        out->k = mval(out->buf, sizeof(out->buf));
+    } else {
+        out->dbi = s->state;
+        out->k = mval(key, len);
+    }
 }
 
 /* ---- open / close ---------------------------------------------------------- */
@@ -106,7 +135,7 @@ static int open_dbis(struct ledger_store *s)
         MDB_dbi *dbi;
     } dbs[] = {
         { "blocks", &s->blocks }, { "hashes", &s->hashes }, { "state", &s->state },
-        { "txs", &s->txs },       { "meta", &s->meta },     { "consensus", &s->consensus }
+        { "ids", &s->ids },       { "meta", &s->meta },     { "consensus", &s->consensus }
     };
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         if ((rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi)) != 0) {
@@ -337,8 +366,10 @@ static int put_one(void *arg, const uint8_t *key, size_t key_len, const uint8_t 
                    size_t val_len)
 {
     struct ov_put *p = arg;
-    MDB_val k = mval(key, key_len), v = mval(val, val_len);
-    p->mdb_rc = mdb_put(p->txn, state_dbi(p->s, key, key_len), &k, &v, 0);
+    struct pkey pk;
+    phys_key(p->s, key, key_len, &pk);
+    MDB_val v = mval(val, val_len);
+    p->mdb_rc = mdb_put(p->txn, pk.dbi, &pk.k, &v, 0);
     return p->mdb_rc != 0 ? 1 : 0;
 }
 
@@ -465,10 +496,12 @@ static int put_block(struct ledger_store *s, MDB_txn *txn, const struct ledger_s
  *    many inserts of the block is copied and written once;
  *  - the overlay's writes are put in ascending key order, so consecutive
  *    puts revisit the same branch pages (hot in cache, already dirty);
- *  - 'T' (one entry for every tx of the chain, the largest random index) has
- *    its own DBI, so its pages hold only tx locations and the 'state' tree
- *    stays smaller and shallower for the lookups execution makes;
- *  - blocks are appended with MDB_APPEND.
+ *  - the id-keyed families ('T', 'U', 'S', 'R') are stored under id ‖ prefix
+ *    in the 'ids' DBI (see phys_key), so a use's 'T' and 'U' entries share
+ *    a leaf page: two random leaf pages per use ('ids' and 'D') instead of
+ *    three;
+ *  - blocks are appended with MDB_APPEND, and 'E' (per seal, by height) and
+ *    the block hash index add one page each per block.
  * bench-ledger prints what that costs as the chain grows.
  */
 static int commit_fill(struct ledger_store *s, MDB_txn *txn, void *arg, const char **what)
@@ -665,8 +698,10 @@ int ledger_rtxn_state_get(struct ledger_rtxn *r, const uint8_t *key, size_t key_
 {
     if (key_len == 0 || key_len > LEDGER_KEY_MAX)
         return LEDGER_E_INVALID;
-    MDB_val k = mval(key, key_len), v;
-    int rc = mdb_to_ledger(mdb_get(r->txn, state_dbi(r->s, key, key_len), &k, &v));
+    struct pkey pk;
+    phys_key(r->s, key, key_len, &pk);
+    MDB_val v;
+    int rc = mdb_to_ledger(mdb_get(r->txn, pk.dbi, &pk.k, &v));
     if (rc == 0) {
         *out_val = v.mv_data;
         *out_val_len = v.mv_size;
@@ -693,6 +728,43 @@ int ledger_rtxn_tx_location(struct ledger_rtxn *r, const uint8_t id[static LEDGE
     return 0;
 }
 
+/* Range scan of one DBI over physical keys; for the 'ids' DBI (family !=
+ * 0) only keys of that family are passed on, rebuilt as logical keys. */
+static int scan_dbi(struct ledger_rtxn *r, MDB_dbi dbi, const uint8_t *prefix, size_t prefix_len,
+                    const uint8_t *start, size_t start_len, uint8_t family,
+                    int (*fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                              size_t val_len),
+                    void *arg)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(r->txn, dbi, &cur) != 0)
+        return LEDGER_E_STORE;
+    MDB_val k = mval(start, start_len), v;
+    uint8_t logical[1 + LEDGER_HASH_LEN];
+    int rc = 0;
+    int mrc = mdb_cursor_get(cur, &k, &v, start_len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+    for (; mrc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < prefix_len || memcmp(k.mv_data, prefix, prefix_len) != 0)
+            break;
+        if (family == 0) {
+            rc = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+        } else {
+            const uint8_t *pk = k.mv_data;
+            if (k.mv_size != sizeof(logical) || pk[LEDGER_HASH_LEN] != family)
+                continue;
+            logical[0] = family;
+            memcpy(logical + 1, pk, LEDGER_HASH_LEN);
+            rc = fn(arg, logical, sizeof(logical), v.mv_data, v.mv_size);
+        }
+        if (rc != 0)
+            break;
+    }
+    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+        rc = LEDGER_E_STORE;
+    mdb_cursor_close(cur);
+    return rc;
+}
+
 int ledger_rtxn_state_range(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
                             const uint8_t *start, size_t start_len,
                             int (*fn)(void *arg, const uint8_t *key, size_t key_len,
@@ -702,23 +774,14 @@ int ledger_rtxn_state_range(struct ledger_rtxn *r, const uint8_t *prefix, size_t
     if (prefix_len == 0 || prefix_len > LEDGER_KEY_MAX || start_len < prefix_len ||
         start_len > LEDGER_KEY_MAX || memcmp(start, prefix, prefix_len) != 0)
         return LEDGER_E_INVALID;
-    MDB_cursor *cur;
-    if (mdb_cursor_open(r->txn, state_dbi(r->s, prefix, prefix_len), &cur) != 0)
-        return LEDGER_E_STORE;
-    MDB_val k = mval(start, start_len), v;
-    int rc = 0;
-    int mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (mrc == 0) {
-        if (k.mv_size < prefix_len || memcmp(k.mv_data, prefix, prefix_len) != 0)
-            break;
-        if ((rc = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size)) != 0)
-            break;
-        mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
-        rc = LEDGER_E_STORE;
-    mdb_cursor_close(cur);
-    return rc;
+    if (!id_family(prefix[0]))
+        return scan_dbi(r, r->s->state, prefix, prefix_len, start, start_len, 0, fn, arg);
+    /* An id family: the physical key is the logical one without its first
+     * byte (and the family byte at the end), so the same order within it. */
+    if (start_len > 1 + LEDGER_HASH_LEN)
+        return LEDGER_E_INVALID;
+    return scan_dbi(r, r->s->ids, prefix + 1, prefix_len - 1, start + 1, start_len - 1, prefix[0],
+                    fn, arg);
 }
 
 int ledger_rtxn_state_scan(struct ledger_rtxn *r, const uint8_t *prefix, size_t prefix_len,
@@ -824,14 +887,14 @@ int ledger_store_stats(struct ledger_store *s, struct ledger_store_stats *out)
     int rc = ledger_rtxn_begin(s, &r);
     if (rc != 0)
         return rc;
-    MDB_dbi dbis[] = { s->blocks, s->hashes, s->state, s->txs, s->meta, s->consensus };
+    MDB_dbi dbis[] = { s->blocks, s->hashes, s->state, s->ids, s->meta, s->consensus };
     for (size_t i = 0; i < sizeof(dbis) / sizeof(dbis[0]); i++) {
         if (mdb_stat(r->txn, dbis[i], &st) != 0) {
             rc = LEDGER_E_STORE;
             break;
         }
         out->pages_in_use += pages_of(&st);
-        if (dbis[i] == s->state || dbis[i] == s->txs)
+        if (dbis[i] == s->state || dbis[i] == s->ids)
             out->entries += st.ms_entries;
     }
     ledger_rtxn_end(r);

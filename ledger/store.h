@@ -15,13 +15,14 @@
  * Layout (DESIGN.md §4). One environment, named databases:
  *   blocks     height (u64 BE) -> encoded StoredBlock (block + certificate)
  *   hashes     block hash (32) -> height (u64 BE)
- *   state      every ledger/state.h key except 'T' -> its value
- *   txs        the 'T' keys of state.h (tx id -> TxLocation), kept apart
- *              because they are the largest random-key index (see store.c)
+ *   state      the ledger/state.h keys (tx-id-keyed ones aside) -> value
+ *   ids        the keys that are a prefix and a tx id ('T', 'U', 'S', 'R'),
+ *              stored as id ‖ prefix so that a tx's location and the record
+ *              it creates share a leaf page (random-insert cost: store.c)
  *   meta       "genesis" -> genesis hash, "tip" -> the tip
  *   consensus  name -> opaque blob (the node's PBFT snapshot)
- * To callers 'state' and 'txs' are one key space: ledger_rtxn_state_get
- * routes on the key's first byte.
+ * To callers 'state' and 'ids' are one key space, state.h's: reads and
+ * scans route on the key's first byte and translate keys back.
  *
  * Durability: every write is one LMDB write transaction committed with a
  * full sync (never MDB_NOSYNC). A block, all the state its execution wrote,
@@ -213,7 +214,7 @@ struct ledger_store_stats {
     size_t pages_in_use; /* branch + leaf + overflow pages of every DBI, + meta */
     size_t map_size;
     size_t last_page; /* highest page number used in the file */
-    size_t entries;   /* state + txs entries */
+    size_t entries;   /* state + ids entries */
 };
 int ledger_store_stats(struct ledger_store *s, struct ledger_store_stats *out);
 

@@ -86,6 +86,25 @@ static void a_new_ledger_holds_the_genesis_orgs_at_height_0(void **state)
     free(val);
 }
 
+struct scan_count {
+    size_t n, first_byte_bad, unordered;
+    uint8_t last[LEDGER_KEY_MAX];
+    size_t last_len;
+};
+
+static int count_one(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                     size_t val_len)
+{
+    (void)val, (void)val_len;
+    struct scan_count *c = arg;
+    c->first_byte_bad += key[0] != 'S' || key_len != 1 + LEDGER_HASH_LEN;
+    if (c->n > 0 && memcmp(c->last, key, key_len) >= 0)
+        c->unordered++;
+    memcpy(c->last, key, key_len);
+    c->n++;
+    return 0;
+}
+
 static void committed_blocks_survive_reopen_with_tip_state_and_indexes(void **state)
 {
     struct fx *f = *state;
@@ -123,6 +142,13 @@ static void committed_blocks_survive_reopen_with_tip_state_and_indexes(void **st
     assert_int_equal(h, 8);
     assert_int_equal(index, 0);
     ledger_stored_block_close(&b);
+    /* an id-keyed family scans as state.h keys, in id order */
+    struct scan_count sc = { 0 };
+    uint8_t fam = 'S';
+    assert_int_equal(ledger_rtxn_state_scan(r, &fam, 1, count_one, &sc), 0);
+    assert_int_equal(sc.n, 3);
+    assert_int_equal(sc.first_byte_bad, 0);
+    assert_int_equal(sc.unordered, 0);
     assert_int_equal(ledger_rtxn_block_load(r, 9, &b), LEDGER_E_NOT_FOUND);
     assert_int_equal(ledger_rtxn_block_load(r, 0, &b), LEDGER_E_NOT_FOUND);
     ledger_rtxn_end(r);
