@@ -142,6 +142,7 @@ struct pbft {
     uint8_t *persist_buf;
     struct pbft_cert committed_cert;
     uint8_t *committed_payload;
+    uint8_t *validate_payload; /* copy: acc_payload may change within the step */
     struct pbft_cert behind_cert;
     struct pbft_update *up; /* the update being filled */
 

@@ -73,6 +73,8 @@ static void release_update(struct pbft *r)
     r->persist_buf = NULL;
     free(r->committed_payload);
     r->committed_payload = NULL;
+    free(r->validate_payload);
+    r->validate_payload = NULL;
 }
 
 void pbft_free(struct pbft *r)
@@ -221,6 +223,11 @@ void pbft__vc_timer(struct pbft *r)
 
 void pbft__reset_height(struct pbft *r, uint64_t h)
 {
+    /* A validation asked for earlier in this step is for a height now left behind. */
+    if (r->up != NULL && r->up->has_validate && r->up->validate.height < h) {
+        r->up->has_validate = false;
+        r->up->validate.payload = NULL;
+    }
     r->height = h;
     r->acc = false;
     free(r->acc_payload);
@@ -569,5 +576,6 @@ int pbft_step(struct pbft *r, const struct pbft_event *ev, struct pbft_update *u
     if (rv == 0 && r->started) {
         rv = settle(r);
     }
+    r->up = NULL; /* the caller's update is not ours to touch between steps */
     return rv;
 }

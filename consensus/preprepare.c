@@ -63,12 +63,18 @@ void pbft__accept(struct pbft *r, uint64_t view, const uint8_t digest[PBFT_DIGES
     if (r->ok_known && memcmp(r->ok_digest, digest, PBFT_DIGEST_SIZE) == 0) {
         r->validated = 1; /* already executed this very block at this height */
     } else {
+        uint8_t *copy = pbft__dup(r->acc_payload, r->acc_len);
+        if (copy == NULL) {
+            return; /* accepted, not yet validated: re-asked after a restart or view change */
+        }
+        free(r->validate_payload);
+        r->validate_payload = copy;
         up->has_validate = true;
         up->validate.height = r->height;
         up->validate.view = view;
         up->validate.proposer = proposer;
         memcpy(up->validate.digest, digest, PBFT_DIGEST_SIZE);
-        up->validate.payload = r->acc_payload;
+        up->validate.payload = copy;
         up->validate.payload_len = r->acc_len;
         up->validate.reproposal = reproposal;
     }
