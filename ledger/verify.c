@@ -192,6 +192,9 @@ int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_s
         bad += !out->sigs[i].valid;
     }
     free(f);
+    for (size_t i = 0; rc != 0 && i < out->count; i++)
+        if (out->sigs[i].n_reasons == 0)
+            SIG_FAIL(&out->sigs[i], "not checked: state could not be read");
     if (rc != 0)
         add(out->reasons, &out->n_reasons, "state could not be read: %s", ledger_strerror(rc));
     else if (bad > 0)

@@ -428,6 +428,28 @@ static void verify_over_a_store_reads_its_tip_and_committed_state(void **state)
     tst_rmdir(dir);
 }
 
+static int failing_get(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,
+                       size_t *out_val_len)
+{
+    (void)ctx, (void)key, (void)key_len, (void)out_val, (void)out_val_len;
+    return LEDGER_E_STORE;
+}
+
+static void a_storage_error_is_returned_and_nothing_is_valid(void **state)
+{
+    struct vw *v = *state;
+    struct ledger_state_base broken = { NULL, failing_get };
+    struct ledger_verify_report *r = malloc(sizeof *r);
+    assert_int_equal(
+        ledger_verify_document(&v->w.c->g, &broken, 9, v->doc, v->file, v->file_len, r),
+        LEDGER_E_STORE);
+    assert_false(r->valid);
+    assert_false(r->sigs[0].valid);
+    assert_true(r->sigs[0].n_reasons > 0);
+    assert_non_null(strstr(r->reasons[0], "could not be read"));
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_file_checked_on_another_chain_is_invalid, setup,
                                         teardown),
         cmocka_unit_test(verify_over_a_store_reads_its_tip_and_committed_state),
+        cmocka_unit_test_setup_teardown(a_storage_error_is_returned_and_nothing_is_valid, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
