@@ -45,8 +45,13 @@ static void adopt_view(struct pbft *r, uint64_t cv)
 void pbft__commit(struct pbft *r, const struct pbft_cert *cert, const uint8_t *payload, size_t len)
 {
     struct pbft_update *up = r->up;
-    uint8_t *copy = pbft__dup(payload, len);
+    uint8_t *copy;
 
+    /* One commit per update (the caller applies blocks one by one, in order). */
+    if (up->has_committed) {
+        return;
+    }
+    copy = pbft__dup(payload, len);
     if (copy == NULL) {
         return; /* retried at the next step: the votes stay */
     }

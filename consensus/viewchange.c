@@ -212,9 +212,10 @@ void pbft__recv_viewchange(struct pbft *r, const struct pbft__msg *m)
     int rv;
 
     if (vc->view < r->view || (vc->view == r->view && r->status == PBFT_STATUS_NORMAL)) {
-        /* A replica still changing to a view we are in: the primary re-sends its NEW-VIEW. */
-        if (r->status == PBFT_STATUS_NORMAL && vc->view == r->view && r->nv_bytes != NULL &&
-            r->nv_view == r->view && r->now >= r->help_at[m->sender]) {
+        /* A replica still changing to a view we are in or left: the primary re-sends its NEW-VIEW.
+         */
+        if (r->status == PBFT_STATUS_NORMAL && r->nv_bytes != NULL && r->nv_view == r->view &&
+            r->now >= r->help_at[m->sender]) {
             r->help_at[m->sender] = r->now + r->cfg.resend_ms;
             pbft__send(r, (int)m->sender, PBFT_MSG_NEWVIEW, r->nv_base, r->nv_view,
                        pbft__dup(r->nv_bytes, r->nv_len), r->nv_len);
