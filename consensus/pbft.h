@@ -27,7 +27,17 @@
  *  - No empty blocks of its own: the primary asks its caller for a proposal
  *    and the caller decides when to answer (at once when it holds
  *    transactions; it may send empty blocks on its own schedule). Progress
- *    timers run only while there is work (see PBFT_EV_REQUEST_OVERDUE).
+ *    timers run only while there is work: a pre-prepare accepted, votes from
+ *    f+1 replicas in our view, or an overdue request (PBFT_EV_REQUEST_OVERDUE).
+ *    An idle chain has no timer and makes no blocks.
+ *  - Memory is bounded: per sender one PREPARE, one COMMIT and one
+ *    VIEW-CHANGE (its latest); block payloads: the accepted and the prepared
+ *    block, plus, only while this replica is the primary of a view being
+ *    changed to, the prepared block of each VIEW-CHANGE for that view. Worst
+ *    case about (n + 4) x max_payload; in practice one or two blocks.
+ *  - The core checks every message (sender index, signature, height and view
+ *    window, certificates) before keeping anything from it; malformed or
+ *    unwanted messages are dropped and counted (pbft_get_stats).
  */
 
 #include <stdbool.h>

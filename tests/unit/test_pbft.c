@@ -173,6 +173,28 @@ static void votes_wait_for_their_snapshot_to_be_durable(void **state)
     fx_free(x);
 }
 
+static void every_cluster_size_from_2_to_31_commits_the_same_blocks(void **state)
+{
+    (void)state;
+    static const unsigned sizes[] = { 2, 3, 5, 6, 7, 31 };
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        unsigned n = sizes[k];
+        struct fx *x = fx_new(n);
+        x->auto_until = 3;
+        fx_start_all(x);
+        fx_run(x, x->now + 500, 100);
+        for (unsigned i = 0; i < n; i++) {
+            assert_int_equal(x->nodes[i].committed, 3);
+            assert_int_equal(x->nodes[i].last_err, 0);
+            assert_true(x->nodes[i].last_cert.count >= pbft_quorum(n));
+            for (uint64_t h = 1; h <= 3; h++) {
+                assert_memory_equal(x->nodes[i].chain[h], x->nodes[0].chain[h], PBFT_DIGEST_SIZE);
+            }
+        }
+        fx_free(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +202,7 @@ int main(void)
         cmocka_unit_test(a_single_validator_commits_alone),
         cmocka_unit_test(four_replicas_commit_the_primarys_block_with_a_quorum_certificate),
         cmocka_unit_test(a_chain_of_blocks_commits_in_order),
+        cmocka_unit_test(every_cluster_size_from_2_to_31_commits_the_same_blocks),
         cmocka_unit_test(a_backup_prepares_only_after_its_caller_validated_the_block),
         cmocka_unit_test(a_backup_never_prepares_a_block_its_caller_refused),
         cmocka_unit_test(votes_wait_for_their_snapshot_to_be_durable),

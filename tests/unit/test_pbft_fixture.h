@@ -11,8 +11,8 @@
 
 #include "consensus/pbft.h"
 
-#define FX_MAX_N    8
-#define FX_MAX_MSGS 4096
+#define FX_MAX_N    32
+#define FX_MAX_MSGS 16384
 #define FX_MAX_H    64
 
 /* Fake deterministic signer: sig = keyed FNV-style expansion of (signer, kind, payload). */
