@@ -44,6 +44,33 @@ static void send_vote(struct sim_cluster *c, struct sim_replica *r, int to, int 
         sim_cluster_send_to(c, r->slot, to, c->msgbuf, len);
 }
 
+/*
+ * The other Byzantine replicas collude: each votes for A towards the A side and for B
+ * towards the B side (and its own core's votes at that (height, view) get split the same way).
+ */
+static void collude(struct sim_cluster *c, const struct sim_replica *lead)
+{
+    for (int s = 0; s < c->slots; s++) {
+        struct sim_replica *b = &c->r[s];
+        if (b == lead || !b->byz || !b->up || !(b->byz_kinds & SIM_BYZ_EQUIVOCATE))
+            continue;
+        b->eq_height = lead->eq_height;
+        b->eq_view = lead->eq_view;
+        b->eq_side = lead->eq_side;
+        b->eq_active = true;
+        memcpy(b->eq_a, lead->eq_a, SIM_DIGEST_LEN);
+        memcpy(b->eq_digest, lead->eq_digest, SIM_DIGEST_LEN);
+        for (int id = 0; id < c->n; id++) {
+            const uint8_t *d = (lead->eq_side >> id & 1) ? lead->eq_digest : lead->eq_a;
+            if (id == b->id)
+                continue;
+            send_vote(c, b, id, PBFT_MSG_PREPARE, lead->eq_height, lead->eq_view, d);
+            send_vote(c, b, id, PBFT_MSG_COMMIT, lead->eq_height, lead->eq_view, d);
+        }
+        c->st.byz[SIM_BK_EQUIVOCATE]++;
+    }
+}
+
 /* Block B: block A with another time, so it is just as valid to an honest caller. */
 void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t height, uint64_t view,
                       const unsigned char *payload_a, size_t len)
@@ -68,6 +95,7 @@ void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t hei
     sim_trace(c->trace, c->now, r->slot, "BYZ equivocate h=%llu v=%llu: %s to some, %s to 0x%llx",
               (unsigned long long)height, (unsigned long long)view, a, d,
               (unsigned long long)r->eq_side);
+    collude(c, r);
 }
 
 static void equivocate_preprepare(struct sim_cluster *c, struct sim_replica *r,
@@ -111,8 +139,25 @@ static void equivocate_vote(struct sim_cluster *c, struct sim_replica *r,
     }
 }
 
+/* Its own message, but only to a random subset of the replicas it was meant for. */
+static void selective(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m)
+{
+    for (int id = 0; id < c->n; id++) {
+        if (id == r->id || (m->to != PBFT_BROADCAST && m->to != id) || sim_rng_below(&c->rng, 2))
+            continue;
+        sim_cluster_send_to(c, r->slot, id, m->bytes, m->len);
+    }
+    c->st.byz[SIM_BK_SELECTIVE]++;
+}
+
 bool sim_byz_outgoing(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m)
 {
+    bool eq = (r->byz_kinds & SIM_BYZ_EQUIVOCATE) && r->eq_active && m->height == r->eq_height &&
+              m->view == r->eq_view;
+    if ((r->byz_kinds & SIM_BYZ_SELECTIVE) && !eq) {
+        selective(c, r, m);
+        return true;
+    }
     if (!(r->byz_kinds & SIM_BYZ_EQUIVOCATE) || !r->eq_active || m->height != r->eq_height ||
         m->view != r->eq_view)
         return false;

@@ -25,6 +25,7 @@ enum {
     SIM_BYZ_FLOOD = 1 << 5,       /* bursts of validly signed votes from the future */
     SIM_BYZ_CENSOR = 1 << 6,      /* as primary: leaves the censored transaction out */
     SIM_BYZ_GARBAGE = 1 << 7,     /* truncated and bit-flipped copies of real messages */
+    SIM_BYZ_SELECTIVE = 1 << 8,   /* sends each of its own messages to a random subset only */
 };
 
 /* Byzantine message counters, by kind, for the summary line. */
@@ -36,6 +37,7 @@ enum sim_byz_kind {
     SIM_BK_HUGE,
     SIM_BK_FLOOD,
     SIM_BK_GARBAGE,
+    SIM_BK_SELECTIVE,
     SIM_BK_COUNT
 };
 

@@ -37,10 +37,11 @@ static const struct sim_mix mixes[] = {
       .all_crash = true,
       .persist_max = 30 },
     { .name = "equivocate",
-      .desc = "f Byzantine: equivocating primary, votes for unsent blocks",
+      .desc = "f colluding Byzantine: equivocating primary, split votes, unsent blocks, selective "
+              "sends",
       .delay_min = 1,
       .delay_max = 20,
-      .byz = SIM_BYZ_EQUIVOCATE | SIM_BYZ_VOTE_UNSENT },
+      .byz = SIM_BYZ_EQUIVOCATE | SIM_BYZ_VOTE_UNSENT | SIM_BYZ_SELECTIVE },
     { .name = "byznoise",
       .desc = "f Byzantine: bad signatures, bad senders, huge numbers, floods, garbage",
       .delay_min = 1,
@@ -79,7 +80,7 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30,
-      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR },
+      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE },
 };
 
 #define NMIX ((int)(sizeof(mixes) / sizeof(mixes[0])))
