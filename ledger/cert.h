@@ -20,8 +20,9 @@ int ledger_cert_check(const struct ledger_genesis *g, const uint8_t *cert, size_
 /* Builds an encoded CommitCert from parallel arrays (signers need not be sorted;
  * the encoding sorts them). *out is malloc'd, owned by the caller.
  * Returns 0, LEDGER_E_INVALID (duplicate signer) or LEDGER_E_NOMEM. */
-int ledger_cert_build(uint64_t height, uint64_t view, const uint8_t block_hash[static LEDGER_HASH_LEN],
-                      const uint32_t *signers, const uint8_t (*sigs)[LEDGER_SIG_LEN], size_t count,
-                      uint8_t **out, size_t *out_len);
+int ledger_cert_build(uint64_t height, uint64_t view,
+                      const uint8_t block_hash[static LEDGER_HASH_LEN], const uint32_t *signers,
+                      const uint8_t (*sigs)[LEDGER_SIG_LEN], size_t count, uint8_t **out,
+                      size_t *out_len);
 
 #endif

@@ -5,11 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LEDGER_HASH_LEN 32
-#define LEDGER_KEY_LEN 32 /* Ed25519 public key */
+#define LEDGER_HASH_LEN   32
+#define LEDGER_KEY_LEN    32 /* Ed25519 public key */
 #define LEDGER_SECRET_LEN 64 /* libsodium Ed25519 secret key (seed ‖ public key) */
-#define LEDGER_SIG_LEN 64
-#define LEDGER_NONCE_LEN 16
+#define LEDGER_SIG_LEN    64
+#define LEDGER_NONCE_LEN  16
 
 /* One tag per purpose: a signature made for one purpose (or one chain, via the
  * genesis hash that follows the tag) never verifies for another. */

@@ -1,7 +1,7 @@
 /* String tables for enum ledger_err. */
 #include "ledger/err.h"
 
-#define MSG(name, msg) msg,
+#define MSG(name, msg)  msg,
 #define NAME(name, msg) #name,
 static const char *const messages[] = { LEDGER_ERRORS(MSG) };
 static const char *const names[] = { LEDGER_ERRORS(NAME) };

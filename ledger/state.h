@@ -20,11 +20,11 @@
  *   'K' ‖ seal_key(32)                               -> seal_id(32)   (a key registers once)
  *   'G' ‖ seal_id(32) ‖ user_key(32)                 -> grant id(32)  (the live or latest grant)
  *   'R' ‖ grant_id(32)                               -> GrantRecord
- *   'g' ‖ seal_id(32) ‖ height(u64) ‖ index(u32)     -> grant id(32)  (all grants of a seal, in order)
- *   'U' ‖ usage_id(32)                               -> UsageRecord
- *   'D' ‖ doc_hash(32) ‖ usage_id(32)                -> empty          (usages by document)
- *   'E' ‖ seal_id(32) ‖ height(u64) ‖ index(u32)     -> usage_id(32)  (usages by seal, in order)
- *   'T' ‖ tx_id(32)                                  -> TxLocation     (every committed tx: replay)
+ *   'g' ‖ seal_id(32) ‖ height(u64) ‖ index(u32)     -> grant id(32)  (all grants of a seal, in
+ * order) 'U' ‖ usage_id(32)                               -> UsageRecord 'D' ‖ doc_hash(32) ‖
+ * usage_id(32)                -> empty          (usages by document) 'E' ‖ seal_id(32) ‖
+ * height(u64) ‖ index(u32)     -> usage_id(32)  (usages by seal, in order) 'T' ‖ tx_id(32) ->
+ * TxLocation     (every committed tx: replay)
  *
  * The state root is cumulative: root(h) = SHA-256(root(h−1) ‖ D(h)), where
  * D(h) = SHA-256 over the block's writes sorted by key, each written as
