@@ -83,8 +83,9 @@ static void print_group(const char *name, const struct group *g)
         if (g->sizes & (1u << n))
             k += (size_t)snprintf(sizes + k, sizeof(sizes) - k, "%s%d", k ? "," : "", n);
     }
-    printf("%-10s n=%-11s seeds=%-5llu failed=%-3llu ", name, sizes, (unsigned long long)g->seeds,
-           (unsigned long long)g->failed);
+    printf("%-10s n=%-11s seeds=%-5llu failed=%-3llu safety=%-3llu ", name, sizes,
+           (unsigned long long)g->seeds, (unsigned long long)g->failed,
+           (unsigned long long)g->safety);
     sim_stats_print(&g->st);
     printf("\n");
 }
