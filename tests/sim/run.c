@@ -158,6 +158,20 @@ static void liveness_fail(struct sim_cluster *c, uint64_t target, uint64_t heal_
                    buf);
 }
 
+/* No Byzantine replica may drag an honest one to a huge view (the f+1 rule). */
+static void check_views(struct sim_cluster *c)
+{
+    for (int s = 0; s < c->n; s++) {
+        struct pbft_stats st = { 0 };
+        if (c->r[s].byz || c->r[s].twin || c->r[s].core == NULL)
+            continue;
+        pbft_get_stats(c->r[s].core, &st);
+        if (st.view > 1000000)
+            sim_check_fail(&c->chk, SIM_V_LIVENESS, "honest replica %d was pushed to view %llu", s,
+                           (unsigned long long)st.view);
+    }
+}
+
 static void liveness_period(struct sim_cluster *c)
 {
     uint64_t heal_at = c->now;
@@ -170,6 +184,7 @@ static void liveness_period(struct sim_cluster *c)
         }
         sim_cluster_run_until(c, c->now + 250);
     }
+    check_views(c);
     sim_trace(c->trace, c->now, -1, "LIVE: all honest replicas at h>=%llu, %llu ms after healing",
               (unsigned long long)target, (unsigned long long)(c->now - heal_at));
 }
