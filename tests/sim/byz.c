@@ -80,6 +80,14 @@ void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t hei
         return;
     sim_block_digest(payload_a, len, r->eq_a);
     b.time += 1 + sim_rng_below(&c->rng, 50);
+    /* Now and then B is invalid: honest callers must refuse it and their cores not prepare it. */
+    if (sim_rng_below(&c->rng, 3) == 0) {
+        uint64_t bad = sim_tx_make(1u << 30) ^ 1; /* wrong check byte */
+        if (b.ntx < SIM_BLOCK_MAX_TX)
+            b.tx[b.ntx++] = bad;
+        else
+            b.tx[0] = bad;
+    }
     r->eq_len = sim_block_encode(&b, r->eq_payload);
     sim_block_digest(r->eq_payload, r->eq_len, r->eq_digest);
     r->eq_height = height;

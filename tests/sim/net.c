@@ -29,6 +29,17 @@ void sim_net_set_faults(struct sim_net *net, uint32_t drop_ppm, uint32_t dup_ppm
     }
 }
 
+void sim_net_vary(struct sim_net *net, struct sim_rng *rng)
+{
+    for (int a = 0; a < net->slots; a++) {
+        for (int b = 0; b < net->slots; b++) {
+            struct sim_link *l = &net->link[a][b];
+            if (a != b)
+                l->delay_max = l->delay_min + (uint32_t)sim_rng_range(rng, 1, 3) * l->delay_max;
+        }
+    }
+}
+
 void sim_net_place(struct sim_net *net, int s, int side)
 {
     net->group[s] = side;

@@ -201,6 +201,7 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
     }
     c.chk.soft_quorum = hooks != NULL && hooks->soft_quorum;
     sim_net_set_faults(&c.net, mix->drop_ppm, mix->dup_ppm, mix->reorder_ppm);
+    sim_net_vary(&c.net, &c.rng); /* slow and fast links in one cluster */
     place_byzantine(&c);
     sim_trace(trace, 0, -1, "RUN seed=%llu n=%d f=%d q=%d mix=%s slots=%d",
               (unsigned long long)seed, n, c.f, c.q, mix->name, c.slots);
