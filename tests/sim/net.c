@@ -29,6 +29,16 @@ void sim_net_set_faults(struct sim_net *net, uint32_t drop_ppm, uint32_t dup_ppm
     }
 }
 
+void sim_net_set_delay(struct sim_net *net, uint32_t delay_min, uint32_t delay_max)
+{
+    for (int a = 0; a < SIM_MAX_SLOTS; a++) {
+        for (int b = 0; b < SIM_MAX_SLOTS; b++) {
+            net->link[a][b].delay_min = a == b ? 0 : delay_min;
+            net->link[a][b].delay_max = a == b ? 0 : delay_max;
+        }
+    }
+}
+
 void sim_net_vary(struct sim_net *net, struct sim_rng *rng)
 {
     for (int a = 0; a < net->slots; a++) {

@@ -39,6 +39,8 @@ void sim_net_set_faults(struct sim_net *net, uint32_t drop_ppm, uint32_t dup_ppm
                         uint32_t reorder_ppm);
 /* Puts slot s on partition side `side`; marks the network partitioned. */
 void sim_net_place(struct sim_net *net, int s, int side);
+/* Sets every link's delay range (self-links stay 0). */
+void sim_net_set_delay(struct sim_net *net, uint32_t delay_min, uint32_t delay_max);
 /* Gives every link its own delay range: delay_min..(delay_min + 1..3 x delay_max). */
 void sim_net_vary(struct sim_net *net, struct sim_rng *rng);
 /* Heals every partition. */

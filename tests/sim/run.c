@@ -99,6 +99,8 @@ static void heal_all(struct sim_cluster *c)
     sim_trace(c->trace, c->now, -1, "HEAL ALL: network healed, faults off, every replica up");
     sim_net_heal(&c->net);
     sim_net_set_faults(&c->net, 0, 0, 0);
+    /* A healed network is a timely one: the bound below assumes delays well under timeouts. */
+    sim_net_set_delay(&c->net, 1, c->mix->delay_max < 40 ? c->mix->delay_max : 40);
     c->healed = true;
     for (int s = 0; s < c->slots; s++) {
         c->r[s].crash_on_persist = false;
