@@ -42,9 +42,21 @@ static void cb_trace(void *ctx, uint64_t now, unsigned self, const char *line)
     sim_trace(r->c->trace, now, r->slot, "%s", line);
 }
 
+/* The caller's digest rule, handed to the core so it can drop mismatched blocks early. */
+static bool cb_block_ok(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
+                        size_t len)
+{
+    unsigned char d[SIM_DIGEST_LEN];
+    (void)ctx;
+    sim_block_digest(block, len, d);
+    return memcmp(d, digest, SIM_DIGEST_LEN) == 0;
+}
+
 struct pbft_crypto sim_cluster_crypto(struct sim_replica *r)
 {
-    return (struct pbft_crypto){ .ctx = r, .sign = cb_sign, .verify = cb_verify };
+    return (struct pbft_crypto){
+        .ctx = r, .sign = cb_sign, .verify = cb_verify, .block_ok = cb_block_ok
+    };
 }
 
 int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct sim_mix *mix,
