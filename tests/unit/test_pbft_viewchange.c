@@ -8,9 +8,12 @@
 #include "tests/unit/test_pbft_fixture.h"
 
 /* Runs the normal case of height 1 until every replica prepared, without any COMMIT arriving. */
-static struct fx *prepared_but_not_committed(unsigned n)
+static struct fx *prepared_but_not_committed_with(unsigned n, bool block_ok)
 {
     struct fx *x = fx_new(n);
+    if (!block_ok) {
+        x->base.crypto.block_ok = NULL;
+    }
     x->auto_until = 1;
     x->drop_kind = PBFT_MSG_COMMIT;
     fx_start_all(x);
@@ -20,6 +23,11 @@ static struct fx *prepared_but_not_committed(unsigned n)
         assert_int_equal(x->sent[i][PBFT_MSG_COMMIT], 1);
     }
     return x; /* COMMITs still dropped: the caller decides when they flow again */
+}
+
+static struct fx *prepared_but_not_committed(unsigned n)
+{
+    return prepared_but_not_committed_with(n, true);
 }
 
 /* Runs until replicas 1..3 left view 0, then lets COMMITs flow again. */
@@ -176,6 +184,65 @@ static void a_view_change_whose_block_does_not_match_its_prepared_digest_is_drop
     uint64_t dup = fx_stats(x, 1).dropped_duplicate;
     fx_step(x, 1, &ev);
     assert_int_equal(fx_stats(x, 1).dropped_duplicate, dup + 1);
+    fx_free(x);
+}
+
+static void a_new_view_that_drops_the_prepared_block_is_rejected(void **state)
+{
+    (void)state;
+    /* without block_ok: the replicas' own recomputation of the choice must catch it */
+    struct fx *x = prepared_but_not_committed_with(4, false);
+    fx_crash(x, 0);
+    x->cut[1][2] = x->cut[1][3] = true; /* keep 2 and 3 in VIEW_CHANGE (COMMITs still dropped) */
+    uint8_t *nv = NULL;
+    size_t nvlen = 0;
+    for (int k = 0; k < 60 && nv == NULL; k++) {
+        for (size_t i = 0; i < x->nmsgs; i++) {
+            if (x->msgs[i].kind == PBFT_MSG_NEWVIEW && nv == NULL) {
+                nvlen = x->msgs[i].len;
+                nv = malloc(nvlen);
+                memcpy(nv, x->msgs[i].bytes, nvlen);
+            }
+        }
+        fx_deliver(x, 100000);
+        fx_tick(x, x->now + 100);
+    }
+    assert_non_null(nv);
+    assert_int_equal(fx_stats(x, 2).status, PBFT_STATUS_VIEW_CHANGE);
+    assert_int_equal(nv[20], 1); /* it re-proposes the prepared block */
+    /* a faulty primary 1 re-signs it as "nothing to re-propose" (payload cut off) */
+    uint8_t zero[PBFT_DIGEST_SIZE] = { 0 }, sp[49];
+    uint64_t base = 0, view = 0;
+    for (int i = 0; i < 8; i++) {
+        base = base << 8 | nv[4 + i];
+        view = view << 8 | nv[12 + i];
+    }
+    pbft_vote_payload(base, view, zero, sp);
+    sp[48] = 0;
+    nv[20] = 0;
+    memset(nv + 21, 0, PBFT_DIGEST_SIZE);
+    fx_sigcalc(1, PBFT_SIG_NEWVIEW, sp, sizeof(sp), nv + 21 + PBFT_DIGEST_SIZE);
+    /* find the payload length field: it precedes the payload, which ends the message */
+    size_t cut = 0;
+    for (size_t off = nvlen; off >= 4 && cut == 0; off--) {
+        size_t l = (size_t)nv[off - 4] << 24 | (size_t)nv[off - 3] << 16 |
+                   (size_t)nv[off - 2] << 8 | nv[off - 1];
+        if (off + l == nvlen && l > 0) {
+            cut = off - 4;
+        }
+    }
+    assert_true(cut > 0);
+    memset(nv + cut, 0, 4);
+    nvlen = cut + 4;
+    uint64_t before = fx_stats(x, 2).dropped_malformed;
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+    ev.receive.from = 1;
+    ev.receive.bytes = nv;
+    ev.receive.len = nvlen;
+    fx_step(x, 2, &ev);
+    assert_int_equal(fx_stats(x, 2).dropped_malformed, before + 1);
+    assert_int_equal(fx_stats(x, 2).status, PBFT_STATUS_VIEW_CHANGE);
+    free(nv);
     fx_free(x);
 }
 
@@ -491,6 +558,7 @@ int main(void)
         cmocka_unit_test(the_prepared_block_survives_a_primary_crash_and_view_change),
         cmocka_unit_test(after_a_view_change_the_new_primary_proposes_fresh_blocks),
         cmocka_unit_test(one_replica_asking_for_a_huge_view_moves_nobody_but_f_plus_one_do),
+        cmocka_unit_test(a_new_view_that_drops_the_prepared_block_is_rejected),
         cmocka_unit_test(a_view_change_whose_block_does_not_match_its_prepared_digest_is_dropped),
         cmocka_unit_test(replicas_changing_to_v1_move_on_when_a_third_has_already_left_for_v2),
         cmocka_unit_test(
