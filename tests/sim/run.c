@@ -210,7 +210,11 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
     sim_cluster_start(&c);
     if (mix->byz & SIM_BYZ_CENSOR)
         c.censored_tx = sim_cluster_submit(&c);
-    faulty_period(&c, 10000 + sim_rng_below(&c.rng, 15000));
+    /* Mostly 10-25 s of faults; one run in ten gets a full minute to reach deeper states. */
+    uint64_t faulty = 10000 + sim_rng_below(&c.rng, 15000);
+    if (sim_rng_below(&c.rng, 10) == 0)
+        faulty = 60000;
+    faulty_period(&c, faulty);
     if (!c.chk.violated) {
         heal_all(&c);
         liveness_period(&c);
