@@ -93,6 +93,7 @@ struct pbft {
     uint8_t *acc_payload; /* owned */
     size_t acc_len;
     bool pp_signed; /* this replica (primary) signed the PRE-PREPARE for acc */
+    bool pp_resend; /* volatile: the PRE-PREPARE was broadcast once already */
     uint8_t pp_sig[PBFT_SIG_SIZE];
 
     struct pbft__vote my_prepare; /* latest PREPARE signed at this height */

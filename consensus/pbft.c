@@ -234,6 +234,7 @@ void pbft__reset_height(struct pbft *r, uint64_t h)
     r->acc_payload = NULL;
     r->acc_len = 0;
     r->pp_signed = false;
+    r->pp_resend = false;
     memset(&r->my_prepare, 0, sizeof(r->my_prepare));
     memset(&r->my_commit, 0, sizeof(r->my_commit));
     r->prepared = false;
@@ -292,6 +293,7 @@ static bool release_own(struct pbft *r)
     if (READY(o)) {
         o->sent = any = true;
         pbft__send_preprepare(r);
+        r->pp_resend = true;
     }
     o = &r->own_prepare;
     if (READY(o)) {

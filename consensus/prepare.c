@@ -54,7 +54,14 @@ void pbft__recv_vote(struct pbft *r, const struct pbft__msg *m)
         r->stats.dropped_window++;
         return;
     }
-    if (m->height < r->height || m->view < r->view || m->view - r->view > PBFT_VIEW_WINDOW) {
+    /*
+     * COMMITs of a view we just left still count: q of them are a certificate
+     * whatever our view, and catching them saves a re-proposal.
+     */
+    bool old_commit =
+        m->kind == PBFT_MSG_COMMIT && m->view < r->view && r->view - m->view <= PBFT_VIEW_WINDOW;
+    if (m->height < r->height || (m->view < r->view && !old_commit) ||
+        (m->view > r->view && m->view - r->view > PBFT_VIEW_WINDOW)) {
         r->stats.dropped_window++;
         return;
     }

@@ -113,11 +113,20 @@ int pbft__on_proposal(struct pbft *r, const struct pbft_event *ev)
         return pbft__fail(r, PBFT_ERR_NOMEM, "copy proposal");
     }
     r->pp_signed = true;
+    r->pp_resend = false;
     r->propose_wanted = false;
     pbft__own_create(r, &r->own_pp);
     pbft__trace(r, "propose v=%llu h=%llu", (unsigned long long)r->view,
                 (unsigned long long)r->height);
     return 0;
+}
+
+/* True when replica i's PREPARE for our accepted block in its view is in hand. */
+static bool has_prepared_it(const struct pbft *r, unsigned i)
+{
+    const struct pbft__vote *v = &r->prepares[i];
+    return v->has && v->view == r->acc_view &&
+           memcmp(v->digest, r->acc_digest, PBFT_DIGEST_SIZE) == 0;
 }
 
 void pbft__send_preprepare(struct pbft *r)
@@ -133,7 +142,30 @@ void pbft__send_preprepare(struct pbft *r)
     memcpy(m.digest, r->acc_digest, PBFT_DIGEST_SIZE);
     memcpy(m.sig, r->pp_sig, PBFT_SIG_SIZE);
     uint8_t *bytes = pbft__simple_encode(&m, &len);
-    pbft__send(r, PBFT_BROADCAST, m.kind, m.height, m.view, bytes, len);
+    if (bytes == NULL) {
+        return;
+    }
+    /*
+     * The block is the big message: a retransmission goes only to the
+     * replicas whose PREPARE for it we have not seen (a few at most; beyond
+     * that a broadcast is cheaper for the outbox).
+     */
+    unsigned missing = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        if (i != r->cfg.self && !has_prepared_it(r, i)) {
+            missing++;
+        }
+    }
+    if (!r->pp_resend || missing > 4) {
+        pbft__send(r, PBFT_BROADCAST, m.kind, m.height, m.view, bytes, len);
+        return;
+    }
+    for (unsigned i = 0; i < r->n; i++) {
+        if (i != r->cfg.self && !has_prepared_it(r, i)) {
+            pbft__send(r, (int)i, m.kind, m.height, m.view, pbft__dup(bytes, len), len);
+        }
+    }
+    free(bytes);
 }
 
 static bool sig_ok(struct pbft *r, const struct pbft__msg *m, enum pbft_sig_kind kind)
