@@ -158,8 +158,18 @@ static void selective(struct sim_cluster *c, struct sim_replica *r, const struct
     c->st.byz[SIM_BK_SELECTIVE]++;
 }
 
+static void remember(struct sim_replica *r, const struct pbft_out_msg *m)
+{
+    unsigned i = r->sent_next++ % 8;
+    sim_blob_unref(r->sent_ring[i]);
+    r->sent_ring[i] = sim_blob_new(m->bytes, m->len);
+}
+
 bool sim_byz_outgoing(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m)
 {
+    /* Keep one in four (a ring of 8 spans many heights and views). */
+    if ((r->byz_kinds & SIM_BYZ_REPLAY) && sim_rng_below(&c->rng, 4) == 0)
+        remember(r, m);
     bool eq = (r->byz_kinds & SIM_BYZ_EQUIVOCATE) && r->eq_active && m->height == r->eq_height &&
               m->view == r->eq_view;
     if ((r->byz_kinds & SIM_BYZ_SELECTIVE) && !eq) {
@@ -288,6 +298,17 @@ static void act_garbage(struct sim_cluster *c, struct sim_replica *r, uint64_t h
     c->st.byz[SIM_BK_GARBAGE]++;
 }
 
+/* One of its own old messages again, to everyone. */
+static void act_replay(struct sim_cluster *c, struct sim_replica *r, uint64_t h, uint64_t v)
+{
+    const struct sim_blob *b = r->sent_ring[sim_rng_below(&c->rng, 8)];
+    (void)h, (void)v;
+    if (b == NULL)
+        return;
+    broadcast(c, r, b->data, b->len);
+    c->st.byz[SIM_BK_REPLAY]++;
+}
+
 void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
 {
     typedef void (*act_fn)(struct sim_cluster *, struct sim_replica *, uint64_t, uint64_t);
@@ -296,7 +317,8 @@ void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
         act_fn fn;
     } acts[] = { { SIM_BYZ_VOTE_UNSENT, act_unsent },   { SIM_BYZ_BAD_SIG, act_badsig },
                  { SIM_BYZ_BAD_SENDER, act_badsender }, { SIM_BYZ_HUGE, act_huge },
-                 { SIM_BYZ_FLOOD, act_flood },          { SIM_BYZ_GARBAGE, act_garbage } };
+                 { SIM_BYZ_FLOOD, act_flood },          { SIM_BYZ_GARBAGE, act_garbage },
+                 { SIM_BYZ_REPLAY, act_replay } };
     struct pbft_stats st;
     if (r->core == NULL)
         return;

@@ -110,6 +110,8 @@ void sim_cluster_close(struct sim_cluster *c)
     for (int s = 0; s < c->slots; s++) {
         pbft_free(c->r[s].core);
         free(c->r[s].durable);
+        for (int i = 0; i < 8; i++)
+            sim_blob_unref(c->r[s].sent_ring[i]);
     }
     sim_queue_close(&c->q_ev);
     sim_keys_close(&c->keys);

@@ -26,6 +26,7 @@ enum {
     SIM_BYZ_CENSOR = 1 << 6,      /* as primary: leaves the censored transaction out */
     SIM_BYZ_GARBAGE = 1 << 7,     /* truncated and bit-flipped copies of real messages */
     SIM_BYZ_SELECTIVE = 1 << 8,   /* sends each of its own messages to a random subset only */
+    SIM_BYZ_REPLAY = 1 << 9,      /* re-sends its own old messages (old heights and views) */
 };
 
 /* Byzantine message counters, by kind, for the summary line. */
@@ -38,6 +39,7 @@ enum sim_byz_kind {
     SIM_BK_FLOOD,
     SIM_BK_GARBAGE,
     SIM_BK_SELECTIVE,
+    SIM_BK_REPLAY,
     SIM_BK_COUNT
 };
 
@@ -103,6 +105,8 @@ struct sim_replica {
     uint64_t eq_fixed; /* scenarios: this B side instead of a random one (0: random) */
     unsigned char eq_payload[SIM_BLOCK_MAX_LEN]; /* block B */
     size_t eq_len;
+    struct sim_blob *sent_ring[8]; /* Byzantine: its own old messages, for replays */
+    unsigned sent_next;
     struct pbft_cert tip_cert; /* certificate of the applied tip (durable with the chain) */
     uint64_t overdue_reports;  /* REQUEST_OVERDUE events stepped */
     bool crash_on_persist;     /* crash between the next persist request and its fsync */

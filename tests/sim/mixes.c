@@ -5,7 +5,7 @@
 
 #define ALL_NOISE                                                                                  \
     (SIM_BYZ_VOTE_UNSENT | SIM_BYZ_BAD_SIG | SIM_BYZ_BAD_SENDER | SIM_BYZ_HUGE | SIM_BYZ_FLOOD |   \
-     SIM_BYZ_GARBAGE)
+     SIM_BYZ_GARBAGE | SIM_BYZ_REPLAY)
 
 /* Probabilities are per million; delays in virtual ms. */
 static const struct sim_mix mixes[] = {
@@ -43,7 +43,7 @@ static const struct sim_mix mixes[] = {
       .delay_max = 20,
       .byz = SIM_BYZ_EQUIVOCATE | SIM_BYZ_VOTE_UNSENT | SIM_BYZ_SELECTIVE },
     { .name = "byznoise",
-      .desc = "f Byzantine: bad signatures, bad senders, huge numbers, floods, garbage",
+      .desc = "f Byzantine: bad signatures, bad senders, huge numbers, floods, garbage, replays",
       .delay_min = 1,
       .delay_max = 20,
       .drop_ppm = 10000,
