@@ -502,7 +502,12 @@ static int put_block(struct ledger_store *s, MDB_txn *txn, const struct ledger_s
  *    three;
  *  - blocks are appended with MDB_APPEND, and 'E' (per seal, by height) and
  *    the block hash index add one page each per block.
- * bench-ledger prints what that costs as the chain grows.
+ * bench-ledger prints what that costs as the chain grows. Measured here
+ * (1,000,000 uses in blocks of 1,000): the commit of a block in the last
+ * 100,000 took 143 ms with 'T' in a DBI of its own and 'U' in 'state', 99 ms
+ * with the 'ids' layout. MDB_WRITEMAP was tried too and gained nothing
+ * measurable (the cost is the pages written and synced, not the copy), so
+ * it is not used: it would also expose the map to stray writes.
  */
 static int commit_fill(struct ledger_store *s, MDB_txn *txn, void *arg, const char **what)
 {
