@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -170,6 +171,22 @@ static void a_store_made_for_another_genesis_is_refused(void **state)
     assert_null(l);
     assert_non_null(strstr(err, "not this genesis"));
     free(other);
+}
+
+static void a_store_path_that_is_not_a_directory_is_refused_with_a_message(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/file", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    struct ledger *l = NULL;
+    char err[512] = "";
+    assert_int_equal(ledger_open(path, &f->c.g, NULL, &l, err, sizeof(err)), LEDGER_E_STORE);
+    assert_null(l);
+    assert_non_null(strstr(err, path));
+    unlink(path);
 }
 
 static void a_full_map_grows_and_the_commit_succeeds(void **state)
@@ -522,6 +539,7 @@ int main(void)
         T(a_new_ledger_holds_the_genesis_orgs_at_height_0),
         T(committed_blocks_survive_reopen_with_tip_state_and_indexes),
         T(a_store_made_for_another_genesis_is_refused),
+        T(a_store_path_that_is_not_a_directory_is_refused_with_a_message),
         T(a_full_map_grows_and_the_commit_succeeds),
         T(a_failed_commit_makes_the_store_fail_stop),
         T(consensus_blobs_are_durable_and_separate_by_name),
