@@ -35,7 +35,13 @@ struct opts {
     size_t block;
     const char *dir;
     int keep;
+    int backup;
 };
+
+/* --backup: the primary that builds each block (untimed), while the measured
+ * ledger takes the backup's path: ledger_validate_block, then
+ * ledger_commit_block, which reuses that execution. */
+static struct ledger *primary;
 
 struct keys {
     uint8_t node_sk[N_VALIDATORS][LEDGER_SECRET_LEN], admin_sk[N_VALIDATORS][LEDGER_SECRET_LEN];
@@ -105,10 +111,42 @@ struct timing {
     double build, commit;
 };
 
+/* The backup's path for a block the primary built and committed. */
+static void backup_block(struct ledger *l, const struct keys *k, const struct ledger_txref *txs,
+                         size_t n, uint64_t time_ms, struct timing *t)
+{
+    struct ledger_tip tip;
+    ledger_tip_get(primary, &tip);
+    uint8_t *block, *cert, hash[LEDGER_HASH_LEN];
+    size_t len, cert_len;
+    int rc = ledger_build_block(primary, txs, n, time_ms, (uint32_t)(tip.height % N_VALIDATORS), 0,
+                                &block, &len, hash, NULL, NULL, NULL);
+    if (rc != 0)
+        die("primary: build block", rc, ledger_errmsg(primary));
+    cert_for(ledger_genesis_get(l), k, tip.height + 1, hash, &cert, &cert_len);
+    if ((rc = ledger_commit_block(primary, block, len, cert, cert_len)) != 0)
+        die("primary: commit block", rc, ledger_errmsg(primary));
+    double t0 = now_s();
+    if ((rc = ledger_validate_block(l, block, len, NULL)) != 0)
+        die("validate block", rc, ledger_errmsg(l));
+    double t1 = now_s();
+    if ((rc = ledger_commit_block(l, block, len, cert, cert_len)) != 0)
+        die("commit block", rc, ledger_errmsg(l));
+    t->build += t1 - t0;
+    t->commit += now_s() - t1;
+    free(block);
+    free(cert);
+}
+
 /* Builds, certifies and commits one block; refusals are fatal here. */
 static void run_block(struct ledger *l, const struct keys *k, const struct ledger_txref *txs,
                       size_t n, uint64_t time_ms, struct timing *t)
 {
+    if (primary != NULL) {
+        backup_block(l, k, txs, n, time_ms, t);
+        return;
+    }
+
     struct ledger_tip tip;
     ledger_tip_get(l, &tip);
     uint8_t *block, *cert, hash[LEDGER_HASH_LEN];
@@ -243,8 +281,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
             o->dir = argv[++i];
         else if (strcmp(argv[i], "--keep") == 0)
             o->keep = 1;
+        else if (strcmp(argv[i], "--backup") == 0)
+            o->backup = 1;
         else {
-            fprintf(stderr, "usage: bench-ledger [--txs N] [--block B] [--dir DIR] [--keep]\n"
+            fprintf(stderr, "usage: bench-ledger [--txs N] [--block B] [--dir DIR] [--keep] "
+                            "[--backup]\n"
+                            "  --backup: time validate + commit of blocks built by a primary in "
+                            "DIR/primary (untimed)\n"
                             "  DIR's data.mdb/lock.mdb are replaced (default "
                             "build/bench-ledger-data); --keep leaves them afterwards\n");
             exit(2);
@@ -293,9 +336,20 @@ int main(int argc, char **argv)
     int rc = ledger_open(o.dir, g, NULL, &l, err, sizeof(err));
     if (rc != 0)
         die("open", rc, err);
+    char pdir[4096];
+    snprintf(pdir, sizeof(pdir), "%s/primary", o.dir);
+    if (o.backup) {
+        if (mkdir(pdir, 0700) != 0 && errno != EEXIST)
+            die("mkdir primary", LEDGER_E_STORE, pdir);
+        wipe(pdir);
+        if ((rc = ledger_open(pdir, g, NULL, &primary, err, sizeof(err))) != 0)
+            die("open primary", rc, err);
+    }
     setup_chain(l, k);
-    printf("bench-ledger: %" PRIu64 " use txs in blocks of %zu, durable commits, store %s\n", o.txs,
-           o.block, o.dir);
+    printf("bench-ledger: %" PRIu64 " use txs in blocks of %zu, durable commits, store %s, %s\n",
+           o.txs, o.block, o.dir,
+           o.backup ? "backup path (validate + commit; the primary's work untimed)"
+                    : "primary path (build + commit)");
     fflush(stdout);
     struct window first = { 0 }, last = { 0 }, all = { 0 };
     struct timing *ring = calloc(o.txs / o.block + 2, sizeof(*ring));
@@ -359,8 +413,14 @@ int main(int argc, char **argv)
            all.txs / (all.t.build + all.t.commit),
            100 * (all.txs / (all.t.build + all.t.commit)) / ceiling);
     ledger_close(l);
-    if (!o.keep)
+    ledger_close(primary);
+    if (!o.keep) {
         wipe(o.dir);
+        if (o.backup) {
+            wipe(pdir);
+            rmdir(pdir);
+        }
+    }
     free(ring);
     free(ring_n);
     free(refs);
