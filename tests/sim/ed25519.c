@@ -73,14 +73,14 @@ static void after_run(struct sim_cluster *c, void *ctx)
 
 int sim_ed25519(const struct sim_opts *o)
 {
-    static const char *mixes[] = { "clean", "lossy", "crash", "equivocate" };
+    static const char *mixes[] = { "clean", "lossy", "crash", "equivocate", "twins" };
     static struct sim_trace t;
-    uint64_t seeds = o->seeds ? o->seeds : 4;
+    uint64_t seeds = o->seeds ? o->seeds : 5;
     int failed = 0;
     sim_trace_reset(&t, o->verbose);
     t.off = !o->verbose;
     for (uint64_t seed = 1; seed <= seeds; seed++) {
-        const struct sim_mix *m = sim_mix_find(mixes[(seed - 1) % 4]);
+        const struct sim_mix *m = sim_mix_find(mixes[(seed - 1) % 5]);
         struct ed_check e = { .certs = 0 };
         struct sim_run_hooks hooks = { .real_keys = true, .after = after_run, .ctx = &e };
         struct sim_result res;
