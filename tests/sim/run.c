@@ -222,6 +222,8 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
     sim_cluster_collect(&c);
     c.st.runs = 1;
     c.st.short_certs = c.chk.short_certs;
+    c.st.votes_checked = c.chk.sigs.len;
+    c.st.certs_checked = c.chk.certs_checked;
     if (hooks != NULL && hooks->after != NULL)
         hooks->after(&c, hooks->ctx);
     out->violated = c.chk.violated;

@@ -48,6 +48,8 @@ void sim_stats_print(const struct sim_stats *st)
            (unsigned long long)st->byz[SIM_BK_REPLAY], (unsigned long long)st->view_changes,
            (unsigned long long)st->blocks, (unsigned long long)st->txs,
            (unsigned long long)st->syncs, (unsigned long long)st->core_dropped);
+    printf(" checked[certs=%llu honest-votes=%llu]", (unsigned long long)st->certs_checked,
+           (unsigned long long)st->votes_checked);
     if (st->short_certs)
         printf(" short-certs=%llu", (unsigned long long)st->short_certs);
 }
