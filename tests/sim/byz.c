@@ -80,6 +80,9 @@ void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t hei
         return;
     sim_block_digest(payload_a, len, r->eq_a);
     b.time += 1 + sim_rng_below(&c->rng, 50);
+    /* Or B's time sits at the edge of Δ, so honest clocks (skewed) disagree on it. */
+    if (sim_rng_below(&c->rng, 3) == 0)
+        b.time += c->tm.delta - 150 + sim_rng_below(&c->rng, 300);
     /* Now and then B is invalid: honest callers must refuse it and their cores not prepare it. */
     if (sim_rng_below(&c->rng, 3) == 0) {
         uint64_t bad = sim_tx_make(1u << 30) ^ 1; /* wrong check byte */
