@@ -71,7 +71,7 @@ $(BUILD)/libledger.a: $(LEDGER_OBJ) $(PROTO_OBJ)
 MUTANT_OBJ := $(patsubst %.c,$(BUILD)/mutant/%.o,$(CONSENSUS_SRC))
 $(BUILD)/mutant/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DPBFT_MUTANT_QUORUM=1 -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -DPBFT_MUTANT_QUORUM=1 -MMD -MP -c $< -o $@
 $(BUILD)/libconsensus-mutant.a: $(MUTANT_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
