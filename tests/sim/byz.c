@@ -314,10 +314,9 @@ static void act_replay(struct sim_cluster *c, struct sim_replica *r, uint64_t h,
 
 void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
 {
-    typedef void (*act_fn)(struct sim_cluster *, struct sim_replica *, uint64_t, uint64_t);
     static const struct {
         unsigned bit;
-        act_fn fn;
+        void (*fn)(struct sim_cluster *c, struct sim_replica *r, uint64_t h, uint64_t v);
     } acts[] = { { SIM_BYZ_VOTE_UNSENT, act_unsent },   { SIM_BYZ_BAD_SIG, act_badsig },
                  { SIM_BYZ_BAD_SENDER, act_badsender }, { SIM_BYZ_HUGE, act_huge },
                  { SIM_BYZ_FLOOD, act_flood },          { SIM_BYZ_GARBAGE, act_garbage },
