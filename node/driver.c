@@ -7,6 +7,8 @@
 
 #include "ledger/cert.h"
 #include "ledger/err.h"
+#include "ledger/merkle.h"
+#include "ledger/tx.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
@@ -65,6 +67,32 @@ static bool verify_cb(void *ctx, enum pbft_sig_kind kind, unsigned signer, const
         return false;
     return ledger_verify(tag_of[kind], d->g->hash, payload, len, d->g->validators[signer].node_key,
                          sig) == 0;
+}
+
+/* The block's bytes are the ones its digest names: the header hashes to the
+ * digest and the body matches the header's tx root and count. Lets the core
+ * drop a faulty replica's prepared certificate carrying a wrong payload. */
+static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
+                        size_t len)
+{
+    (void)ctx;
+    struct ledger_header h;
+    if (ledger_block_header(block, len, &h) != 0 || memcmp(h.hash, digest, LEDGER_HASH_LEN) != 0)
+        return false;
+    Sealchain__Block *b = sealchain__block__unpack(NULL, len, block);
+    if (b == NULL)
+        return false;
+    bool ok = b->n_txs == h.tx_count;
+    uint8_t(*ids)[LEDGER_HASH_LEN] = ok ? calloc(b->n_txs + 1, LEDGER_HASH_LEN) : NULL;
+    ok = ok && ids != NULL;
+    for (size_t i = 0; ok && i < b->n_txs; i++)
+        ok = ledger_tx_id(b->txs[i].data, b->txs[i].len, ids[i]) == 0;
+    uint8_t root[LEDGER_HASH_LEN];
+    ok = ok && ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ids, b->n_txs, root) == 0 &&
+         memcmp(root, h.tx_root, LEDGER_HASH_LEN) == 0;
+    free(ids);
+    sealchain__block__free_unpacked(b, NULL);
+    return ok;
 }
 
 static int fail(struct node_driver *d, int rc, const char *what)
@@ -351,7 +379,7 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
     struct pbft_config pc = {
         .n = d->g->n,
         .self = cfg->self,
-        .crypto = { d, sign_cb, verify_cb },
+        .crypto = { d, sign_cb, verify_cb, block_ok_cb },
         .max_payload = max_payload(d->cfg.block_txs),
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,

@@ -31,6 +31,44 @@ static void remove_dir(const char *dir)
     assert_int_equal(system(cmd), 0);
 }
 
+struct fixture {
+    char *dir;
+    struct localnet *ln;
+};
+
+static int setup_n(void **state, unsigned n)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    char err[512] = "";
+    f->dir = temp_dir();
+    if (localnet_new(f->dir, n, &f->ln, err, sizeof err) != 0) {
+        print_error("localnet: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int setup4(void **state)
+{
+    return setup_n(state, 4);
+}
+
+static int setup1(void **state)
+{
+    return setup_n(state, 1);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    localnet_free(f->ln);
+    remove_dir(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
 /* Files one organisation through validator 0's filing authority and runs the
  * chain until it is committed. Returns the tx id in id. */
 static void file_org(struct localnet *ln, const char *code, uint8_t id[32])
@@ -70,32 +108,20 @@ static void assert_same_tip(struct localnet *ln, unsigned n)
  * the ledger checked (ledger_commit_block refuses one without q signers). */
 static void four_validators_commit_the_same_blocks(void **state)
 {
-    (void)state;
-    char *dir = temp_dir();
-    struct localnet *ln;
-    char err[512] = "";
-    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
-        fail_msg("%s", err);
+    struct localnet *ln = ((struct fixture *)*state)->ln;
     uint8_t id[32];
     file_org(ln, "91350100M000100Y43", id);
     file_org(ln, "91110000600037341L", id);
     assert_true(localnet_height(ln) >= 1);
     assert_same_tip(ln, 4);
-    localnet_free(ln);
-    remove_dir(dir);
-    free(dir);
 }
 
 /* A validator stopped as by a crash restarts from its directory with every
  * committed block, and the chain goes on with it. */
 static void a_restarted_validator_keeps_its_blocks(void **state)
 {
-    (void)state;
-    char *dir = temp_dir();
-    struct localnet *ln;
+    struct localnet *ln = ((struct fixture *)*state)->ln;
     char err[512] = "";
-    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
-        fail_msg("%s", err);
     uint8_t id[32];
     file_org(ln, "91350100M000100Y43", id);
     struct ledger_tip before, after;
@@ -109,9 +135,6 @@ static void a_restarted_validator_keeps_its_blocks(void **state)
     assert_memory_equal(after.hash, before.hash, 32);
     file_org(ln, "91110000600037341L", id);
     assert_same_tip(ln, 4);
-    localnet_free(ln);
-    remove_dir(dir);
-    free(dir);
 }
 
 /* With one validator down the other three (a quorum) go on; when it comes
@@ -119,12 +142,8 @@ static void a_restarted_validator_keeps_its_blocks(void **state)
  * applies them, and joins consensus again. */
 static void a_validator_that_was_down_catches_up(void **state)
 {
-    (void)state;
-    char *dir = temp_dir();
-    struct localnet *ln;
+    struct localnet *ln = ((struct fixture *)*state)->ln;
     char err[512] = "";
-    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
-        fail_msg("%s", err);
     uint8_t id[32];
     localnet_stop(ln, 3);
     file_org(ln, "91350100M000100Y43", id);
@@ -141,37 +160,22 @@ static void a_validator_that_was_down_catches_up(void **state)
     ledger_tip_get(localnet_ledger(ln, 3), &t3);
     assert_true(t3.height >= t0.height + 1);
     assert_same_tip(ln, 4);
-    localnet_free(ln);
-    remove_dir(dir);
-    free(dir);
 }
 
 /* n = 1, the development chain, commits alone. */
 static void a_single_validator_commits_alone(void **state)
 {
-    (void)state;
-    char *dir = temp_dir();
-    struct localnet *ln;
-    char err[512] = "";
-    if (localnet_new(dir, 1, &ln, err, sizeof err) != 0)
-        fail_msg("%s", err);
+    struct localnet *ln = ((struct fixture *)*state)->ln;
     uint8_t id[32];
     file_org(ln, "91350100M000100Y43", id);
     assert_int_equal(localnet_height(ln), 1);
-    localnet_free(ln);
-    remove_dir(dir);
-    free(dir);
 }
 
 /* A refused transaction never enters the mempool. */
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
 {
-    (void)state;
-    char *dir = temp_dir();
-    struct localnet *ln;
+    struct localnet *ln = ((struct fixture *)*state)->ln;
     char err[512] = "";
-    if (localnet_new(dir, 4, &ln, err, sizeof err) != 0)
-        fail_msg("%s", err);
     const struct ledger_genesis *g = localnet_genesis(ln);
     uint8_t admin[32] = { 1 }, *tx;
     size_t len;
@@ -184,9 +188,6 @@ static void the_mempool_refuses_what_the_ledger_refuses(void **state)
                      LEDGER_E_BAD_CREDIT_CODE);
     assert_int_equal(node_driver_mempool_len(localnet_driver(ln, 0)), 0);
     free(tx);
-    localnet_free(ln);
-    remove_dir(dir);
-    free(dir);
 }
 
 int main(void)
@@ -194,11 +195,12 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(four_validators_commit_the_same_blocks),
-        cmocka_unit_test(a_restarted_validator_keeps_its_blocks),
-        cmocka_unit_test(a_validator_that_was_down_catches_up),
-        cmocka_unit_test(a_single_validator_commits_alone),
-        cmocka_unit_test(the_mempool_refuses_what_the_ledger_refuses),
+        cmocka_unit_test_setup_teardown(four_validators_commit_the_same_blocks, setup4, teardown),
+        cmocka_unit_test_setup_teardown(a_restarted_validator_keeps_its_blocks, setup4, teardown),
+        cmocka_unit_test_setup_teardown(a_validator_that_was_down_catches_up, setup4, teardown),
+        cmocka_unit_test_setup_teardown(a_single_validator_commits_alone, setup1, teardown),
+        cmocka_unit_test_setup_teardown(the_mempool_refuses_what_the_ledger_refuses, setup4,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
