@@ -474,3 +474,17 @@ out:
     c->st.byz[SIM_BK_HUGE] += (uint64_t)sent;
     return sent;
 }
+
+bool sim_byz_deaf(struct sim_cluster *c, struct sim_replica *r, const uint8_t *bytes, size_t len)
+{
+    static const unsigned char magic[4] = { 'S', 'I', 'M', 'B' };
+    int kind = 0;
+    if (!(r->byz_kinds & SIM_BYZ_DEAF) || pbft_msg_peek(bytes, len, &kind, NULL, NULL, NULL) != 0 ||
+        kind != PBFT_MSG_VIEWCHANGE)
+        return false;
+    /* A prepared VIEW-CHANGE carries the block, and every simulated block starts "SIMB". */
+    if (memmem(bytes, len, magic, sizeof(magic)) == NULL)
+        return false;
+    c->st.byz[SIM_BK_DEAF]++;
+    return true;
+}

@@ -27,6 +27,7 @@ enum {
     SIM_BYZ_GARBAGE = 1 << 7,     /* truncated and bit-flipped copies of real messages */
     SIM_BYZ_SELECTIVE = 1 << 8,   /* sends each of its own messages to a random subset only */
     SIM_BYZ_REPLAY = 1 << 9,      /* re-sends its own old messages (old heights and views) */
+    SIM_BYZ_DEAF = 1 << 10,       /* ignores VIEW-CHANGEs that carry a prepared block */
 };
 
 /* Byzantine message counters, by kind, for the summary line. */
@@ -40,6 +41,7 @@ enum sim_byz_kind {
     SIM_BK_GARBAGE,
     SIM_BK_SELECTIVE,
     SIM_BK_REPLAY,
+    SIM_BK_DEAF,
     SIM_BK_COUNT
 };
 
@@ -194,6 +196,11 @@ void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t hei
  * made by a puppet core of r's identity. Returns the number of messages sent (0: none made).
  */
 int sim_byz_huge_viewchange(struct sim_cluster *c, struct sim_replica *r, uint64_t view);
+/*
+ * True when a Byzantine slot chooses not to hear this incoming message (a new primary that
+ * ignores VIEW-CHANGEs carrying a prepared block, hoping to propose a fresh one).
+ */
+bool sim_byz_deaf(struct sim_cluster *c, struct sim_replica *r, const uint8_t *bytes, size_t len);
 /* A scheduled Byzantine action (flood, forged votes, huge numbers, garbage). */
 void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg);
 

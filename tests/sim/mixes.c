@@ -38,10 +38,10 @@ static const struct sim_mix mixes[] = {
       .persist_max = 30 },
     { .name = "equivocate",
       .desc = "f colluding Byzantine: equivocating primary, split votes, unsent blocks, selective "
-              "sends",
+              "sends, new primaries deaf to prepared VIEW-CHANGEs",
       .delay_min = 1,
       .delay_max = 20,
-      .byz = SIM_BYZ_EQUIVOCATE | SIM_BYZ_VOTE_UNSENT | SIM_BYZ_SELECTIVE },
+      .byz = SIM_BYZ_EQUIVOCATE | SIM_BYZ_VOTE_UNSENT | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF },
     { .name = "byznoise",
       .desc = "f Byzantine: bad signatures, bad senders, huge numbers, floods, garbage, replays",
       .delay_min = 1,
@@ -88,7 +88,7 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30,
-      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE },
+      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF },
 };
 
 #define NMIX ((int)(sizeof(mixes) / sizeof(mixes[0])))

@@ -308,6 +308,8 @@ static void ev_client(struct sim_cluster *c)
 
 static void ev_msg(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
 {
+    if (r->byz && sim_byz_deaf(c, r, ev->blob->data, ev->blob->len))
+        return;
     struct pbft_event pe = { .type = PBFT_EV_RECEIVE };
     pe.receive.from = (unsigned)c->r[ev->from].id;
     pe.receive.bytes = ev->blob->data;

@@ -33,7 +33,7 @@ void sim_stats_print(const struct sim_stats *st)
     printf("drops=%llu dups=%llu reorders=%llu cut=%llu partitions=%llu crashes=%llu "
            "restarts=%llu all-crash=%llu lost-fsync=%llu byz[equiv=%llu unsent=%llu "
            "badsig=%llu badsender=%llu huge=%llu flood=%llu garbage=%llu selective=%llu "
-           "replay=%llu] "
+           "replay=%llu deaf=%llu] "
            "view-changes=%llu "
            "blocks=%llu txs=%llu syncs=%llu core-dropped=%llu",
            (unsigned long long)st->drops, (unsigned long long)st->dups,
@@ -45,9 +45,10 @@ void sim_stats_print(const struct sim_stats *st)
            (unsigned long long)st->byz[SIM_BK_BADSENDER], (unsigned long long)st->byz[SIM_BK_HUGE],
            (unsigned long long)st->byz[SIM_BK_FLOOD], (unsigned long long)st->byz[SIM_BK_GARBAGE],
            (unsigned long long)st->byz[SIM_BK_SELECTIVE],
-           (unsigned long long)st->byz[SIM_BK_REPLAY], (unsigned long long)st->view_changes,
-           (unsigned long long)st->blocks, (unsigned long long)st->txs,
-           (unsigned long long)st->syncs, (unsigned long long)st->core_dropped);
+           (unsigned long long)st->byz[SIM_BK_REPLAY], (unsigned long long)st->byz[SIM_BK_DEAF],
+           (unsigned long long)st->view_changes, (unsigned long long)st->blocks,
+           (unsigned long long)st->txs, (unsigned long long)st->syncs,
+           (unsigned long long)st->core_dropped);
     printf(" checked[certs=%llu honest-votes=%llu]", (unsigned long long)st->certs_checked,
            (unsigned long long)st->votes_checked);
     if (st->short_certs)
