@@ -14,6 +14,7 @@ struct sim_scen {
 struct sim_scen_def {
     const char *name; /* the rule it checks, as a sentence */
     int (*fn)(struct sim_scen *s, struct sim_cluster *c);
+    const char *mix; /* NULL: "clean" (no faults but those the script makes) */
 };
 
 /* The view slot s's core is in (0 when it is down). */

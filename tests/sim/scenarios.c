@@ -320,21 +320,47 @@ static int scen_checkers_fire(struct sim_scen *s, struct sim_cluster *c)
     return 0;
 }
 
+/* (9) Identity 0 runs twice, one copy on each side of a partition (Twins). */
+static int scen_twins(struct sim_scen *s, struct sim_cluster *c)
+{
+    EXPECT(s, c->slots == 5 && c->r[4].id == 0, "no twin of identity 0");
+    sim_net_place(&c->net, 0, 0);
+    sim_net_place(&c->net, 1, 0);
+    sim_net_place(&c->net, 4, 1);
+    sim_net_place(&c->net, 2, 1);
+    sim_net_place(&c->net, 3, 1);
+    sim_scen_say(c, "partition {0, 1} | {0', 2, 3}: identity 0 on both sides, one key");
+    for (int i = 0; i < 6; i++) {
+        sim_cluster_submit(c);
+        sim_cluster_run_until(c, c->now + 1500);
+    }
+    EXPECT(s, c->r[1].node.height == 0, "replica 1 committed with only 2 identities on its side");
+    EXPECT(s, c->r[2].node.height >= 1, "the side holding a quorum of identities made no progress");
+    sim_scen_say(c, "only the side with q identities committed; heal");
+    sim_net_heal(&c->net);
+    uint64_t h = c->chk.max_height;
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, h + 1, 30000), "no progress after healing");
+    return 0;
+}
+
 static const struct sim_scen_def defs[] = {
     { "primary crash: view change; the prepared block survives and commits at the same height",
-      scen_primary_crash },
+      scen_primary_crash, NULL },
     { "equivocating primary: no commit at that height until a view change, then progress",
-      scen_equivocating_primary },
+      scen_equivocating_primary, NULL },
     { "f+1 replicas crashed: no progress, no safety loss; restart: progress",
-      scen_f_plus_one_crashed },
+      scen_f_plus_one_crashed, NULL },
     { "all replicas crash after some COMMITs left: restart from persisted state, no fork",
-      scen_all_crash },
-    { "one Byzantine replica asks for view 10^9: the others do not move", scen_huge_view },
-    { "censoring primary leaves one tx out: it is replaced and the tx gets in", scen_censor },
+      scen_all_crash, NULL },
+    { "one Byzantine replica asks for view 10^9: the others do not move", scen_huge_view, NULL },
+    { "censoring primary leaves one tx out: it is replaced and the tx gets in", scen_censor, NULL },
     { "a flood of votes from the future is dropped, memory stays bounded, progress goes on",
-      scen_flood },
+      scen_flood, NULL },
     { "the checkers catch planted violations (agreement, certificate, double-sign, validity)",
-      scen_checkers_fire },
+      scen_checkers_fire, NULL },
+    { "twins: one identity on both sides of a partition cannot make two blocks commit", scen_twins,
+      "twins" },
 };
 
 static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)
@@ -343,7 +369,8 @@ static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)
     static struct sim_trace t;
     struct sim_scen s = { .why = "" };
     sim_trace_reset(&t, verbose);
-    if (sim_cluster_init(&c, 4, 1000 + (uint64_t)idx, sim_mix_find("clean"), &t, false) != 0)
+    const struct sim_mix *mix = sim_mix_find(d->mix != NULL ? d->mix : "clean");
+    if (sim_cluster_init(&c, 4, 1000 + (uint64_t)idx, mix, &t, false) != 0)
         return -1;
     c.stop_clients = true; /* the script submits every transaction itself */
     sim_trace(&t, 0, -1, "SCENARIO %d: %s", idx + 1, d->name);
