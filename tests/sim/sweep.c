@@ -219,6 +219,8 @@ int sim_replay(const struct sim_opts *o)
         fprintf(stderr, "unknown mix %s (see --list-mixes)\n", o->mix);
         return 2;
     }
+    if (o->n == 0 && (m->byz || m->twins) && n < 4)
+        n = 4; /* as the sweep does */
     sim_trace_reset(&t, o->verbose);
     if (sim_run(o->seed, n, m, &t, NULL, &res) != 0)
         return 2;
