@@ -192,6 +192,10 @@ int sim_sweep(const struct sim_opts *o)
 {
     static struct sim_trace t;
     static struct sweep sw;
+    if (o->mix != NULL && sim_mix_find(o->mix) == NULL) {
+        fprintf(stderr, "unknown mix %s (see --list-mixes)\n", o->mix);
+        return 2;
+    }
     memset(&sw, 0, sizeof(sw));
     sim_trace_reset(&t, false);
     t.off = true; /* fast: failing seeds are re-run with the trace on */
