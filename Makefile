@@ -6,10 +6,12 @@
 #   make sim SEEDS=N      run N simulated-cluster seeds
 #   make sim-mutant       the simulator against a core with a broken quorum
 #   make bench-ledger     ledger throughput with durable commits
+#   make fuzz             libFuzzer on every decoder (FUZZ_SECONDS each)
 #   make deps             install missing Debian packages (needs root or sudo)
 #   make format / format-check
 
 CC      ?= cc
+SHELL   := /bin/bash
 PKGS    := libsodium lmdb libuv libprotobuf-c inih
 DEB_PKGS := build-essential pkg-config libsodium-dev liblmdb-dev libuv1-dev \
             libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libinih-dev \
@@ -103,6 +105,18 @@ $(BUILD)/sealchain-demo: $(BUILD)/node/main_demo.o $(NODE_LIBS)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
 PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo)
 
+# --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=N`) ----------------------
+# tests/fuzz/fuzz_*.c, each linked with the ledger and consensus sources built
+# with coverage, ASan and UBSan. Corpora stay in $(BUILD)/fuzz/corpus-NAME.
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
+                -isystem $(BUILD)/gen $(PKG_CFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
+
 # --- top-level targets ---------------------------------------------------------
 ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(UNIT_BIN) $(PROGRAMS)
 ifneq ($(SIM_OBJ),)
@@ -112,7 +126,7 @@ ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
 
-.PHONY: all test check demo sim sim-mutant bench bench-ledger deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -138,6 +152,18 @@ sim: $(BUILD)/sim
 # Exits 0 only when the simulator reports a safety violation in the mutant.
 sim-mutant: $(BUILD)/sim-mutant
 	$(BUILD)/sim-mutant --seeds $(SEEDS) --expect-violation
+
+fuzz:
+	@command -v clang >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq clang libclang-rt-14-dev; }
+	+$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@for b in $(FUZZ_BIN); do \
+	  c=$(BUILD)/fuzz/corpus-$$(basename $$b); mkdir -p $$c; \
+	  echo "== $$b for $(FUZZ_SECONDS) s"; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$c 2>&1 | \
+	    grep -E "^(stat::number_of_executed_runs|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
+	done
 
 bench: bench-ledger
 bench-ledger: $(BUILD)/bench-ledger

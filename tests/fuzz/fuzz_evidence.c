@@ -1,10 +1,6 @@
 /* libFuzzer harness for the evidence decoders: signature files, proof bundles, certificates.
  *
- * Not built by the Makefile yet. By hand (coverage on the ledger sources too):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -isystem build/gen \
- *     tests/fuzz/fuzz_evidence.c ledger/*.c build/gen/proto/*.pb-c.c \
- *     $(pkg-config --cflags --libs libsodium lmdb libprotobuf-c inih) -o build/fuzz-evidence
- *   build/fuzz-evidence -max_len=65536 -max_total_time=60
+ * Built and run by `make fuzz` (see the Makefile for the flags).
  * The first input byte picks the decoder; the rest is its input. Every call
  * must return without crashing, leaking or reading out of bounds. */
 #include <stddef.h>
