@@ -254,6 +254,18 @@ void sim_cluster_schedule_byz(struct sim_cluster *c, int s, uint64_t at, uint64_
     sim_queue_push(&c->q_ev, &ev);
 }
 
+/* The commitloss fault: COMMITs vanish more often than other messages until healing. */
+static bool lose_commit(struct sim_cluster *c, const uint8_t *bytes, size_t len)
+{
+    int kind = 0;
+    if (c->mix->commit_drop_ppm == 0 || c->healed ||
+        pbft_msg_peek(bytes, len, &kind, NULL, NULL, NULL) != 0 || kind != PBFT_MSG_COMMIT ||
+        !sim_rng_ppm(&c->rng, c->mix->commit_drop_ppm))
+        return false;
+    c->st.commit_drops++;
+    return true;
+}
+
 void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len)
 {
     struct sim_blob *b = NULL; /* our own reference; each send takes another */
@@ -264,6 +276,8 @@ void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t 
             c->filtered++;
             continue;
         }
+        if (lose_commit(c, bytes, len))
+            continue;
         if (b == NULL && (b = sim_blob_new(bytes, len)) == NULL)
             abort();
         sim_net_send(&c->net, &c->rng, &c->q_ev, c->now, from, s, sim_blob_ref(b));

@@ -51,19 +51,20 @@ struct sim_mix {
     const char *desc;
     uint32_t delay_min, delay_max; /* link delay, ms */
     uint32_t drop_ppm, dup_ppm, reorder_ppm;
-    bool partitions;      /* random partitions, each healed after a while */
-    bool crashes;         /* single-replica crashes and restarts */
-    bool all_crash;       /* every replica crashes at once, then all restart */
-    uint32_t persist_max; /* slowest fsync, ms: crashes may fall between request and ack */
-    unsigned byz;         /* SIM_BYZ_* behaviours of the Byzantine replicas (0: none) */
-    bool twins;           /* f identities run twice, on different sides of partitions */
+    bool partitions;          /* random partitions, each healed after a while */
+    bool crashes;             /* single-replica crashes and restarts */
+    bool all_crash;           /* every replica crashes at once, then all restart */
+    uint32_t persist_max;     /* slowest fsync, ms: crashes may fall between request and ack */
+    unsigned byz;             /* SIM_BYZ_* behaviours of the Byzantine replicas (0: none) */
+    bool twins;               /* f identities run twice, on different sides of partitions */
+    uint32_t commit_drop_ppm; /* extra loss of COMMITs only: prepared-but-uncommitted states */
 };
 
 /* Totals over a run (and summed over runs). */
 struct sim_stats {
     uint64_t runs, drops, dups, reorders, cut, partitions, crashes, restarts, all_crashes,
         lost_persists, byz[SIM_BK_COUNT], view_changes, blocks, max_height, events, txs, syncs,
-        core_dropped, short_certs, votes_checked, certs_checked;
+        core_dropped, short_certs, votes_checked, certs_checked, commit_drops;
 };
 
 /* Timing of the caller and the core, in virtual ms. */

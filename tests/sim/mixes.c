@@ -53,6 +53,15 @@ static const struct sim_mix mixes[] = {
       .delay_min = 1,
       .delay_max = 20,
       .byz = SIM_BYZ_CENSOR },
+    { .name = "commitloss",
+      .desc = "half the COMMITs lost, partitions, crashes: blocks prepared but not committed "
+              "everywhere must survive view changes",
+      .delay_min = 1,
+      .delay_max = 20,
+      .commit_drop_ppm = 500000,
+      .partitions = true,
+      .crashes = true,
+      .persist_max = 30 },
     { .name = "slow",
       .desc = "delays of 50 ms to several seconds (beyond the timeouts), 2% drop, crashes, "
               "fsync up to 400 ms",
@@ -120,8 +129,9 @@ void sim_pick(uint64_t seed, int *out_n, const struct sim_mix **out_mix)
      */
     static const int sizes[] = { 4, 4, 4, 5, 7, 4, 5, 7, 1, 4, 5, 2, 4, 3, 7, 6, 4, 5, 7, 10 };
     const struct sim_mix *m = &mixes[(seed - 1) % NMIX];
-    uint64_t k = (seed - 1) / NMIX;
-    int n = sizes[(k * 7 + seed) % (sizeof(sizes) / sizeof(sizes[0]))];
+    /* A multiplicative hash, so every mix meets every size whatever the number of mixes. */
+    uint64_t k = (seed * 0x9E3779B97F4A7C15ULL) >> 32;
+    int n = sizes[k % (sizeof(sizes) / sizeof(sizes[0]))];
     /* Byzantine and twin mixes need f >= 1 to mean anything. */
     if ((m->byz || m->twins) && n < 4)
         n = 4;

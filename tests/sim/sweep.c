@@ -35,7 +35,7 @@ void sim_stats_print(const struct sim_stats *st)
            "badsig=%llu badsender=%llu huge=%llu flood=%llu garbage=%llu selective=%llu "
            "replay=%llu deaf=%llu] "
            "view-changes=%llu "
-           "blocks=%llu txs=%llu syncs=%llu core-dropped=%llu",
+           "blocks=%llu txs=%llu syncs=%llu core-dropped=%llu commit-drops=%llu",
            (unsigned long long)st->drops, (unsigned long long)st->dups,
            (unsigned long long)st->reorders, (unsigned long long)st->cut,
            (unsigned long long)st->partitions, (unsigned long long)st->crashes,
@@ -48,7 +48,7 @@ void sim_stats_print(const struct sim_stats *st)
            (unsigned long long)st->byz[SIM_BK_REPLAY], (unsigned long long)st->byz[SIM_BK_DEAF],
            (unsigned long long)st->view_changes, (unsigned long long)st->blocks,
            (unsigned long long)st->txs, (unsigned long long)st->syncs,
-           (unsigned long long)st->core_dropped);
+           (unsigned long long)st->core_dropped, (unsigned long long)st->commit_drops);
     printf(" checked[certs=%llu honest-votes=%llu]", (unsigned long long)st->certs_checked,
            (unsigned long long)st->votes_checked);
     if (st->short_certs)
