@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ledger/err.h"
+#include "ledger/exec.h"
 #include "ledger/tx.h"
 #include "proto/state.pb-c.h"
 
@@ -119,8 +120,32 @@ static void check_usage_matches(const Sealchain__UsageRecord *u, const struct le
         SIG_FAIL(v, "the use on chain carries another seal signature");
 }
 
+/* The status of use u as of now_ms (0: the stored one). Pending uses lapse
+ * lazily (rules_use.c): the record stays PENDING until its grant is touched
+ * again, so, like the usage query, compute the lapse from the grant's window
+ * rather than report "pending" for a use whose window has passed. */
+static int usage_status(const struct ledger_state_base *st, const Sealchain__UsageRecord *u,
+                        uint64_t now_ms, int *out)
+{
+    *out = u->status;
+    if (u->status != SEALCHAIN__USAGE_STATUS__USAGE_STATUS_PENDING || now_ms == 0 ||
+        u->grant.len != LEDGER_HASH_LEN)
+        return 0;
+    ProtobufCMessage *m;
+    int rc =
+        get_record(st, LEDGER_K_GRANT, u->grant.data, &sealchain__grant_record__descriptor, &m);
+    if (rc == LEDGER_E_NOT_FOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    const Sealchain__GrantRecord *g = (const Sealchain__GrantRecord *)m;
+    *out = ledger_usage_status_at(u->status, u->time_ms, g->approval_window_ms, now_ms);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return 0;
+}
+
 static int check_usage(const struct ledger_state_base *st, const struct ledger_seal_sig *s,
-                       struct ledger_verify_sig *v)
+                       uint64_t now_ms, struct ledger_verify_sig *v)
 {
     ProtobufCMessage *m;
     char hex[LEDGER_SHORT_HEX];
@@ -135,13 +160,19 @@ static int check_usage(const struct ledger_state_base *st, const struct ledger_s
         return rc;
     }
     const Sealchain__UsageRecord *u = (const Sealchain__UsageRecord *)m;
+    int status;
+    if ((rc = usage_status(st, u, now_ms, &status)) != 0) {
+        SIG_FAIL(v, "use %s: cannot read its grant: %s", hex, ledger_strerror(rc));
+        protobuf_c_message_free_unpacked(m, NULL);
+        return rc;
+    }
     v->usage_found = true;
     memcpy(v->usage.usage, s->usage, LEDGER_HASH_LEN);
     v->usage.height = u->height;
     v->usage.time_ms = u->time_ms;
-    v->usage.usage_status = u->status;
-    v->usage.usage_status_name = ledger_usage_status_name(u->status);
-    bool effective = u->status == SEALCHAIN__USAGE_STATUS__USAGE_STATUS_EFFECTIVE;
+    v->usage.usage_status = status;
+    v->usage.usage_status_name = ledger_usage_status_name(status);
+    bool effective = status == SEALCHAIN__USAGE_STATUS__USAGE_STATUS_EFFECTIVE;
     v->usage.effective_height = effective ? u->effective_height : 0;
     check_usage_matches(u, s, v);
     if (!effective)
@@ -151,8 +182,8 @@ static int check_usage(const struct ledger_state_base *st, const struct ledger_s
 }
 
 static int check_one(const struct ledger_genesis *g, const struct ledger_state_base *st,
-                     const uint8_t doc_hash[LEDGER_HASH_LEN], const struct ledger_seal_sig *s,
-                     struct ledger_verify_sig *v)
+                     uint64_t now_ms, const uint8_t doc_hash[LEDGER_HASH_LEN],
+                     const struct ledger_seal_sig *s, struct ledger_verify_sig *v)
 {
     v->valid = true;
     v->seal.type_name = v->seal.status_name = "unknown";
@@ -163,13 +194,16 @@ static int check_one(const struct ledger_genesis *g, const struct ledger_state_b
         SIG_FAIL(v, "signature is over another document");
     int rc = check_seal(g, st, s, v);
     if (rc == 0)
-        rc = check_usage(st, s, v);
+        rc = check_usage(st, s, now_ms, v);
     return rc;
 }
 
-int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_state_base *st,
-                           uint64_t tip_height, const uint8_t doc_hash[static LEDGER_HASH_LEN],
-                           const uint8_t *sigfile, size_t len, struct ledger_verify_report *out)
+/* ledger_verify_document, with the tip's time when known (0: not known, the
+ * stored usage status is reported). */
+static int verify_at(const struct ledger_genesis *g, const struct ledger_state_base *st,
+                     uint64_t tip_height, uint64_t now_ms,
+                     const uint8_t doc_hash[static LEDGER_HASH_LEN], const uint8_t *sigfile,
+                     size_t len, struct ledger_verify_report *out)
 {
     memset(out, 0, sizeof *out);
     memcpy(out->doc_hash, doc_hash, LEDGER_HASH_LEN);
@@ -188,7 +222,7 @@ int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_s
     size_t bad = 0;
     rc = 0;
     for (size_t i = 0; rc == 0 && i < f->count; i++) {
-        rc = check_one(g, st, doc_hash, &f->sigs[i], &out->sigs[i]);
+        rc = check_one(g, st, now_ms, doc_hash, &f->sigs[i], &out->sigs[i]);
         bad += !out->sigs[i].valid;
     }
     free(f);
@@ -201,6 +235,13 @@ int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_s
         add(out->reasons, &out->n_reasons, "%zu of %zu seal signatures invalid", bad, out->count);
     out->valid = rc == 0 && bad == 0 && out->count > 0;
     return rc;
+}
+
+int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_state_base *st,
+                           uint64_t tip_height, const uint8_t doc_hash[static LEDGER_HASH_LEN],
+                           const uint8_t *sigfile, size_t len, struct ledger_verify_report *out)
+{
+    return verify_at(g, st, tip_height, 0, doc_hash, sigfile, len, out);
 }
 
 int ledger_verify_document_store(struct ledger_store *s,
@@ -220,8 +261,8 @@ int ledger_verify_document_store(struct ledger_store *s,
     rc = ledger_rtxn_tip(r, &tip);
     if (rc == 0) {
         ledger_rtxn_base(r, &base);
-        rc = ledger_verify_document(ledger_store_genesis(s), &base, tip.height, doc_hash, sigfile,
-                                    len, out);
+        rc = verify_at(ledger_store_genesis(s), &base, tip.height, tip.time_ms, doc_hash, sigfile,
+                       len, out);
     }
     ledger_rtxn_end(r);
     return rc;

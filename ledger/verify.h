@@ -74,13 +74,18 @@ struct ledger_verify_report {
  * seal's status today is reported beside it. The report is always filled;
  * out->valid is the verdict. Returns 0 when the check ran (valid or not),
  * LEDGER_E_NOMEM, or a storage error from st (the report then says so).
+ * usage_status is the stored one: a pending use whose approval window has
+ * passed is still "pending" here until its grant is touched (lapse is lazy);
+ * ledger_verify_document_store knows the tip's time and reports it "lapsed".
  */
 int ledger_verify_document(const struct ledger_genesis *g, const struct ledger_state_base *st,
                            uint64_t tip_height, const uint8_t doc_hash[static LEDGER_HASH_LEN],
                            const uint8_t *sigfile, size_t len, struct ledger_verify_report *out);
 
 /* The same over a store: one read snapshot, as of its tip, with the store's
- * genesis. Returns 0, LEDGER_E_STORE or LEDGER_E_NOMEM. */
+ * genesis; a pending use past its approval window is reported "lapsed" as of
+ * the tip's time, as the usage query does. Returns 0, LEDGER_E_STORE or
+ * LEDGER_E_NOMEM. */
 int ledger_verify_document_store(struct ledger_store *s,
                                  const uint8_t doc_hash[static LEDGER_HASH_LEN],
                                  const uint8_t *sigfile, size_t len,
