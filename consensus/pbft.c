@@ -177,11 +177,23 @@ void pbft__own_create(struct pbft *r, struct pbft__own *o)
     r->dirty = true;
 }
 
-/* Timeouts double with each view change since the last commit (Castro & Liskov 4.4), capped. */
+/*
+ * Timeouts double with each view change since the last commit, capped.
+ * Castro & Liskov, OSDI '99, 4.5.2: "If the timer expires before it receives
+ * a valid new-view message for v+1 or before it executes a request in the new
+ * view that it had not executed previously, it starts the view change for
+ * view v+2 but this time it will wait 2T". vc_attempts counts every view
+ * change started since the last commit (pbft__start_view_change), so the
+ * first view change waits T and a view whose NEW-VIEW came but which committed
+ * nothing makes the next one wait 2T, whichever timer (progress, request or
+ * view change) ended it. Counting only view-change timer expiries let a
+ * cluster whose blocks take longer than T to commit change view every T
+ * forever (test_pbft_review).
+ */
 static uint64_t backoff(const struct pbft *r, uint64_t base)
 {
     uint64_t t = base;
-    for (unsigned i = 0; i < r->vc_attempts && t < r->cfg.view_change_max_ms; i++) {
+    for (unsigned i = 1; i < r->vc_attempts && t < r->cfg.view_change_max_ms; i++) {
         t *= 2;
     }
     return t < r->cfg.view_change_max_ms ? t : r->cfg.view_change_max_ms;
@@ -495,7 +507,6 @@ static int on_timeout(struct pbft *r)
         rv = pbft__start_view_change(r, r->view + 1);
     } else if (r->status == PBFT_STATUS_VIEW_CHANGE && r->vc_at != 0 && now >= r->vc_at) {
         pbft__trace(r, "view-change timeout v=%llu", (unsigned long long)r->view);
-        r->vc_attempts++;
         rv = pbft__start_view_change(r, r->view + 1);
     }
     return rv;
@@ -513,7 +524,7 @@ static int on_overdue(struct pbft *r)
         return 0;
     }
     r->overdue = true;
-    r->overdue_at = r->view_entered_at + r->cfg.request_timeout_ms;
+    r->overdue_at = r->view_entered_at + backoff(r, r->cfg.request_timeout_ms);
     if (r->now >= r->overdue_at) {
         pbft__trace(r, "request overdue in v=%llu", (unsigned long long)r->view);
         return pbft__start_view_change(r, r->view + 1);

@@ -264,8 +264,9 @@ struct pbft_config {
     uint64_t progress_timeout_ms;
     /*
      * View-change timeout (ms), started once q VIEW-CHANGEs for the target view
-     * are held; doubles with each further view change without a commit, capped
-     * at view_change_max_ms. 0 = 2000 and 0 = 30000.
+     * are held; it, the progress and the request timeout double with each
+     * further view change without a commit, capped at view_change_max_ms.
+     * 0 = 2000 and 0 = 30000.
      */
     uint64_t view_change_timeout_ms;
     uint64_t view_change_max_ms;
@@ -331,7 +332,8 @@ enum pbft_event_type {
      * within its own request time-out. Report it again after every commit
      * and every view change while it stays pending (repeats are cheap): the
      * core replaces the primary once the current view is request_timeout_ms
-     * old and a request is still reported overdue.
+     * old (doubled per view change since the last commit, capped at
+     * view_change_max_ms) and a request is still reported overdue.
      */
     PBFT_EV_REQUEST_OVERDUE,
     /*

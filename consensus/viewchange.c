@@ -100,6 +100,7 @@ int pbft__start_view_change(struct pbft *r, uint64_t v)
     }
     if (v != r->view || r->status != PBFT_STATUS_VIEW_CHANGE) {
         r->stats.view_changes++;
+        r->vc_attempts++; /* since the last commit: the back-off of 4.5.2 (pbft.c) */
     }
     r->view = v;
     r->status = PBFT_STATUS_VIEW_CHANGE;
