@@ -181,6 +181,20 @@ static int decode(struct pbft *r, struct pbft *t, struct pbft__rd *d)
         (t->prepared && (t->p_payload == NULL || t->pcert.height != t->height))) {
         return pbft__fail(r, PBFT_ERR_SNAPSHOT, "snapshot: inconsistent fields");
     }
+    /*
+     * "A replica never goes back to a view it left" (above) and it signs and
+     * prepares only in the view it is in (Castro & Liskov 4.2, 4.4): its own
+     * votes and prepared certificate are of its view or an earlier one, and
+     * its last certificate is that of height-1 (pbft__commit, on_synced and
+     * START keep the two together). A snapshot that says otherwise was not
+     * written by this core; restoring it would put the replica back in views
+     * it voted in without those votes.
+     */
+    if ((t->my_prepare.has && t->my_prepare.view > t->view) ||
+        (t->my_commit.has && t->my_commit.view > t->view) ||
+        (t->prepared && t->pcert.view > t->view) || t->last_cert.height != t->height - 1) {
+        return pbft__fail(r, PBFT_ERR_SNAPSHOT, "snapshot: votes ahead of its view or stray cert");
+    }
     return 0;
 }
 
