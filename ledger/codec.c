@@ -1,6 +1,7 @@
 /* Strict decoding: bounded, no unknown fields, canonical bytes only. */
 #include "ledger/codec.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,56 @@ static int clean(const ProtobufCMessage *m, int depth)
 int ledger_codec_no_unknown(const ProtobufCMessage *m)
 {
     return clean(m, 0);
+}
+
+/* Reads a varint at buf[*pos..len); false when it is truncated or too long. */
+static bool wire_varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = buf[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+int ledger_wire_count(const uint8_t *buf, size_t len, uint32_t field, size_t *out_count)
+{
+    size_t pos = 0, count = 0;
+    while (pos < len) {
+        uint64_t key, n;
+        if (!wire_varint(buf, len, &pos, &key))
+            return LEDGER_E_MALFORMED;
+        count += (key >> 3) == field;
+        switch (key & 7) {
+        case 0: /* varint */
+            if (!wire_varint(buf, len, &pos, &n))
+                return LEDGER_E_MALFORMED;
+            break;
+        case 1: /* 64-bit */
+            n = 8;
+            goto skip;
+        case 2: /* length-delimited */
+            if (!wire_varint(buf, len, &pos, &n))
+                return LEDGER_E_MALFORMED;
+            goto skip;
+        case 5: /* 32-bit */
+            n = 4;
+        skip:
+            if (n > len - pos)
+                return LEDGER_E_MALFORMED;
+            pos += (size_t)n;
+            break;
+        default: /* groups and invalid wire types: none in our schemas */
+            return LEDGER_E_MALFORMED;
+        }
+    }
+    *out_count = count;
+    return 0;
 }
 
 int ledger_encode(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)

@@ -26,6 +26,15 @@
 int ledger_decode_strict(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                          size_t max_len, ProtobufCMessage **out);
 
+/* Counts the top-level occurrences of field number `field` in the protobuf
+ * wire bytes buf[0..len), without allocating. protobuf-c allocates an entry
+ * and parse bookkeeping (~50 bytes) for every occurrence of a repeated field
+ * before any count can be checked, so a 16 MB block of empty tx entries cost
+ * ~400 MB to refuse: callers bound a repeated field with this first.
+ * Returns 0 and *out_count, or LEDGER_E_MALFORMED when the bytes are not
+ * well-formed wire data (protobuf-c would refuse them too). */
+int ledger_wire_count(const uint8_t *buf, size_t len, uint32_t field, size_t *out_count);
+
 /* True when m and all its sub-messages have no unknown fields. */
 int ledger_codec_no_unknown(const ProtobufCMessage *m);
 

@@ -154,8 +154,18 @@ static int block_decode(const uint8_t *block, size_t len, Sealchain__Block **out
                         struct ledger_header *hdr)
 {
     ProtobufCMessage *m;
-    int rc =
-        ledger_decode_strict(&sealchain__block__descriptor, block, len, LEDGER_MAX_BLOCK_LEN, &m);
+    size_t n_txs;
+    if (len > LEDGER_MAX_BLOCK_LEN)
+        return LEDGER_E_TOO_LARGE;
+    /* Bound the tx count on the wire before protobuf-c allocates per entry:
+     * a maximal block of empty entries cost ~400 MB to refuse otherwise. */
+    int rc = block != NULL || len == 0 ? ledger_wire_count(block, len, 2 /* Block.txs */, &n_txs)
+                                       : LEDGER_E_INVALID;
+    if (rc != 0)
+        return rc;
+    if (n_txs > LEDGER_MAX_BLOCK_TXS)
+        return LEDGER_E_TOO_LARGE;
+    rc = ledger_decode_strict(&sealchain__block__descriptor, block, len, LEDGER_MAX_BLOCK_LEN, &m);
     if (rc != 0)
         return rc;
     Sealchain__Block *b = (Sealchain__Block *)m;
