@@ -238,7 +238,9 @@ static int handle(struct node_driver *d, struct pbft_update *up, uint64_t now)
     for (unsigned i = 0; i < up->n_msgs; i++)
         d->cfg.send(d->cfg.send_ctx, up->msgs[i].to, up->msgs[i].bytes, up->msgs[i].len);
     d->deadline = up->deadline;
-    if (up->has_behind && up->behind.height > d->behind_height) {
+    /* The core re-announces a height after a time-out, maybe naming another
+     * peer, so that a failed sync is retried elsewhere: take the newest. */
+    if (up->has_behind && up->behind.height >= d->behind_height) {
         d->behind_height = up->behind.height;
         d->behind_peer = up->behind.peer;
     }
@@ -273,12 +275,15 @@ static int step(struct node_driver *d, const struct pbft_event *ev)
         return LEDGER_E_FATAL;
     struct pbft_update up;
     int rc = pbft_step(d->r, ev, &up);
+    /* On error the update is still valid (pbft.h): a block committed in the
+     * same step must be applied, or the core and the ledger would disagree. */
+    int hrc = handle(d, &up, ev->now);
     if (rc != 0) {
         snprintf(d->errmsg, sizeof d->errmsg, "consensus: %s: %s", pbft_strerror(rc),
                  pbft_errmsg(d->r));
-        return LEDGER_E_INVALID;
+        return hrc != 0 ? hrc : LEDGER_E_INVALID;
     }
-    return handle(d, &up, ev->now);
+    return hrc;
 }
 
 /* ---- start ------------------------------------------------------------------ */

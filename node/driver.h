@@ -36,7 +36,8 @@ struct node_driver_config {
     struct ledger *l;       /* borrowed; must outlive the driver */
     const uint8_t *node_sk; /* 64-byte secret key, borrowed */
     /* Sends bytes (borrowed for the call) to replica `to`, or to every
-     * other replica when to == PBFT_BROADCAST. */
+     * other replica when to == PBFT_BROADCAST. Neither callback may call
+     * back into the driver: the update being handled would be freed. */
     void (*send)(void *ctx, int to, const uint8_t *bytes, size_t len);
     void *send_ctx;
     /* Called once per committed block (may be NULL): height, tx count. */

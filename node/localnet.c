@@ -93,26 +93,29 @@ static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
     }
 }
 
-/* Delivers what is queued now (not what deliveries enqueue). Returns the
- * number delivered, or -1 when a driver failed. */
+/* Delivers what is queued now (not what deliveries enqueue: those go to a
+ * fresh queue, so the batch being walked is never moved under us). Returns
+ * the number delivered, or -1 when a driver failed. */
 static int deliver(struct localnet *ln, char *errmsg, size_t errmsg_len)
 {
-    size_t end = ln->tail, count = 0;
-    while (ln->head < end) {
-        struct envelope e = ln->q[ln->head++];
-        struct member *m = &ln->m[e.to];
-        if (m->live && ln->m[e.from].live) {
-            int rc = node_driver_receive(m->d, e.from, e.bytes, e.len, localnet_now_ms());
-            if (rc == LEDGER_E_FATAL) {
-                snprintf(errmsg, errmsg_len, "node %u: %s", e.to, node_driver_errmsg(m->d));
-                free(e.bytes);
-                return -1;
-            }
+    struct envelope *batch = ln->q;
+    size_t head = ln->head, tail = ln->tail;
+    ln->q = NULL;
+    ln->head = ln->tail = ln->cap = 0;
+    int rc = 0;
+    for (size_t k = head; k < tail; k++) {
+        struct envelope *e = &batch[k];
+        struct member *m = &ln->m[e->to];
+        if (rc == 0 && m->live && ln->m[e->from].live &&
+            node_driver_receive(m->d, e->from, e->bytes, e->len, localnet_now_ms()) ==
+                LEDGER_E_FATAL) {
+            snprintf(errmsg, errmsg_len, "node %u: %s", e->to, node_driver_errmsg(m->d));
+            rc = -1;
         }
-        free(e.bytes);
-        count++;
+        free(e->bytes);
     }
-    return (int)count;
+    free(batch);
+    return rc < 0 ? -1 : (int)(tail - head);
 }
 
 /* ---- members ---------------------------------------------------------------- */
@@ -328,10 +331,25 @@ static int sync_member(struct localnet *ln, struct member *m, char *errmsg, size
     unsigned peer;
     if (!node_driver_behind(m->d, &height, &peer))
         return 0;
-    if (peer >= ln->n || !ln->m[peer].live)
-        return 0;
     struct ledger_tip tip;
     ledger_tip_get(m->l, &tip);
+    if (peer >= ln->n || !ln->m[peer].live) {
+        /* The peer named is gone: any live peer ahead of us will do, since
+         * every block is checked against its certificate anyway. */
+        peer = ln->n;
+        for (unsigned i = 0; i < ln->n; i++) {
+            struct ledger_tip t;
+            if (i == m->index || !ln->m[i].live)
+                continue;
+            ledger_tip_get(ln->m[i].l, &t);
+            if (t.height > tip.height) {
+                peer = i;
+                break;
+            }
+        }
+        if (peer == ln->n)
+            return 0;
+    }
     struct ledger_certified batch[LEDGER_MAX_SYNC_BATCH];
     Sealchain__StoredBlock *sb[LEDGER_MAX_SYNC_BATCH];
     size_t count = 0;
