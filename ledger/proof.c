@@ -387,6 +387,17 @@ int ledger_proof_verify(const struct ledger_genesis *g, const uint8_t *bundle, s
 {
     memset(out, 0, sizeof *out);
     out->valid = true;
+    /* Count approvals on the wire first: protobuf-c allocates a ProvenTx for
+     * every entry before n_approvals can be checked (~40 MB for a 512 KiB
+     * bundle of empty entries). */
+    size_t n_apv = 0;
+    if (len <= LEDGER_PROOF_MAX_LEN && (bundle != NULL || len == 0) &&
+        ledger_wire_count(bundle, len, 5 /* ProofBundle.approvals */, &n_apv) == 0 &&
+        n_apv > LEDGER_PROOF_MAX_APPROVALS) {
+        add_reason(out, "bundle holds %zu approvals, at most %d allowed", n_apv,
+                   LEDGER_PROOF_MAX_APPROVALS);
+        return LEDGER_E_BAD_PROOF;
+    }
     ProtobufCMessage *m;
     int rc = ledger_decode_strict(&sealchain__proof_bundle__descriptor, bundle, len,
                                   LEDGER_PROOF_MAX_LEN, &m);

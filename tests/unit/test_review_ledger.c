@@ -17,6 +17,7 @@
 #include "ledger/codec.h"
 #include "ledger/err.h"
 #include "ledger/ledger.h"
+#include "ledger/proof.h"
 #include "ledger/query.h"
 #include "ledger/sigfile.h"
 #include "ledger/tx.h"
@@ -189,12 +190,58 @@ static void a_block_of_millions_of_empty_txs_is_refused_before_allocating_for_th
 #endif
 }
 
+/* The same for proof bundles (DESIGN §6): a bundle of the maximum size made
+ * of empty approval entries (~260,000) is refused for holding more than
+ * LEDGER_PROOF_MAX_APPROVALS approvals without protobuf-c first allocating a
+ * ProvenTx for each (it took ~40 MB for a 512 KiB file). */
+static void a_bundle_of_many_empty_approvals_is_refused_before_allocating_for_them(void **state)
+{
+    (void)state;
+#ifdef REVIEW_ASAN
+    skip();
+#else
+    size_t n = 0;
+    uint8_t *b = malloc(LEDGER_PROOF_MAX_LEN);
+    assert_non_null(b);
+    while (n + 2 <= LEDGER_PROOF_MAX_LEN) {
+        b[n++] = 0x2a; /* ProofBundle.approvals, empty */
+        b[n++] = 0;
+    }
+    struct tst_chain c;
+    tst_chain_init(&c, 4, "review-bundle");
+    struct ledger_proof_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl;
+        rl.rlim_cur = rl.rlim_max = vm_size() + ((rlim_t)16 << 20);
+        if (setrlimit(RLIMIT_AS, &rl) != 0)
+            _exit(100);
+        int rc = ledger_proof_verify(&c.g, b, n, r);
+        _exit(rc == LEDGER_E_BAD_PROOF && r->n_reasons > 0 && strstr(r->reasons[0], "approvals")
+                  ? 0
+                  : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* Without the limit: the same verdict and reason. */
+    assert_int_equal(ledger_proof_verify(&c.g, b, n, r), LEDGER_E_BAD_PROOF);
+    assert_non_null(strstr(r->reasons[0], "approvals"));
+    free(r);
+    free(b);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             verify_reports_a_pending_use_past_its_window_as_lapsed_like_the_usage_query),
         cmocka_unit_test(a_block_of_millions_of_empty_txs_is_refused_before_allocating_for_them),
+        cmocka_unit_test(a_bundle_of_many_empty_approvals_is_refused_before_allocating_for_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
