@@ -12,7 +12,8 @@ struct ledger_exec {
     const struct ledger_genesis *g;
     uint64_t height, time_ms;
     struct ledger_overlay *ov;
-    uint8_t (*ids)[LEDGER_HASH_LEN];
+    uint8_t (*ids)[LEDGER_HASH_LEN];    /* tx ids (body hashes), in order */
+    uint8_t (*leaves)[LEDGER_HASH_LEN]; /* ledger_merkle_tx_leaf of each tx */
     size_t count, cap;
     struct ledger__work *work; /* scratch, reused: a grant record is large */
     /* Set when an apply ran out of memory half-way: the overlay may hold part
@@ -73,6 +74,7 @@ void ledger_exec_free(struct ledger_exec *ex)
         return;
     ledger_overlay_free(ex->ov);
     free(ex->ids);
+    free(ex->leaves);
     free(ex->work);
     free(ex);
 }
@@ -158,14 +160,18 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, bool appl
     if (ex->count == ex->cap) {
         size_t cap = ex->cap ? ex->cap * 2 : 64;
         void *ids = realloc(ex->ids, cap * LEDGER_HASH_LEN);
-        if (ids == NULL) {
+        if (ids != NULL)
+            ex->ids = ids;
+        void *leaves = ids != NULL ? realloc(ex->leaves, cap * LEDGER_HASH_LEN) : NULL;
+        if (leaves == NULL) {
             ex->broken = true;
             rc = LEDGER_E_NOMEM;
             goto out_close_tx;
         }
-        ex->ids = ids;
+        ex->leaves = leaves;
         ex->cap = cap;
     }
+    ledger_merkle_tx_leaf(buf, len, ex->leaves[ex->count]);
     memcpy(ex->ids[ex->count++], tx.id, LEDGER_HASH_LEN);
 out_close_tx:
     if (rc != 0 && rule != NULL && errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')
@@ -195,7 +201,8 @@ int ledger_exec_finish(struct ledger_exec *ex,
 {
     if (ex->broken)
         return LEDGER_E_NOMEM;
-    int rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ex->ids, ex->count, out_tx_root);
+    int rc =
+        ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ex->leaves, ex->count, out_tx_root);
     uint8_t digest[LEDGER_HASH_LEN];
     if (rc == 0)
         rc = ledger_overlay_digest(ex->ov, digest);
@@ -217,6 +224,11 @@ size_t ledger_exec_count(const struct ledger_exec *ex)
 const uint8_t (*ledger_exec_ids(const struct ledger_exec *ex))[LEDGER_HASH_LEN]
 {
     return (const uint8_t(*)[LEDGER_HASH_LEN])ex->ids;
+}
+
+const uint8_t (*ledger_exec_leaves(const struct ledger_exec *ex))[LEDGER_HASH_LEN]
+{
+    return (const uint8_t(*)[LEDGER_HASH_LEN])ex->leaves;
 }
 
 int ledger_usage_status_at(int stored_status, uint64_t usage_time_ms, uint64_t approval_window_ms,

@@ -55,6 +55,9 @@ struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex);
  * that applies a tx or ledger_exec_free). */
 size_t ledger_exec_count(const struct ledger_exec *ex);
 const uint8_t (*ledger_exec_ids(const struct ledger_exec *ex))[LEDGER_HASH_LEN];
+/* The tx tree's values of the applied txs (ledger_merkle_tx_leaf), same
+ * lifetime as ledger_exec_ids. */
+const uint8_t (*ledger_exec_leaves(const struct ledger_exec *ex))[LEDGER_HASH_LEN];
 
 /* The status a query reports for a use at time now_ms (usually the tip's
  * block time). Pending uses lapse lazily: the stored record stays PENDING

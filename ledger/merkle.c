@@ -1,4 +1,4 @@
-/* Merkle tree over a block's transaction ids (RFC 6962-style domain separation). */
+/* Merkle tree over a block's transactions (RFC 6962-style domain separation). */
 #include "ledger/merkle.h"
 
 #include <stdlib.h>
@@ -49,6 +49,11 @@ static uint8_t (*leaf_level(const uint8_t (*ids)[LEDGER_HASH_LEN], size_t count)
     for (size_t i = 0; i < count; i++)
         hash_leaf(ids[i], lv[i]);
     return lv;
+}
+
+void ledger_merkle_tx_leaf(const uint8_t *tx, size_t tx_len, uint8_t out[static LEDGER_HASH_LEN])
+{
+    ledger_sha256(tx, tx_len, out);
 }
 
 int ledger_merkle_root(const uint8_t (*ids)[LEDGER_HASH_LEN], size_t count,

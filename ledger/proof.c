@@ -106,9 +106,10 @@ static bool check_path(const Sealchain__ProvenTx *pt, const Sealchain__BlockHead
         }
         memcpy(path[i], pt->path[i].data, LEDGER_HASH_LEN);
     }
-    if (ledger_merkle_verify(p->tx.id, pt->index, h->tx_count,
-                             (const uint8_t(*)[LEDGER_HASH_LEN])path, pt->n_path,
-                             h->tx_root.data) != 0) {
+    uint8_t leaf[LEDGER_HASH_LEN];
+    ledger_merkle_tx_leaf(pt->tx.data, pt->tx.len, leaf);
+    if (ledger_merkle_verify(leaf, pt->index, h->tx_count, (const uint8_t(*)[LEDGER_HASH_LEN])path,
+                             pt->n_path, h->tx_root.data) != 0) {
         add_reason(out, "%s: Merkle path does not lead to the block's tx root", p->what);
         return false;
     }
@@ -468,8 +469,8 @@ static int prove_in_block(const struct ledger_stored_block *blk, uint32_t index,
     if (ids == NULL)
         return LEDGER_E_NOMEM;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = ledger_tx_id(block->txs[i].data, block->txs[i].len, ids[i]);
+    for (size_t i = 0; i < n; i++)
+        ledger_merkle_tx_leaf(block->txs[i].data, block->txs[i].len, ids[i]);
     size_t path_len = 0;
     if (rc == 0)
         rc = ledger_merkle_path((const uint8_t(*)[LEDGER_HASH_LEN])ids, n, index, b->path,

@@ -161,12 +161,18 @@ static void register_and_use_in_one_block_works(void **state)
     TFX_EXPECT(c, tfx_submit(c, tx, len, grant), 0);
     TFX_EXPECT(c, tfx_use(c, &user, &sk, seal, grant, 1, usage), 0);
     assert_int_equal(ledger_exec_count(c->ex), 4);
-    /* The ids are listed in order; the tx root is their Merkle root. */
+    /* The ids are listed in order; the tx root is the Merkle root of the
+     * txs' whole encodings (signatures included), not of their ids. */
     const uint8_t(*ids)[32] = ledger_exec_ids(c->ex);
     assert_memory_equal(ids[1], seal, 32);
     assert_memory_equal(ids[3], usage, 32);
-    uint8_t want_root[32];
-    assert_int_equal(ledger_merkle_root(ids, 4, want_root), 0);
+    const uint8_t(*leaves)[32] = ledger_exec_leaves(c->ex);
+    for (int i = 0; i < 4; i++)
+        assert_memory_not_equal(leaves[i], ids[i], 32);
+    uint8_t want_root[32], id_root[32];
+    assert_int_equal(ledger_merkle_root(leaves, 4, want_root), 0);
+    assert_int_equal(ledger_merkle_root(ids, 4, id_root), 0);
+    assert_memory_not_equal(want_root, id_root, 32);
     tfx_block_commit(c);
     assert_memory_equal(c->tx_root, want_root, 32);
     Sealchain__UsageRecord *u = tfx_usage(c, usage);

@@ -246,16 +246,18 @@ static void prove(const uint8_t id[32], struct pbuf *p)
 {
     for (size_t h = 1; h <= W->nb; h++) {
         struct hblock *hb = &W->blk[h];
-        uint8_t ids[MAXT][LEDGER_HASH_LEN];
-        for (size_t i = 0; i < hb->n; i++)
+        uint8_t ids[MAXT][LEDGER_HASH_LEN], leaves[MAXT][LEDGER_HASH_LEN];
+        for (size_t i = 0; i < hb->n; i++) {
             id_of(hb->tx[i], hb->len[i], ids[i]);
+            ledger_merkle_tx_leaf(hb->tx[i], hb->len[i], leaves[i]);
+        }
         for (size_t i = 0; i < hb->n; i++) {
             if (memcmp(ids[i], id, 32) != 0)
                 continue;
             sealchain__proven_tx__init(&p->pt);
             size_t n;
-            assert_int_equal(ledger_merkle_path((const uint8_t(*)[32])ids, hb->n, i, p->path, &n),
-                             0);
+            assert_int_equal(
+                ledger_merkle_path((const uint8_t(*)[32])leaves, hb->n, i, p->path, &n), 0);
             for (size_t k = 0; k < n; k++)
                 p->pv[k] = (ProtobufCBinaryData){ 32, p->path[k] };
             p->pt.n_path = n;
@@ -277,11 +279,12 @@ static void prove(const uint8_t id[32], struct pbuf *p)
 static void prove_at(size_t height, size_t index, struct pbuf *p)
 {
     struct hblock *hb = &W->blk[height];
-    uint8_t ids[MAXT][LEDGER_HASH_LEN];
+    uint8_t leaves[MAXT][LEDGER_HASH_LEN];
     for (size_t i = 0; i < hb->n; i++)
-        id_of(hb->tx[i], hb->len[i], ids[i]);
+        ledger_merkle_tx_leaf(hb->tx[i], hb->len[i], leaves[i]);
     size_t n;
-    assert_int_equal(ledger_merkle_path((const uint8_t(*)[32])ids, hb->n, index, p->path, &n), 0);
+    assert_int_equal(ledger_merkle_path((const uint8_t(*)[32])leaves, hb->n, index, p->path, &n),
+                     0);
     for (size_t k = 0; k < n; k++)
         p->pv[k] = (ProtobufCBinaryData){ 32, p->path[k] };
     p->pt.n_path = n;
@@ -825,9 +828,9 @@ static void a_use_before_the_seal_registration_or_the_grant_is_invalid(void **st
     /* prove() finds the first occurrence; prove from block 6 by hand. */
     struct parts *p = silent_parts();
     struct hblock *hb = &w->blk[w->nb];
-    uint8_t ids[2][32];
-    id_of(t[0], l[0], ids[0]);
-    id_of(t[1], l[1], ids[1]);
+    uint8_t ids[2][32]; /* the Merkle values of the two txs */
+    ledger_merkle_tx_leaf(t[0], l[0], ids[0]);
+    ledger_merkle_tx_leaf(t[1], l[1], ids[1]);
     for (int k = 0; k < 2; k++) {
         struct pbuf *b = k == 0 ? &p->reg : &p->grant;
         size_t n;

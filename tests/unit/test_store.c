@@ -430,37 +430,89 @@ static void validate_refuses_bad_parent_time_roots_and_encoding(void **state)
     free_made(m, 2);
 }
 
+/* The tx root of the block being forged by the tests below. */
+static uint8_t forged_tx_root[LEDGER_HASH_LEN];
+static void set_forged_tx_root(Sealchain__BlockHeader *h)
+{
+    assert_int_equal(h->tx_root.len, LEDGER_HASH_LEN);
+    memcpy(h->tx_root.data, forged_tx_root, LEDGER_HASH_LEN);
+}
+
+/* Block 1 of m with its first tx re-wrapped under a forged signature (same
+ * body, so the same tx id). */
+static uint8_t *forge_signature(const struct made *m, size_t *out_len)
+{
+    Sealchain__Block *b = sealchain__block__unpack(NULL, m->len, m->block);
+    assert_non_null(b);
+    Sealchain__Tx *tx = sealchain__tx__unpack(NULL, b->txs[0].len, b->txs[0].data);
+    assert_non_null(tx);
+    tx->signature.data[3] ^= 0x40;
+    uint8_t *forged, *bad;
+    size_t flen;
+    assert_int_equal(ledger_encode(&tx->base, &forged, &flen), 0);
+    free(b->txs[0].data);
+    b->txs[0].data = forged;
+    b->txs[0].len = flen;
+    assert_int_equal(ledger_encode(&b->base, &bad, out_len), 0);
+    sealchain__tx__free_unpacked(tx, NULL);
+    sealchain__block__free_unpacked(b, NULL);
+    return bad;
+}
+
+/* The tx root covers whole transactions, signatures included: a relay that
+ * swaps a signature in a certified block (same tx ids) no longer matches
+ * the signed header, so it is a refusal that changes nothing, not a
+ * divergence that would stop honest nodes. */
+static void a_block_whose_signature_was_swapped_no_longer_matches_its_header(void **state)
+{
+    struct fx *f = *state;
+    struct made m[1];
+    make_blocks(f, m, 1);
+    f->l = open_ledger(f, f->dir, NULL);
+    size_t blen;
+    uint8_t *bad = forge_signature(&m[0], &blen);
+    assert_int_equal(ledger_validate_block(f->l, bad, blen, NULL), LEDGER_E_BAD_TX_ROOT);
+    assert_int_equal(ledger_commit_block(f->l, bad, blen, m[0].cert, m[0].cert_len),
+                     LEDGER_E_BAD_TX_ROOT);
+    assert_false(ledger_failed(f->l));
+    assert_int_equal(ledger_commit_block(f->l, m[0].block, m[0].len, m[0].cert, m[0].cert_len), 0);
+    free(bad);
+    free_made(m, 1);
+}
+
+/* A block whose header commits to a refused tx is refused; with a valid
+ * certificate it is a divergence from q validators: fail-stop. */
 static void a_block_with_a_refused_tx_is_refused(void **state)
 {
     struct fx *f = *state;
     struct made m[1];
     make_blocks(f, m, 1);
     f->l = open_ledger(f, f->dir, NULL);
-    /* block 1 with its tx re-wrapped under a forged signature: same id, so the
-     * tx root still matches, but the tx must be refused */
-    Sealchain__Block *b = sealchain__block__unpack(NULL, m[0].len, m[0].block);
+    size_t blen, len, cert_len;
+    uint8_t *bad = forge_signature(&m[0], &blen);
+    Sealchain__Block *b = sealchain__block__unpack(NULL, blen, bad);
     assert_non_null(b);
-    Sealchain__Tx *tx = sealchain__tx__unpack(NULL, b->txs[0].len, b->txs[0].data);
-    assert_non_null(tx);
-    tx->signature.data[3] ^= 0x40;
-    uint8_t *forged, *bad;
-    size_t flen, blen;
-    assert_int_equal(ledger_encode(&tx->base, &forged, &flen), 0);
-    free(b->txs[0].data);
-    b->txs[0].data = forged;
-    b->txs[0].len = flen;
-    assert_int_equal(ledger_encode(&b->base, &bad, &blen), 0);
-    assert_int_equal(ledger_validate_block(f->l, bad, blen, NULL), LEDGER_E_BAD_BLOCK);
+    uint8_t(*leaves)[LEDGER_HASH_LEN] = calloc(b->n_txs, LEDGER_HASH_LEN);
+    assert_non_null(leaves);
+    for (size_t i = 0; i < b->n_txs; i++)
+        ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, leaves[i]);
+    assert_int_equal(
+        ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])leaves, b->n_txs, forged_tx_root), 0);
+    free(leaves);
+    sealchain__block__free_unpacked(b, NULL);
+    struct made forged = { .block = bad, .len = blen };
+    uint8_t hash[LEDGER_HASH_LEN], *cert;
+    uint8_t *rooted = reheader(&forged, set_forged_tx_root, &len, hash);
+    assert_int_equal(ledger_validate_block(f->l, rooted, len, NULL), LEDGER_E_BAD_BLOCK);
     assert_non_null(strstr(ledger_errmsg(f->l), "tx 0 refused"));
-    /* with a valid certificate it is a divergence: fail-stop */
-    assert_int_equal(ledger_commit_block(f->l, bad, blen, m[0].cert, m[0].cert_len),
-                     LEDGER_E_FATAL);
+    tst_cert(&f->c, 1, 0, hash, &cert, &cert_len);
+    assert_int_equal(ledger_commit_block(f->l, rooted, len, cert, cert_len), LEDGER_E_FATAL);
     assert_true(ledger_failed(f->l));
     assert_int_equal(ledger_commit_block(f->l, m[0].block, m[0].len, m[0].cert, m[0].cert_len),
                      LEDGER_E_FATAL);
+    free(rooted);
+    free(cert);
     free(bad);
-    sealchain__tx__free_unpacked(tx, NULL);
-    sealchain__block__free_unpacked(b, NULL);
     free_made(m, 1);
 }
 
@@ -546,6 +598,7 @@ int main(void)
         T(build_block_skips_refused_txs_and_reports_why),
         T(check_tx_admits_valid_and_refuses_committed_txs),
         T(validate_refuses_bad_parent_time_roots_and_encoding),
+        T(a_block_whose_signature_was_swapped_no_longer_matches_its_header),
         T(a_block_with_a_refused_tx_is_refused),
         T(a_bad_certificate_is_refused_and_changes_nothing),
         T(a_certified_block_with_another_state_root_is_fail_stop),
