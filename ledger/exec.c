@@ -112,9 +112,17 @@ static int check_envelope(struct ledger__ctx *c, struct ledger_tx *tx, const uin
 
 /* The one path: envelope, rule check, tx signature, rule signatures, then
  * (when apply) the writes. Nothing is written unless every check passed. */
-static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, bool apply, uint8_t *out_id,
-               char *errmsg, size_t errmsg_len)
+/* How far run() goes. */
+enum run_mode {
+    RUN_RECHECK, /* every rule but the signature checks, no writes */
+    RUN_CHECK,   /* every rule, no writes */
+    RUN_APPLY,   /* every rule, then the writes */
+};
+
+static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_mode mode,
+               uint8_t *out_id, char *errmsg, size_t errmsg_len)
 {
+    bool apply = mode == RUN_APPLY;
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';
     struct ledger_tx tx;
@@ -140,6 +148,8 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, bool appl
         goto out_close_tx;
     }
     if ((rc = rule->check(&c, ex->work)) != 0)
+        goto out_close_tx;
+    if (mode == RUN_RECHECK)
         goto out_close_tx;
     if ((rc = ledger_tx_check_sig(&tx, ex->g->hash)) != 0) {
         char h[LEDGER_SHORT_HEX];
@@ -185,13 +195,19 @@ out_close_tx:
 int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                    uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return run(ex, tx, tx_len, true, out_id, errmsg, errmsg_len);
+    return run(ex, tx, tx_len, RUN_APPLY, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return run(ex, tx, tx_len, false, out_id, errmsg, errmsg_len);
+    return run(ex, tx, tx_len, RUN_CHECK, out_id, errmsg, errmsg_len);
+}
+
+int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    return run(ex, tx, tx_len, RUN_RECHECK, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_finish(struct ledger_exec *ex,

@@ -41,6 +41,14 @@ int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
 int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* The checks of ledger_exec_check but the signature checks, for a tx that
+ * passed ledger_exec_check before (a mempool re-check after a block): the
+ * signer's signature is over bytes that cannot change, and the seal
+ * signature is under the key of a seal whose key never changes, so only
+ * the state-dependent rules can have turned. Never for a tx not yet checked. */
+int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
 /* Computes the tx root over the applied txs' ids and the new cumulative state
  * root from prev_state_root. Call once, after the last ledger_exec_tx. */
 int ledger_exec_finish(struct ledger_exec *ex,

@@ -88,6 +88,12 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* After a block: the same rules for a tx that ledger_check_tx admitted
+ * before, without the signature checks (ledger_exec_recheck says why that
+ * is sound), so a mempool re-check costs no Ed25519 verifications. */
+int ledger_recheck_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
 /* An encoded tx, borrowed. */
 struct ledger_txref {
     const uint8_t *data;

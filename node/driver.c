@@ -116,7 +116,17 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
     size_t keep = 0;
     for (size_t i = 0; i < d->pool_len; i++) {
         struct pooled *p = &d->pool[i];
-        if (ledger_check_tx(d->cfg.l, p->tx, p->len, now, NULL, NULL, 0) != 0) {
+        char why[LEDGER_REASON_LEN];
+        int rc = ledger_recheck_tx(d->cfg.l, p->tx, p->len, now, NULL, why, sizeof why);
+        if (rc != 0) {
+            /* Included by the block (now a duplicate) is the normal case;
+             * anything else the block made invalid is worth a line. */
+            if (rc != LEDGER_E_DUPLICATE_TX) {
+                char id[2 * LEDGER_HASH_LEN + 1];
+                ledger_hex(p->id, LEDGER_HASH_LEN, id);
+                fprintf(stderr, "%llu warn mempool node=%u drop tx=%s reason=\"%s\"\n",
+                        (unsigned long long)now, d->cfg.self, id, why);
+            }
             free(p->tx);
             continue;
         }

@@ -319,6 +319,32 @@ static void check_tx_admits_valid_and_refuses_committed_txs(void **state)
         LEDGER_E_DUPLICATE_TX);
 }
 
+/* The mempool's re-check after a block runs every state rule but no
+ * signature check: a forged signature passes it (such a tx was never
+ * admitted), while a tx a block made invalid is refused. */
+static void recheck_skips_signatures_but_not_the_state_rules(void **state)
+{
+    struct fx *f = *state;
+    f->l = open_ledger(f, f->dir, NULL);
+    uint64_t t = tst_work_time(&f->w);
+    tst_work_next(&f->w, 0);
+    const struct ledger_txref *tx = &f->w.refs[0];
+    Sealchain__Tx *env = sealchain__tx__unpack(NULL, tx->len, tx->data);
+    assert_non_null(env);
+    env->signature.data[5] ^= 0x20;
+    uint8_t *forged;
+    size_t flen;
+    assert_int_equal(ledger_encode(&env->base, &forged, &flen), 0);
+    sealchain__tx__free_unpacked(env, NULL);
+    assert_int_equal(ledger_check_tx(f->l, forged, flen, t, NULL, NULL, 0), LEDGER_E_BAD_SIGNATURE);
+    assert_int_equal(ledger_recheck_tx(f->l, forged, flen, t, NULL, NULL, 0), 0);
+    assert_int_equal(ledger_recheck_tx(f->l, tx->data, tx->len, t, NULL, NULL, 0), 0);
+    assert_int_equal(tst_commit(f->l, &f->c, f->w.refs, 1, t, NULL, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(ledger_recheck_tx(f->l, tx->data, tx->len, t + 10, NULL, NULL, 0),
+                     LEDGER_E_DUPLICATE_TX);
+    free(forged);
+}
+
 /* ---- a second ledger as the primary, blocks handed to the first ------------------ */
 
 struct made {
@@ -597,6 +623,7 @@ int main(void)
         T(consensus_blobs_are_durable_and_separate_by_name),
         T(build_block_skips_refused_txs_and_reports_why),
         T(check_tx_admits_valid_and_refuses_committed_txs),
+        T(recheck_skips_signatures_but_not_the_state_rules),
         T(validate_refuses_bad_parent_time_roots_and_encoding),
         T(a_block_whose_signature_was_swapped_no_longer_matches_its_header),
         T(a_block_with_a_refused_tx_is_refused),
