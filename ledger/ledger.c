@@ -327,26 +327,52 @@ static int check_parent(struct ledger *l, const struct ledger_header *h, uint64_
     return 0;
 }
 
-/* tx_count and tx root of the body against the header, from the txs' bytes
- * alone (no execution): a body that does not match its signed header. */
+/* The tx root of b's body, from the txs' bytes alone (no execution).
+ * Returns 0 or LEDGER_E_NOMEM. */
+static int body_tx_root(const Sealchain__Block *b, uint8_t root[static LEDGER_HASH_LEN])
+{
+    uint8_t(*leaves)[LEDGER_HASH_LEN] = malloc((b->n_txs + 1) * LEDGER_HASH_LEN);
+    if (leaves == NULL)
+        return LEDGER_E_NOMEM;
+    for (size_t i = 0; i < b->n_txs; i++)
+        ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, leaves[i]);
+    int rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])leaves, b->n_txs, root);
+    free(leaves);
+    return rc;
+}
+
+/* tx_count and tx root of the body against the header: a body that does
+ * not match its signed header. */
 static int check_body(struct ledger *l, const Sealchain__Block *b, const struct ledger_header *h)
 {
     if (b->n_txs != h->tx_count)
         return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": %zu txs, header says %" PRIu32,
                     h->height, b->n_txs, h->tx_count);
-    uint8_t(*ids)[LEDGER_HASH_LEN] = malloc((b->n_txs + 1) * LEDGER_HASH_LEN);
-    if (ids == NULL)
-        return lerr(l, LEDGER_E_NOMEM, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < b->n_txs; i++)
-        ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, ids[i]);
     uint8_t root[LEDGER_HASH_LEN];
-    if (rc == 0 &&
-        (rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ids, b->n_txs, root)) != 0)
-        lerr(l, rc, "tx root: %s", ledger_strerror(rc));
-    if (rc == 0 && memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
-        rc = lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
-    free(ids);
+    int rc = body_tx_root(b, root);
+    if (rc != 0)
+        return lerr(l, rc, "tx root: %s", ledger_strerror(rc));
+    if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
+        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
+    return 0;
+}
+
+int ledger_block_matches(const uint8_t *block, size_t len,
+                         const uint8_t digest[static LEDGER_HASH_LEN])
+{
+    Sealchain__Block *b;
+    struct ledger_header h;
+    int rc = block_decode(block, len, &b, &h);
+    if (rc != 0)
+        return rc;
+    uint8_t root[LEDGER_HASH_LEN];
+    if (memcmp(h.hash, digest, LEDGER_HASH_LEN) != 0)
+        rc = LEDGER_E_BAD_BLOCK;
+    else if (b->n_txs != h.tx_count)
+        rc = LEDGER_E_BAD_TX_ROOT;
+    else if ((rc = body_tx_root(b, root)) == 0 && memcmp(root, h.tx_root, LEDGER_HASH_LEN) != 0)
+        rc = LEDGER_E_BAD_TX_ROOT;
+    protobuf_c_message_free_unpacked(&b->base, NULL);
     return rc;
 }
 

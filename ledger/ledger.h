@@ -62,6 +62,14 @@ int ledger_header_decode(const uint8_t *hdr, size_t len, struct ledger_header *o
  * LEDGER_E_MALFORMED or NOMEM. */
 int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *out);
 
+/* True-or-why for a block's bytes against the digest consensus names it by:
+ * strict decoding, the header hashes to digest, and the body matches the
+ * header's tx count and tx root (so every signature in it). No execution.
+ * Returns 0, LEDGER_E_TOO_LARGE, LEDGER_E_MALFORMED, LEDGER_E_BAD_BLOCK (other
+ * digest), LEDGER_E_BAD_TX_ROOT or LEDGER_E_NOMEM. */
+int ledger_block_matches(const uint8_t *block, size_t len,
+                         const uint8_t digest[static LEDGER_HASH_LEN]);
+
 /* Opens the ledger in dir for genesis g (borrowed; copied). On first open the
  * store is created and the genesis organisations written at height 0
  * (ledger_state_genesis). A store made for another genesis is refused

@@ -7,8 +7,6 @@
 
 #include "ledger/cert.h"
 #include "ledger/err.h"
-#include "ledger/merkle.h"
-#include "ledger/tx.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
@@ -76,23 +74,7 @@ static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const
                         size_t len)
 {
     (void)ctx;
-    struct ledger_header h;
-    if (ledger_block_header(block, len, &h) != 0 || memcmp(h.hash, digest, LEDGER_HASH_LEN) != 0)
-        return false;
-    Sealchain__Block *b = sealchain__block__unpack(NULL, len, block);
-    if (b == NULL)
-        return false;
-    bool ok = b->n_txs == h.tx_count;
-    uint8_t(*ids)[LEDGER_HASH_LEN] = ok ? calloc(b->n_txs + 1, LEDGER_HASH_LEN) : NULL;
-    ok = ok && ids != NULL;
-    for (size_t i = 0; ok && i < b->n_txs; i++)
-        ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, ids[i]);
-    uint8_t root[LEDGER_HASH_LEN];
-    ok = ok && ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ids, b->n_txs, root) == 0 &&
-         memcmp(root, h.tx_root, LEDGER_HASH_LEN) == 0;
-    free(ids);
-    sealchain__block__free_unpacked(b, NULL);
-    return ok;
+    return ledger_block_matches(block, len, digest) == 0;
 }
 
 static int fail(struct node_driver *d, int rc, const char *what)

@@ -35,8 +35,8 @@ struct localnet {
     unsigned n;
     struct ledger_genesis g;
     struct member m[LOCALNET_MAX];
-    struct envelope *q; /* FIFO bus: [head, tail) */
-    size_t head, tail, cap;
+    struct envelope *q; /* FIFO bus: q[0, len), delivered as a whole batch */
+    size_t len, cap;
 };
 
 uint64_t localnet_now_ms(void)
@@ -60,25 +60,19 @@ static void seed_key(const char *what, unsigned i, uint8_t *sk)
 
 static int push(struct localnet *ln, unsigned from, unsigned to, const uint8_t *b, size_t len)
 {
-    if (ln->tail == ln->cap) {
-        if (ln->head > 0) { /* compact before growing */
-            memmove(ln->q, ln->q + ln->head, (ln->tail - ln->head) * sizeof *ln->q);
-            ln->tail -= ln->head;
-            ln->head = 0;
-        } else {
-            size_t cap = ln->cap ? ln->cap * 2 : 256;
-            struct envelope *q = realloc(ln->q, cap * sizeof *q);
-            if (q == NULL)
-                return LEDGER_E_NOMEM;
-            ln->q = q;
-            ln->cap = cap;
-        }
+    if (ln->len == ln->cap) {
+        size_t cap = ln->cap ? ln->cap * 2 : 256;
+        struct envelope *q = realloc(ln->q, cap * sizeof *q);
+        if (q == NULL)
+            return LEDGER_E_NOMEM;
+        ln->q = q;
+        ln->cap = cap;
     }
     uint8_t *copy = malloc(len);
     if (copy == NULL)
         return LEDGER_E_NOMEM;
     memcpy(copy, b, len);
-    ln->q[ln->tail++] = (struct envelope){ from, to, copy, len };
+    ln->q[ln->len++] = (struct envelope){ from, to, copy, len };
     return 0;
 }
 
@@ -99,11 +93,11 @@ static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
 static int deliver(struct localnet *ln, char *errmsg, size_t errmsg_len)
 {
     struct envelope *batch = ln->q;
-    size_t head = ln->head, tail = ln->tail;
+    size_t count = ln->len;
     ln->q = NULL;
-    ln->head = ln->tail = ln->cap = 0;
+    ln->len = ln->cap = 0;
     int rc = 0;
-    for (size_t k = head; k < tail; k++) {
+    for (size_t k = 0; k < count; k++) {
         struct envelope *e = &batch[k];
         struct member *m = &ln->m[e->to];
         if (rc == 0 && m->live && ln->m[e->from].live &&
@@ -115,7 +109,7 @@ static int deliver(struct localnet *ln, char *errmsg, size_t errmsg_len)
         free(e->bytes);
     }
     free(batch);
-    return rc < 0 ? -1 : (int)(tail - head);
+    return rc < 0 ? -1 : (int)count;
 }
 
 /* ---- members ---------------------------------------------------------------- */
@@ -245,7 +239,7 @@ void localnet_free(struct localnet *ln)
         sodium_free(ln->m[i].node_sk);
         sodium_free(ln->m[i].admin_sk);
     }
-    for (size_t k = ln->head; k < ln->tail; k++)
+    for (size_t k = 0; k < ln->len; k++)
         free(ln->q[k].bytes);
     free(ln->q);
     free(ln);

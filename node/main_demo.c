@@ -11,7 +11,6 @@
 #include "ledger/proof.h"
 #include "ledger/query.h"
 #include "ledger/sigfile.h"
-#include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "ledger/verify.h"
 #include "node/localnet.h"
