@@ -933,6 +933,45 @@ static void a_transaction_with_a_forged_signer_signature_is_invalid(void **state
     w->nb = saved;
 }
 
+/* DESIGN.md §4: a body names its signer. Approver 1 re-signs approver 0's
+ * approval body (same id) and has it certified in a later block: with it
+ * and approver 2's, the use would count two distinct approvers of three. */
+static void an_approval_re_signed_by_another_approver_is_invalid(void **state)
+{
+    (void)state;
+    struct world *w = W;
+    size_t saved = w->nb;
+    struct ledger_tx tx;
+    char err[128];
+    struct hblock *b4 = &w->blk[4]; /* approver 0's approval of use2 at index 0 */
+    assert_int_equal(ledger_tx_open(b4->tx[0], b4->len[0], &tx, err, sizeof err), 0);
+    uint8_t sig[64];
+    assert_int_equal(ledger_sign(LEDGER_TAG_TX, w->c.g.hash, tx.env->body.data, tx.env->body.len,
+                                 w->apr[1].sk, sig),
+                     0);
+    uint8_t *t[1];
+    size_t l[1];
+    assert_int_equal(
+        ledger_txb_wrap(tx.env->body.data, tx.env->body.len, w->apr[1].pk, sig, &t[0], &l[0]), 0);
+    ledger_tx_close(&tx);
+    add_block(w, t, l, 1);
+    uint8_t a[2][32];
+    memcpy(a[0], w->apv[2], 32);
+    memcpy(a[1], w->apv[0], 32);
+    struct parts *p = parts_new(w->reg, w->grant_m, w->use2, (const uint8_t(*)[32])a, 2);
+    prove_at(w->nb, 0, &p->apv[1]); /* the re-signed copy, not the original */
+    struct ledger_proof_result res;
+    assert_int_equal(verify_parts(p, &res), LEDGER_E_BAD_PROOF);
+    assert_false(res.valid);
+    assert_non_null(strstr(res.reasons[0], "names signer"));
+    free(p);
+    struct hblock *hb = &w->blk[w->nb];
+    free(hb->tx[0]);
+    tev_block_free(&hb->b);
+    memset(hb, 0, sizeof *hb);
+    w->nb = saved;
+}
+
 static void a_registration_proven_after_the_grant_is_invalid(void **state)
 {
     (void)state;
@@ -1096,6 +1135,7 @@ int main(void)
         cmocka_unit_test(a_use_before_the_seal_registration_or_the_grant_is_invalid),
         cmocka_unit_test(a_use_with_a_bad_seal_signature_or_by_another_user_is_invalid),
         cmocka_unit_test(a_transaction_with_a_forged_signer_signature_is_invalid),
+        cmocka_unit_test(an_approval_re_signed_by_another_approver_is_invalid),
         cmocka_unit_test(a_registration_proven_after_the_grant_is_invalid),
         cmocka_unit_test(a_grant_proven_after_the_use_is_invalid),
         cmocka_unit_test(a_use_naming_another_grant_of_the_same_seal_and_user_is_invalid),
