@@ -726,6 +726,60 @@ static void recert(struct parts *p, int k, const struct tev_chain *c, const uint
     free(cert);
 }
 
+/* Rewrites part k's header with view and proposer and certifies it in
+ * cert_view (the tx root, so the Merkle path, stays valid). */
+static void rehead(struct parts *p, int k, uint64_t view, uint32_t proposer, uint64_t cert_view)
+{
+    struct pbuf *b = part_at(p, k);
+    Sealchain__BlockHeader *h = sealchain__block_header__unpack(NULL, b->pt.header.len, b->header);
+    assert_non_null(h);
+    h->view = view;
+    h->proposer = proposer;
+    uint8_t *hb, hash[32], *cert;
+    size_t hlen, len;
+    assert_int_equal(ledger_encode(&h->base, &hb, &hlen), 0);
+    assert_true(hlen <= sizeof b->header);
+    memcpy(b->header, hb, hlen);
+    b->pt.header.len = hlen;
+    ledger_sha256(hb, hlen, hash);
+    tev_cert_quorum(&W->c, h->height, cert_view, hash, &cert, &len);
+    assert_true(len <= sizeof b->cert);
+    memcpy(b->cert, cert, len);
+    b->pt.cert.len = len;
+    free(cert);
+    free(hb);
+    sealchain__block_header__free_unpacked(h, NULL);
+}
+
+/* DESIGN.md §3: a header's proposer is the primary of its view (v mod n). */
+static void a_header_naming_another_proposer_than_its_views_primary_is_invalid(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        struct parts *p = silent_parts();
+        rehead(p, k, 5, 1, 5); /* the control: view 5's primary is 1 of 4 */
+        assert_valid(p);
+        rehead(p, k, 5, 2, 5);
+        assert_invalid(p);
+        free(p);
+    }
+}
+
+/* A block is committed in the view it was proposed in or, re-proposed, in a
+ * later one: never in an earlier one. */
+static void a_certificate_of_a_lower_view_than_its_header_is_invalid(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        struct parts *p = silent_parts();
+        rehead(p, k, 5, 1, 7); /* the control: committed after a view change */
+        assert_valid(p);
+        rehead(p, k, 5, 1, 4);
+        assert_invalid(p);
+        free(p);
+    }
+}
+
 static void a_recertified_block_with_a_valid_certificate_still_verifies(void **state)
 {
     (void)state;
@@ -1136,6 +1190,8 @@ int main(void)
         cmocka_unit_test(a_use_with_a_bad_seal_signature_or_by_another_user_is_invalid),
         cmocka_unit_test(a_transaction_with_a_forged_signer_signature_is_invalid),
         cmocka_unit_test(an_approval_re_signed_by_another_approver_is_invalid),
+        cmocka_unit_test(a_header_naming_another_proposer_than_its_views_primary_is_invalid),
+        cmocka_unit_test(a_certificate_of_a_lower_view_than_its_header_is_invalid),
         cmocka_unit_test(a_registration_proven_after_the_grant_is_invalid),
         cmocka_unit_test(a_grant_proven_after_the_use_is_invalid),
         cmocka_unit_test(a_use_naming_another_grant_of_the_same_seal_and_user_is_invalid),
