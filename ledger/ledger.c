@@ -317,8 +317,8 @@ static int proposer_error(const struct ledger_genesis *g, const struct ledger_he
         return 0;
     if (errmsg != NULL && errmsg_len > 0)
         snprintf(errmsg, errmsg_len,
-                 "block %" PRIu64 ": header names proposer %" PRIu32 ", but the primary of its view %" PRIu64
-                 " is %" PRIu32,
+                 "block %" PRIu64 ": header names proposer %" PRIu32
+                 ", but the primary of its view %" PRIu64 " is %" PRIu32,
                  h->height, h->proposer, h->view, primary);
     return LEDGER_E_BAD_PROPOSER;
 }
@@ -329,8 +329,7 @@ static int check_proposer(struct ledger *l, const struct ledger_header *h)
 }
 
 int ledger_header_check_proposal(const struct ledger_genesis *g, const struct ledger_header *h,
-                                 uint64_t pp_view, bool reproposal, char *errmsg,
-                                 size_t errmsg_len)
+                                 uint64_t pp_view, bool reproposal, char *errmsg, size_t errmsg_len)
 {
     int rc = proposer_error(g, h, errmsg, errmsg_len);
     if (rc != 0)

@@ -151,10 +151,9 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
  * valid in order (one refused tx refuses the block), tx root and state root.
  * (The clock check against this node's time, and the header's view against
  * the PRE-PREPARE's (ledger_header_check_proposal), are the caller's: it
- * alone knows the clock, the PRE-PREPARE and whether the block is exempt.) The execution is kept for
- * ledger_commit_block. out_hdr may be NULL.
- * Returns 0, LEDGER_E_TOO_LARGE, LEDGER_E_MALFORMED, LEDGER_E_WRONG_CHAIN,
- * LEDGER_E_BAD_PARENT, LEDGER_E_BAD_TIME, LEDGER_E_BAD_PROPOSER,
+ * alone knows the clock, the PRE-PREPARE and whether the block is exempt.) The execution is kept
+ * for ledger_commit_block. out_hdr may be NULL. Returns 0, LEDGER_E_TOO_LARGE, LEDGER_E_MALFORMED,
+ * LEDGER_E_WRONG_CHAIN, LEDGER_E_BAD_PARENT, LEDGER_E_BAD_TIME, LEDGER_E_BAD_PROPOSER,
  * LEDGER_E_BAD_BLOCK (a tx refused),
  * LEDGER_E_BAD_TX_ROOT, LEDGER_E_BAD_STATE_ROOT, NOMEM, FATAL. */
 int ledger_validate_block(struct ledger *l, const uint8_t *block, size_t len,

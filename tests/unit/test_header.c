@@ -103,7 +103,8 @@ static void rehead(const uint8_t *block, size_t len, uint64_t view, uint32_t pro
 {
     Sealchain__Block *b = sealchain__block__unpack(NULL, len, block);
     assert_non_null(b);
-    Sealchain__BlockHeader *h = sealchain__block_header__unpack(NULL, b->header.len, b->header.data);
+    Sealchain__BlockHeader *h =
+        sealchain__block_header__unpack(NULL, b->header.len, b->header.data);
     assert_non_null(h);
     h->view = view;
     h->proposer = proposer;
@@ -158,9 +159,9 @@ static void a_primary_cannot_build_a_block_naming_another_proposer(void **state)
     struct ledger_txref ref = { f->tx, f->tx_len };
     uint8_t *block, hash[32];
     size_t len;
-    assert_int_equal(ledger_build_block(f->a, &ref, 1, f->time, 1, 0, &block, &len, hash, NULL,
-                                        NULL, NULL),
-                     LEDGER_E_INVALID);
+    assert_int_equal(
+        ledger_build_block(f->a, &ref, 1, f->time, 1, 0, &block, &len, hash, NULL, NULL, NULL),
+        LEDGER_E_INVALID);
 }
 
 static void the_header_view_is_the_pre_prepares_or_lower_for_a_re_proposal(void **state)
@@ -182,10 +183,8 @@ static void the_header_view_is_the_pre_prepares_or_lower_for_a_re_proposal(void 
     /* The proposer is the primary of the header's view, re-proposed or not:
      * here the primary of the PRE-PREPARE's view 4 (0) names itself. */
     h.proposer = 0;
-    assert_int_equal(ledger_header_check_proposal(g, &h, 4, true, NULL, 0),
-                     LEDGER_E_BAD_PROPOSER);
-    assert_int_equal(ledger_header_check_proposal(g, &h, 3, false, NULL, 0),
-                     LEDGER_E_BAD_PROPOSER);
+    assert_int_equal(ledger_header_check_proposal(g, &h, 4, true, NULL, 0), LEDGER_E_BAD_PROPOSER);
+    assert_int_equal(ledger_header_check_proposal(g, &h, 3, false, NULL, 0), LEDGER_E_BAD_PROPOSER);
 }
 
 /* ---- a backup's driver ----------------------------------------------------------- */
@@ -218,11 +217,9 @@ static int prepares_for(struct fx *f, uint64_t pp_view, const uint8_t *block, si
     char dir[128], err[256];
     struct ledger *l = open_at(f, dir);
     struct sent sent = { 0 };
-    struct node_driver_config cfg = { .self = 1,
-                                      .l = l,
-                                      .node_sk = f->c.node_sk[1],
-                                      .send = on_send,
-                                      .send_ctx = &sent };
+    struct node_driver_config cfg = {
+        .self = 1, .l = l, .node_sk = f->c.node_sk[1], .send = on_send, .send_ctx = &sent
+    };
     struct node_driver *d;
     if (node_driver_new(&cfg, f->time, &d, err, sizeof err) != 0)
         fail_msg("driver: %s", err);

@@ -754,9 +754,9 @@ static void resign_first(struct run *r, const struct pending_tx *p, int signer)
     assert_non_null(env);
     uint8_t sig[64], *copy;
     size_t copy_len;
-    assert_int_equal(ledger_sign(LEDGER_TAG_TX, r->c->g.hash, env->body.data, env->body.len,
-                                 r->keys[k].sk, sig),
-                     0);
+    assert_int_equal(
+        ledger_sign(LEDGER_TAG_TX, r->c->g.hash, env->body.data, env->body.len, r->keys[k].sk, sig),
+        0);
     assert_int_equal(
         ledger_txb_wrap(env->body.data, env->body.len, r->keys[k].pk, sig, &copy, &copy_len), 0);
     sealchain__tx__free_unpacked(env, NULL);

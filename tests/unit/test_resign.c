@@ -51,9 +51,8 @@ static void commit_one(struct world *w, uint8_t *tx, size_t len, uint8_t id[32])
         assert_int_equal(ledger_tx_id(tx, len, id), 0);
     struct ledger_txref ref = { tx, len };
     size_t refused = 0;
-    assert_int_equal(tst_commit(w->l, &w->c, &ref, 1, tip.time_ms + 1000, &refused, NULL, NULL,
-                                NULL, NULL),
-                     0);
+    assert_int_equal(
+        tst_commit(w->l, &w->c, &ref, 1, tip.time_ms + 1000, &refused, NULL, NULL, NULL, NULL), 0);
     assert_int_equal(refused, 0);
     free(tx);
 }
@@ -82,10 +81,14 @@ static int setup(void **state)
                                              w->admin.pk, NULL, &tx, &len),
                      0);
     commit_one(w, tx, len, NULL);
-    struct ledger_txb_seal sp = { w->org,           SEALCHAIN__SEAL_TYPE__SEAL_TYPE_CONTRACT,
-                                  "Contract seal",  w->seal_key.pk,
-                                  w->custodian.pk, NULL,
-                                  0,                0 };
+    struct ledger_txb_seal sp = { w->org,
+                                  SEALCHAIN__SEAL_TYPE__SEAL_TYPE_CONTRACT,
+                                  "Contract seal",
+                                  w->seal_key.pk,
+                                  w->custodian.pk,
+                                  NULL,
+                                  0,
+                                  0 };
     assert_int_equal(ledger_txb_seal_register(&w->c.g, w->admin.sk, w->vu, &sp, &tx, &len), 0);
     commit_one(w, tx, len, w->seal);
     memcpy(w->last, w->seal, 32);
@@ -124,8 +127,7 @@ static void resign(const struct world *w, const uint8_t *tx, size_t len, const u
     uint8_t sig[64];
     assert_int_equal(
         ledger_sign(LEDGER_TAG_TX, w->c.g.hash, env->body.data, env->body.len, sk, sig), 0);
-    assert_int_equal(ledger_txb_wrap(env->body.data, env->body.len, sk + 32, sig, out, out_len),
-                     0);
+    assert_int_equal(ledger_txb_wrap(env->body.data, env->body.len, sk + 32, sig, out, out_len), 0);
     sealchain__tx__free_unpacked(env, NULL);
 }
 
@@ -192,14 +194,12 @@ static void the_custodian_cannot_take_over_the_admins_suspension(void **state)
     struct world *w = *state;
     uint8_t *tx, id[32];
     size_t len;
-    assert_int_equal(ledger_txb_suspend(&w->c.g, w->admin.sk, w->vu, w->seal, w->last, "lost",
-                                        &tx, &len),
-                     0);
+    assert_int_equal(
+        ledger_txb_suspend(&w->c.g, w->admin.sk, w->vu, w->seal, w->last, "lost", &tx, &len), 0);
     assert_int_equal(ledger_tx_id(tx, len, id), 0);
     expect_resign_refused(w, tx, len, w->custodian.sk);
     /* The chain records the admin as the suspender: the custodian may not resume. */
-    assert_int_equal(
-        ledger_txb_resume(&w->c.g, w->custodian.sk, w->vu, w->seal, id, &tx, &len), 0);
+    assert_int_equal(ledger_txb_resume(&w->c.g, w->custodian.sk, w->vu, w->seal, id, &tx, &len), 0);
     assert_int_equal(ledger_check_tx(w->l, tx, len, w->vu - 1800000, NULL, NULL, 0),
                      LEDGER_E_RESUME_ROLE);
     free(tx);
@@ -276,8 +276,7 @@ static void approver_b_cannot_spend_approver_as_rejection(void **state)
     struct world *w = *state;
     uint8_t *tx;
     size_t len;
-    assert_int_equal(
-        ledger_txb_reject(&w->c.g, w->apr[0].sk, w->vu, w->usage, "no", &tx, &len), 0);
+    assert_int_equal(ledger_txb_reject(&w->c.g, w->apr[0].sk, w->vu, w->usage, "no", &tx, &len), 0);
     expect_resign_refused(w, tx, len, w->apr[1].sk);
 }
 

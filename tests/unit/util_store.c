@@ -112,8 +112,8 @@ int tst_commit(struct ledger *l, const struct tst_chain *c, const struct ledger_
     /* Each block in a view of its own (as if every block followed a view
      * change), proposed by that view's primary and certified in it. */
     uint64_t view = tip.height;
-    int rc = ledger_build_block(l, txs, n, time_ms, (uint32_t)(view % c->g.n), view, &block,
-                                &len, hash, ref, &refused, &used);
+    int rc = ledger_build_block(l, txs, n, time_ms, (uint32_t)(view % c->g.n), view, &block, &len,
+                                hash, ref, &refused, &used);
     if (out_refused != NULL)
         *out_refused = refused;
     if (refused > 0 && out_refused == NULL)
