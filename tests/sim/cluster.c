@@ -15,7 +15,8 @@ static int cb_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, s
         return -1;
     size_t l = sim_signed_bytes((int)kind, payload, len, msg);
     sim_sign(&r->c->keys, r->id, msg, l, sig);
-    if (kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) {
+    if ((kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) ||
+        (kind == PBFT_SIG_NEWVIEW && len == SIM_NEWVIEW_PAYLOAD)) {
         unsigned i = r->ring_next++ % 16;
         r->signed_ring[i].kind = (int)kind;
         memcpy(r->signed_ring[i].payload, payload, len);

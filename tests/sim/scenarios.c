@@ -308,6 +308,14 @@ static int scen_checkers_fire(struct sim_scen *s, struct sim_cluster *c)
     pbft_vote_payload(7, 3, cert.digest, emitted);
     sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
     EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "an honest double PREPARE went unnoticed");
+    unsigned char nv[SIM_NEWVIEW_PAYLOAD] = { 0 };
+    nv[15] = 9; /* view 9, base 0, nothing re-proposed */
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv); /* re-sent: the same one */
+    EXPECT(s, !c->chk.violated, "a re-sent NEW-VIEW was taken for a second one");
+    nv[7] = 1; /* base 1 */
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
+    EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "two NEW-VIEWs for one view went unnoticed");
     b.height = 2;
     len = sim_block_encode(&b, payload);
     cert = real.cert;
@@ -357,7 +365,8 @@ static const struct sim_scen_def defs[] = {
     { "censoring primary leaves one tx out: it is replaced and the tx gets in", scen_censor, NULL },
     { "a flood of votes from the future is dropped, memory stays bounded, progress goes on",
       scen_flood, NULL },
-    { "the checkers catch planted violations (agreement, certificate, double-sign, validity)",
+    { "the checkers catch planted violations (agreement, certificate, double-sign, two "
+      "NEW-VIEWs, validity)",
       scen_checkers_fire, NULL },
     { "twins: one identity on both sides of a partition cannot make two blocks commit", scen_twins,
       "twins" },
