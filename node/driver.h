@@ -69,7 +69,9 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now);
 
-/* Fires the core's timer if due, and reports overdue requests. */
+/* Fires the core's timer if due, and reports overdue requests: PBFT's
+ * request timer, restarted by every committed block, or a block with room
+ * that left a held transaction out (node/reqtimer.h). */
 int node_driver_tick(struct node_driver *d, uint64_t now);
 
 /* True when the core reported certified blocks above the tip (sync needed):

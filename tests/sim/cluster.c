@@ -97,7 +97,10 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
         r->slot = s;
         r->id = s < n ? s : s - n; /* twins: slot n+i runs identity i again */
         r->twin = s >= n;
-        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4));
+        /* The caller's request time-out is below the core's, which then grants each view its own.
+         */
+        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4),
+                      c->tm.request * 3 / 4);
     }
     for (int s = n; s < c->slots; s++) {
         c->r[s - n].twin = true;
