@@ -44,8 +44,11 @@ struct node_driver_config {
     void (*on_commit)(void *ctx, uint64_t height, size_t txs);
     void *commit_ctx;
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
-    size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
-    pbft_trace_fn trace;    /* optional */
+    /* 0 = NODE_DEFAULT_BLOCK_TXS. The same on every validator: the request
+     * timer reads a committed block with fewer transactions as one that had
+     * room for those it left out (censorship evidence, node/reqtimer.h). */
+    size_t block_txs;
+    pbft_trace_fn trace; /* optional */
     void *trace_ctx;
 };
 
