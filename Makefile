@@ -90,9 +90,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_UTIL) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $< $(UNIT_UTIL) $(TEST_LIBS) $(LIBS) -o $@
 
-$(BUILD)/sim: $(SIM_OBJ) $(BUILD)/libconsensus.a
+# The simulator's caller keeps the node's request timer (libc only) instead of a copy of it.
+SIM_NODE_OBJ := $(BUILD)/node/reqtimer.o
+$(BUILD)/sim: $(SIM_OBJ) $(SIM_NODE_OBJ) $(BUILD)/libconsensus.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
-$(BUILD)/sim-mutant: $(SIM_OBJ) $(BUILD)/libconsensus-mutant.a
+$(BUILD)/sim-mutant: $(SIM_OBJ) $(SIM_NODE_OBJ) $(BUILD)/libconsensus-mutant.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
 
 BENCH_LEDGER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/bench_ledger*.c))

@@ -153,11 +153,6 @@ int pbft__maybe_new_view(struct pbft *r)
     if (bytes == NULL) {
         return pbft__fail(r, PBFT_ERR_NOMEM, "encode new-view");
     }
-    free(r->nv_bytes);
-    r->nv_bytes = bytes;
-    r->nv_len = len;
-    pbft__trace(r, "send new-view v=%llu base=%llu%s", (unsigned long long)r->view,
-                (unsigned long long)base, best != NULL ? " re-proposing" : "");
     /* install() frees the VIEW-CHANGEs of this view: copy what it needs first. */
     struct pbft__vc top_copy = *top;
     uint8_t *payload = best != NULL ? pbft__dup(best->payload, best->payload_len) : NULL;
@@ -165,10 +160,17 @@ int pbft__maybe_new_view(struct pbft *r)
     struct pbft__vc best_copy;
     if (best != NULL) {
         if (payload == NULL) {
+            free(bytes);
             return pbft__fail(r, PBFT_ERR_NOMEM, "copy re-proposal");
         }
         best_copy = *best;
     }
+    /* Kept for re-sends, which wait like own_nv until the new view is durable (viewchange.c). */
+    free(r->nv_bytes);
+    r->nv_bytes = bytes;
+    r->nv_len = len;
+    pbft__trace(r, "send new-view v=%llu base=%llu%s", (unsigned long long)r->view,
+                (unsigned long long)base, best != NULL ? " re-proposing" : "");
     install(r, r->view, base, best != NULL ? &best_copy : NULL, payload, plen, &top_copy);
     free(payload);
     pbft__own_create(r, &r->own_nv);

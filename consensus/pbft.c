@@ -514,9 +514,14 @@ static int on_timeout(struct pbft *r)
 
 /*
  * PBFT's request timer: "a backup is waiting for a request if it received a
- * valid request and has not executed it ... it starts a timer ... if the
- * timer expires in view v, the backup starts a view change". The caller keeps
- * the per-request clocks; the core grants each view request_timeout_ms first.
+ * valid request and has not executed it. A backup starts a timer when it
+ * receives a request and the timer is not already running. It stops the timer
+ * when it is no longer waiting to execute the request, but restarts it if at
+ * that point it is waiting to execute some other request ... If the timer of
+ * backup i expires in view v, the backup starts a view change" (Castro &
+ * Liskov, OSDI '99, 4.4). The caller keeps that timer (it sees the requests;
+ * the core orders opaque blocks): node/reqtimer.h. The core grants each view
+ * request_timeout_ms first, so a new primary has time to propose.
  */
 static int on_overdue(struct pbft *r)
 {

@@ -328,12 +328,17 @@ enum pbft_event_type {
     /* The snapshot with this seq (and every earlier one) is durable. */
     PBFT_EV_PERSISTED,
     /*
-     * The caller holds a valid transaction that no committed block included
-     * within its own request time-out. Report it again after every commit
-     * and every view change while it stays pending (repeats are cheap): the
-     * core replaces the primary once the current view is request_timeout_ms
-     * old (doubled per view change since the last commit, capped at
-     * view_change_max_ms) and a request is still reported overdue.
+     * The caller's request timer expired (PBFT's, kept by the caller, which
+     * sees transactions: node/reqtimer.h). It holds a valid transaction and
+     * either executed no block for its request time-out while it waited (the
+     * timer restarts on every executed block, Castro & Liskov 4.4), or a
+     * committed block that had room for it left it out a time-out ago
+     * (censorship). A backlog that full blocks drain is not overdue however
+     * old it is. Report it again while it stays overdue, after commits and
+     * view changes too (repeats are cheap): the core replaces the primary
+     * once the current view is request_timeout_ms old (doubled per view
+     * change since the last commit, capped at view_change_max_ms) and a
+     * request is still reported overdue; a commit clears the report.
      */
     PBFT_EV_REQUEST_OVERDUE,
     /*

@@ -213,10 +213,15 @@ void pbft__recv_viewchange(struct pbft *r, const struct pbft__msg *m)
     int rv;
 
     if (vc->view < r->view || (vc->view == r->view && r->status == PBFT_STATUS_NORMAL)) {
-        /* A replica still changing to a view we are in or left: the primary re-sends its NEW-VIEW.
+        /*
+         * A replica still changing to a view we are in or left: the primary re-sends its
+         * NEW-VIEW, but only once the snapshot of that view is durable (the gate of own_nv).
+         * Sent earlier, a crash before the save would let the restarted primary, still
+         * changing view, sign a second, different NEW-VIEW for the same view. Until then the
+         * asker gets the broadcast that PERSISTED releases.
          */
         if (r->status == PBFT_STATUS_NORMAL && r->nv_bytes != NULL && r->nv_view == r->view &&
-            r->now >= r->help_at[m->sender]) {
+            r->own_nv.need_seq <= r->durable_seq && r->now >= r->help_at[m->sender]) {
             r->help_at[m->sender] = r->now + r->cfg.resend_ms;
             pbft__send(r, (int)m->sender, PBFT_MSG_NEWVIEW, r->nv_base, r->nv_view,
                        pbft__dup(r->nv_bytes, r->nv_len), r->nv_len);

@@ -7,19 +7,22 @@
 
 #include "ledger/cert.h"
 #include "ledger/err.h"
+#include "node/reqtimer.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
 #define SNAPSHOT_NAME "pbft"
-/* A tx held this long without being included is reported overdue: the core
- * then replaces a primary that leaves it out (DESIGN §3, censorship). */
+/* The request timer's time-out (node/reqtimer.h): a chain stalled this long
+ * while a tx waits, or a block with room that left it out this long ago, makes
+ * it overdue; the core then replaces the primary (DESIGN §3, censorship). It
+ * is above the core's default per-view grant (4 s) plus a few block times. */
 #define REQUEST_TIMEOUT_MS 5000
 
 struct pooled {
     uint8_t *tx;
     size_t len;
     uint8_t id[LEDGER_HASH_LEN];
-    uint64_t since;
+    struct node_reqwait wait;
 };
 
 struct node_driver {
@@ -28,6 +31,7 @@ struct node_driver {
     const struct ledger_genesis *g;
     struct pooled *pool;
     size_t pool_len;
+    struct node_reqtimer req; /* PBFT's request timer over the pool */
     bool want_propose;
     uint64_t propose_height, propose_view;
     uint64_t deadline;
@@ -117,6 +121,28 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
     d->pool_len = keep;
 }
 
+/* PBFT's request timer after a committed block of block_txs transactions: the
+ * ones it left out while it had room start their censorship clock (they are
+ * held and valid: pool_recheck ran), and the timer restarts if any are held. */
+static void requests_after_commit(struct node_driver *d, size_t block_txs, uint64_t now)
+{
+    if (node_reqtimer_had_room(block_txs, d->cfg.block_txs))
+        for (size_t i = 0; i < d->pool_len; i++)
+            node_reqwait_left_out(&d->pool[i].wait, now);
+    node_reqtimer_executed(&d->req, d->pool_len, now);
+}
+
+/* A held transaction is overdue (node/reqtimer.h): stall or censorship. */
+static bool requests_overdue(const struct node_driver *d, uint64_t now)
+{
+    if (d->pool_len > 0 && node_reqtimer_stalled(&d->req, now))
+        return true;
+    for (size_t i = 0; i < d->pool_len; i++)
+        if (node_reqwait_overdue(&d->req, &d->pool[i].wait, now))
+            return true;
+    return false;
+}
+
 static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
 {
     for (size_t i = 0; i < d->pool_len; i++)
@@ -154,6 +180,10 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
     }
     size_t before = d->pool_len;
     pool_recheck(d, now);
+    /* A block that cannot be read back counts as full: no censorship evidence. */
+    struct ledger_header h;
+    bool read = ledger_block_header(up->committed.payload, up->committed.payload_len, &h) == 0;
+    requests_after_commit(d, read ? h.tx_count : SIZE_MAX, now);
     if (d->cfg.on_commit != NULL)
         d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
     return 0;
@@ -374,6 +404,7 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
     if (d->cfg.block_txs == 0)
         d->cfg.block_txs = NODE_DEFAULT_BLOCK_TXS;
     d->g = ledger_genesis_get(cfg->l);
+    node_reqtimer_init(&d->req, REQUEST_TIMEOUT_MS);
     d->pool = calloc(NODE_MEMPOOL_MAX, sizeof *d->pool);
     if (d->pool == NULL)
         goto err_after_alloc;
@@ -441,8 +472,9 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
     if (copy == NULL)
         return LEDGER_E_NOMEM;
     memcpy(copy, tx, len);
-    d->pool[d->pool_len++] = (struct pooled){ copy, len, { 0 }, now };
-    memcpy(d->pool[d->pool_len - 1].id, id, LEDGER_HASH_LEN);
+    d->pool[d->pool_len] = (struct pooled){ .tx = copy, .len = len };
+    memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
+    node_reqtimer_admitted(&d->req, now);
     return propose(d, now);
 }
 
@@ -464,11 +496,9 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
         if ((rc = step(d, &ev)) != 0)
             return rc;
     }
-    for (size_t i = 0; i < d->pool_len; i++) {
-        if (now - d->pool[i].since >= REQUEST_TIMEOUT_MS) {
-            struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
-            return step(d, &ev);
-        }
+    if (requests_overdue(d, now)) {
+        struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
+        return step(d, &ev);
     }
     return propose(d, now);
 }
@@ -486,6 +516,7 @@ int node_driver_synced(struct node_driver *d, uint64_t now)
         return fail(d, rc, "read the tip's certificate");
     }
     pool_recheck(d, now);
+    node_reqtimer_executed(&d->req, d->pool_len, now); /* synced blocks executed */
     struct pbft_event ev = { .type = PBFT_EV_SYNCED, .now = now };
     ev.synced.cert = cert;
     rc = step(d, &ev);

@@ -44,8 +44,11 @@ struct node_driver_config {
     void (*on_commit)(void *ctx, uint64_t height, size_t txs);
     void *commit_ctx;
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
-    size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
-    pbft_trace_fn trace;    /* optional */
+    /* 0 = NODE_DEFAULT_BLOCK_TXS. The same on every validator: the request
+     * timer reads a committed block with fewer transactions as one that had
+     * room for those it left out (censorship evidence, node/reqtimer.h). */
+    size_t block_txs;
+    pbft_trace_fn trace; /* optional */
     void *trace_ctx;
 };
 
@@ -69,7 +72,9 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now);
 
-/* Fires the core's timer if due, and reports overdue requests. */
+/* Fires the core's timer if due, and reports overdue requests: PBFT's
+ * request timer, restarted by every committed block, or a block with room
+ * that left a held transaction out (node/reqtimer.h). */
 int node_driver_tick(struct node_driver *d, uint64_t now);
 
 /* True when the core reported certified blocks above the tip (sync needed):

@@ -218,11 +218,33 @@ void sim_check_commit(struct sim_check *c, int slot, int id, const struct pbft_c
     }
 }
 
+/* A NEW-VIEW is keyed by its view alone; its value is a digest of everything it signs. */
+static void emitted_newview(struct sim_check *c, int id, const unsigned char *payload)
+{
+    unsigned char key[24] = { 0 }, val[SIM_DIGEST_LEN];
+    put_be64(key, (uint64_t)id << 8 | (uint64_t)PBFT_SIG_NEWVIEW);
+    memcpy(key + 16, payload + 8, 8); /* view */
+    sim_block_digest(payload, SIM_NEWVIEW_PAYLOAD, val);
+    const unsigned char *d = sim_map_put(&c->sigs, key, sizeof(key), val, sizeof(val));
+    if (memcmp(d, val, sizeof(val)) != 0)
+        sim_check_fail(c, SIM_V_DOUBLE_SIGN,
+                       "honest replica %d signed two different NEW-VIEWs for v=%llu (this one: "
+                       "base=%llu%s)",
+                       id, (unsigned long long)get_be64(payload + 8),
+                       (unsigned long long)get_be64(payload),
+                       payload[SIM_NEWVIEW_PAYLOAD - 1] ? ", re-proposal" : "");
+}
+
 void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload)
 {
     unsigned char key[24];
-    if (id < 0 || id >= c->n || !c->honest[id] || kind < PBFT_SIG_PREPREPARE ||
-        kind > PBFT_SIG_COMMIT)
+    if (id < 0 || id >= c->n || !c->honest[id])
+        return;
+    if (kind == PBFT_SIG_NEWVIEW) {
+        emitted_newview(c, id, payload);
+        return;
+    }
+    if (kind < PBFT_SIG_PREPREPARE || kind > PBFT_SIG_COMMIT)
         return;
     put_be64(key, (uint64_t)id << 8 | (uint64_t)kind);
     memcpy(key + 8, payload, 16); /* height ‖ view */

@@ -74,9 +74,13 @@ void sim_check_valid(struct sim_check *c, const unsigned char digest[SIM_DIGEST_
  */
 void sim_check_commit(struct sim_check *c, int slot, int id, const struct pbft_cert *cert,
                       const unsigned char *payload, size_t len);
+/* Size of a NEW-VIEW's signed payload: base ‖ view ‖ digest ‖ reproposal (pbft.h). */
+#define SIM_NEWVIEW_PAYLOAD 49
 /*
  * Records a PRE-PREPARE/PREPARE/COMMIT signature identity id emitted (payload = height ‖
  * view ‖ digest); flags a second digest for the same (kind, view, height) from an honest id.
+ * For a NEW-VIEW (payload of SIM_NEWVIEW_PAYLOAD bytes) it flags a second, different NEW-VIEW
+ * for the same view: whatever its base or choice, a view has one.
  */
 void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload);
 /* sim_check_cert's result for a certificate whose only fault is having fewer than q signers. */

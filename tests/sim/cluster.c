@@ -15,7 +15,8 @@ static int cb_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, s
         return -1;
     size_t l = sim_signed_bytes((int)kind, payload, len, msg);
     sim_sign(&r->c->keys, r->id, msg, l, sig);
-    if (kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) {
+    if ((kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) ||
+        (kind == PBFT_SIG_NEWVIEW && len == SIM_NEWVIEW_PAYLOAD)) {
         unsigned i = r->ring_next++ % 16;
         r->signed_ring[i].kind = (int)kind;
         memcpy(r->signed_ring[i].payload, payload, len);
@@ -96,7 +97,10 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
         r->slot = s;
         r->id = s < n ? s : s - n; /* twins: slot n+i runs identity i again */
         r->twin = s >= n;
-        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4));
+        /* The caller's request time-out is below the core's, which then grants each view its own.
+         */
+        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4),
+                      c->tm.request * 3 / 4);
     }
     for (int s = n; s < c->slots; s++) {
         c->r[s - n].twin = true;

@@ -92,10 +92,10 @@ struct sim_replica {
     bool want_propose;
     uint64_t prop_height, prop_view;
     bool proposing; /* a PROPOSE event is queued */
-    /* Recently signed votes not yet seen leaving (for the double-sign check). */
+    /* Recently signed votes and NEW-VIEWs not yet seen leaving (for the double-sign check). */
     struct {
         int kind;
-        unsigned char payload[48];
+        unsigned char payload[49]; /* 48 for votes, 49 for a NEW-VIEW (pbft_sig_kind) */
         unsigned char sig[PBFT_SIG_SIZE];
     } signed_ring[16];
     unsigned ring_next;

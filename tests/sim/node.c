@@ -3,10 +3,11 @@
 
 #include "tests/sim/node.h"
 
-void sim_node_init(struct sim_node *nd, int64_t skew)
+void sim_node_init(struct sim_node *nd, int64_t skew, uint64_t request_ms)
 {
     memset(nd, 0, sizeof(*nd));
     nd->skew = skew;
+    node_reqtimer_init(&nd->req, request_ms);
 }
 
 uint64_t sim_node_clock(const struct sim_node *nd, uint64_t now)
@@ -23,12 +24,14 @@ void sim_node_add_tx(struct sim_node *nd, uint64_t tx, uint64_t now)
     }
     if (nd->npool == SIM_POOL_MAX)
         return;
-    nd->pool[nd->npool++] = (struct sim_pool_tx){ .tx = tx, .since = sim_node_clock(nd, now) };
+    nd->pool[nd->npool++] = (struct sim_pool_tx){ .tx = tx };
+    node_reqtimer_admitted(&nd->req, sim_node_clock(nd, now));
 }
 
 void sim_node_drop_pool(struct sim_node *nd)
 {
     nd->npool = 0;
+    node_reqtimer_init(&nd->req, nd->req.timeout_ms);
 }
 
 size_t sim_node_build(const struct sim_node *nd, uint64_t now, uint32_t proposer,
@@ -77,19 +80,23 @@ enum sim_verdict sim_node_validate(const struct sim_node *nd, uint64_t now, cons
     return SIM_VALID;
 }
 
+/* Keeps arrival order, as the driver's mempool does (older transactions are proposed first). */
 static void pool_remove(struct sim_node *nd, uint64_t tx)
 {
     for (size_t i = 0; i < nd->npool; i++) {
         if (nd->pool[i].tx == tx) {
-            nd->pool[i] = nd->pool[--nd->npool];
+            memmove(&nd->pool[i], &nd->pool[i + 1], (nd->npool - i - 1) * sizeof(nd->pool[0]));
+            nd->npool--;
             return;
         }
     }
 }
 
-void sim_node_apply(struct sim_node *nd, const unsigned char *p, size_t len)
+void sim_node_apply(struct sim_node *nd, const unsigned char *p, size_t len, uint64_t now,
+                    bool committed)
 {
     struct sim_block b;
+    uint64_t t = sim_node_clock(nd, now);
     if (sim_block_decode(p, len, &b) != 0)
         return;
     nd->height = b.height;
@@ -97,18 +104,25 @@ void sim_node_apply(struct sim_node *nd, const unsigned char *p, size_t len)
     nd->tip_time = b.time;
     for (uint32_t i = 0; i < b.ntx; i++)
         pool_remove(nd, b.tx[i]);
+    if (committed && node_reqtimer_had_room(b.ntx, SIM_BLOCK_MAX_TX)) {
+        for (size_t i = 0; i < nd->npool; i++)
+            node_reqwait_left_out(&nd->pool[i].wait, t);
+    }
+    node_reqtimer_executed(&nd->req, nd->npool, t);
 }
 
-bool sim_node_overdue(struct sim_node *nd, uint64_t now, uint64_t timeout, uint64_t *out_tx)
+bool sim_node_overdue(const struct sim_node *nd, uint64_t now, uint64_t *out_tx)
 {
     uint64_t t = sim_node_clock(nd, now);
-    for (size_t i = 0; i < nd->npool; i++) {
-        struct sim_pool_tx *p = &nd->pool[i];
-        if (t - p->since < timeout || (p->last_overdue != 0 && t - p->last_overdue < timeout))
-            continue;
-        p->last_overdue = t;
-        *out_tx = p->tx;
+    if (nd->npool > 0 && node_reqtimer_stalled(&nd->req, t)) {
+        *out_tx = nd->pool[0].tx;
         return true;
+    }
+    for (size_t i = 0; i < nd->npool; i++) {
+        if (node_reqwait_overdue(&nd->req, &nd->pool[i].wait, t)) {
+            *out_tx = nd->pool[i].tx;
+            return true;
+        }
     }
     return false;
 }

@@ -6,10 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "node/reqtimer.h"
 #include "tests/sim/block.h"
 
-/* Pending transactions a node holds; client load in a run stays well below this. */
-#define SIM_POOL_MAX 1024
+/*
+ * Pending transactions a node holds: random runs stay well below this; the backlog
+ * scenario (1,000 queued, then 30 s above the drain rate) stays below it too.
+ */
+#define SIM_POOL_MAX 4096
 
 /* Why a caller refused a block (0: valid). */
 enum sim_verdict {
@@ -25,8 +29,7 @@ enum sim_verdict {
 
 struct sim_pool_tx {
     uint64_t tx;
-    uint64_t since;        /* node-clock time it arrived */
-    uint64_t last_overdue; /* last time REQUEST_OVERDUE was raised for it (0: never) */
+    struct node_reqwait wait; /* censorship evidence (node/reqtimer.h) */
 };
 
 struct sim_node {
@@ -34,13 +37,17 @@ struct sim_node {
     uint64_t height; /* applied tip */
     unsigned char tip[SIM_DIGEST_LEN];
     uint64_t tip_time;
-    struct sim_pool_tx pool[SIM_POOL_MAX];
+    struct sim_pool_tx pool[SIM_POOL_MAX]; /* in arrival order: blocks take the oldest */
     size_t npool;
-    uint64_t censor_tx; /* a censoring primary leaves this tx out (0: none) */
+    struct node_reqtimer req; /* PBFT's request timer, on the node's clock */
+    uint64_t censor_tx;       /* a censoring primary leaves this tx out (0: none) */
 };
 
-/* Fresh node at genesis (height 0, zero digest, time 0) with an empty mempool. */
-void sim_node_init(struct sim_node *nd, int64_t skew);
+/*
+ * Fresh node at genesis (height 0, zero digest, time 0) with an empty mempool and a
+ * request timer of request_ms.
+ */
+void sim_node_init(struct sim_node *nd, int64_t skew, uint64_t request_ms);
 /* The node's own clock at virtual time now. */
 uint64_t sim_node_clock(const struct sim_node *nd, uint64_t now);
 /* Adds a tx to the mempool unless present, already applied-over, or the pool is full. */
@@ -61,13 +68,19 @@ size_t sim_node_build(const struct sim_node *nd, uint64_t now, uint32_t proposer
 enum sim_verdict sim_node_validate(const struct sim_node *nd, uint64_t now, const unsigned char *p,
                                    size_t len, const unsigned char *digest, bool reproposal,
                                    uint64_t delta);
-/* Applies a committed block on the tip (the caller checked it follows); drops its txs. */
-void sim_node_apply(struct sim_node *nd, const unsigned char *p, size_t len);
 /*
- * Finds a pooled tx waiting longer than `timeout` (and not reported within the last
- * `timeout`); marks it reported and stores it in *out_tx. Returns true when one was found.
+ * Applies a committed block on the tip at virtual time now (the caller checked it
+ * follows): drops its txs and restarts the request timer; when `committed` (not a sync)
+ * it also marks the txs it left out if it had room. As node/driver.c does.
  */
-bool sim_node_overdue(struct sim_node *nd, uint64_t now, uint64_t timeout, uint64_t *out_tx);
+void sim_node_apply(struct sim_node *nd, const unsigned char *p, size_t len, uint64_t now,
+                    bool committed);
+/*
+ * True when a pooled tx is overdue by the request-timer rule of node/reqtimer.h (the
+ * chain stalled a time-out while it waited, or a block with room left it out a time-out
+ * ago); stores one such tx in *out_tx.
+ */
+bool sim_node_overdue(const struct sim_node *nd, uint64_t now, uint64_t *out_tx);
 /* Name of a verdict for traces. */
 const char *sim_verdict_str(enum sim_verdict v);
 

@@ -58,7 +58,7 @@ static void on_commit(struct sim_cluster *c, struct sim_replica *r, const struct
                        (unsigned long long)r->node.height);
         return;
     }
-    sim_node_apply(&r->node, up->committed.payload, up->committed.payload_len);
+    sim_node_apply(&r->node, up->committed.payload, up->committed.payload_len, c->now, true);
     r->tip_cert = *cert;
     if (r->byz || r->twin)
         return;
@@ -260,7 +260,7 @@ static void ev_sync(struct sim_cluster *c, struct sim_replica *r, uint64_t heigh
         if (sim_node_validate(&r->node, c->now, rec->payload, rec->len, rec->cert.digest, true,
                               0) != SIM_VALID)
             break;
-        sim_node_apply(&r->node, rec->payload, rec->len);
+        sim_node_apply(&r->node, rec->payload, rec->len, c->now, false);
         r->tip_cert = rec->cert;
         last = &rec->cert;
     }
@@ -281,7 +281,7 @@ static void ev_tick(struct sim_cluster *c, struct sim_replica *r)
         return;
     maybe_propose(c, r);
     bool censor = r->byz && (r->byz_kinds & SIM_BYZ_CENSOR);
-    if (!censor && sim_node_overdue(&r->node, c->now, c->tm.request * 3 / 4, &tx)) {
+    if (!censor && sim_node_overdue(&r->node, c->now, &tx)) {
         struct pbft_event pe = { .type = PBFT_EV_REQUEST_OVERDUE };
         r->overdue_reports++;
         sim_replica_step(c, r, &pe);

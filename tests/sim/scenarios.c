@@ -308,6 +308,14 @@ static int scen_checkers_fire(struct sim_scen *s, struct sim_cluster *c)
     pbft_vote_payload(7, 3, cert.digest, emitted);
     sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
     EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "an honest double PREPARE went unnoticed");
+    unsigned char nv[SIM_NEWVIEW_PAYLOAD] = { 0 };
+    nv[15] = 9; /* view 9, base 0, nothing re-proposed */
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv); /* re-sent: the same one */
+    EXPECT(s, !c->chk.violated, "a re-sent NEW-VIEW was taken for a second one");
+    nv[7] = 1; /* base 1 */
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
+    EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "two NEW-VIEWs for one view went unnoticed");
     b.height = 2;
     len = sim_block_encode(&b, payload);
     cert = real.cert;
@@ -344,6 +352,51 @@ static int scen_twins(struct sim_scen *s, struct sim_cluster *c)
     return 0;
 }
 
+/* Most view changes any replica started (its core's counter; 0 when it is down). */
+static uint64_t most_view_changes(struct sim_cluster *c)
+{
+    uint64_t most = 0;
+    for (int r = 0; r < c->n; r++) {
+        struct pbft_stats st = { 0 };
+        if (c->r[r].core != NULL)
+            pbft_get_stats(c->r[r].core, &st);
+        most = st.view_changes > most ? st.view_changes : most;
+    }
+    return most;
+}
+
+/*
+ * (10) A backlog of 1,000 transactions, then 500 tx/s (more than the chain drains) for 30 s,
+ * all replicas honest. Blocks are full and commit every few ms, so no request is waiting on a
+ * stalled chain or on a block that had room for it: PBFT's request timer restarts on every
+ * execution, and a primary that keeps committing is never replaced (the FISCO BCOS storm).
+ */
+static int scen_backlog(struct sim_scen *s, struct sim_cluster *c)
+{
+    char line[200];
+    for (int i = 0; i < 1000; i++)
+        sim_cluster_submit(c);
+    sim_scen_say(c, "a backlog of 1,000 transactions, then 500 tx/s for 30 s");
+    uint64_t h = c->chk.max_height, start = c->now;
+    for (int sec = 1; sec <= 30; sec++) {
+        for (int k = 0; k < 500 && !c->chk.violated; k++) {
+            sim_cluster_submit(c);
+            sim_cluster_run_until(c, c->now + 2);
+        }
+        EXPECT(s, c->chk.max_height > h, "no block committed in second %d of the load", sec);
+        EXPECT(s, most_view_changes(c) == 0, "a view change in second %d of the load (view %llu)",
+               sec, (unsigned long long)sim_scen_view(c, 1));
+        h = c->chk.max_height;
+    }
+    snprintf(line, sizeof(line),
+             "%llu blocks in %llu ms (%llu tx/s drained), %zu txs still pending, no view change",
+             (unsigned long long)h, (unsigned long long)(c->now - start),
+             (unsigned long long)(h * SIM_BLOCK_MAX_TX * 1000 / (c->now - start)), c->npending);
+    sim_scen_say(c, line);
+    EXPECT(s, c->npending > SIM_BLOCK_MAX_TX, "the load did not exceed what the chain drains");
+    return 0;
+}
+
 static const struct sim_scen_def defs[] = {
     { "primary crash: view change; the prepared block survives and commits at the same height",
       scen_primary_crash, NULL },
@@ -357,10 +410,13 @@ static const struct sim_scen_def defs[] = {
     { "censoring primary leaves one tx out: it is replaced and the tx gets in", scen_censor, NULL },
     { "a flood of votes from the future is dropped, memory stays bounded, progress goes on",
       scen_flood, NULL },
-    { "the checkers catch planted violations (agreement, certificate, double-sign, validity)",
+    { "the checkers catch planted violations (agreement, certificate, double-sign, two "
+      "NEW-VIEWs, validity)",
       scen_checkers_fire, NULL },
     { "twins: one identity on both sides of a partition cannot make two blocks commit", scen_twins,
       "twins" },
+    { "a backlog and load above the drain rate: commits go on, the primary is never replaced",
+      scen_backlog, NULL },
 };
 
 static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)

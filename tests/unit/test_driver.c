@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ledger/creditcode.h"
 #include "ledger/err.h"
 #include "ledger/txbuild.h"
 #include "node/localnet.h"
@@ -171,6 +172,64 @@ static void a_single_validator_commits_alone(void **state)
     assert_int_equal(localnet_height(ln), 1);
 }
 
+/* A valid credit code of organisation k (a stem of 17 characters and its check character). */
+static void credit_code(unsigned k, char out[LEDGER_CREDIT_CODE_LEN + 1])
+{
+    snprintf(out, LEDGER_CREDIT_CODE_LEN, "91350100M%08u", k);
+    out[17] = ledger_credit_code_check_char(out);
+    out[18] = '\0';
+}
+
+/*
+ * DESIGN §3, censorship: primary 0 never holds one valid transaction (it was
+ * handed to validators 1..3 only, as a censoring primary would ignore it)
+ * while it goes on committing others in blocks with room for it. The backups
+ * never wait a time-out on a stalled chain, yet the blocks that left the
+ * transaction out make it overdue (node/reqtimer.h rule b): the primary is
+ * replaced and the transaction is committed in a later view.
+ */
+static void a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_replaced(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    char code[LEDGER_CREDIT_CODE_LEN + 1], err[512] = "";
+    uint8_t admin[32], censored[32], id[32], *tx;
+    size_t len;
+    randombytes_buf(admin, sizeof admin);
+    credit_code(1, code);
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 1),
+                                             localnet_now_ms() + 120000, code, "Censored Co.",
+                                             admin, NULL, &tx, &len),
+                     0);
+    for (unsigned i = 1; i < 4; i++)
+        assert_int_equal(node_driver_submit(localnet_driver(ln, i), tx, len, localnet_now_ms(),
+                                            censored, err, sizeof err),
+                         0);
+    free(tx);
+    uint64_t start = localnet_now_ms(), blocks_without = 0;
+    struct pbft_stats st;
+    for (unsigned k = 2; node_driver_holds(localnet_driver(ln, 1), censored); k++) {
+        assert_true(localnet_now_ms() - start < 40000);
+        credit_code(k, code);
+        file_org(ln, code, id); /* commits in a block with room */
+        node_driver_stats(localnet_driver(ln, 1), &st);
+        blocks_without += st.view == 0;
+        /* let time pass with the chain running (the loop's own blocks keep it from stalling) */
+        localnet_run_until_height(ln, UINT64_MAX, 400, err, sizeof err);
+    }
+    assert_true(blocks_without >= 5); /* it kept committing others while leaving it out */
+    for (unsigned i = 1; i < 4; i++) {
+        node_driver_stats(localnet_driver(ln, i), &st);
+        assert_true(st.view >= 1);
+        assert_false(node_driver_holds(localnet_driver(ln, i), censored));
+    }
+    bool committed = false;
+    assert_int_equal(localnet_run_until_tx(ln, censored, TIMEOUT_MS, &committed, err, sizeof err),
+                     0);
+    assert_true(committed);
+    assert_same_tip(ln, 4);
+}
+
 /* A refused transaction never enters the mempool. */
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
 {
@@ -201,6 +260,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_single_validator_commits_alone, setup1, teardown),
         cmocka_unit_test_setup_teardown(the_mempool_refuses_what_the_ledger_refuses, setup4,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_replaced, setup4,
+            teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

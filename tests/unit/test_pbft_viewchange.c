@@ -552,6 +552,124 @@ static void a_replica_cut_off_learns_it_is_behind_and_syncs(void **state)
     fx_free(x);
 }
 
+/* Makes node i's pending snapshot durable (its disk) and tells its core (auto_persist off). */
+static void persist_now(struct fx *x, unsigned i)
+{
+    struct fx_node *nd = &x->nodes[i];
+    assert_non_null(nd->pending);
+    free(nd->disk);
+    nd->disk = nd->pending;
+    nd->disk_len = nd->pending_len;
+    nd->pending = NULL;
+    struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = x->now };
+    ev.persisted.seq = nd->pending_seq;
+    fx_step(x, i, &ev);
+}
+
+static void receive_at(struct fx *x, unsigned to, unsigned from, const uint8_t *b, size_t len)
+{
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+    ev.receive.from = from;
+    ev.receive.bytes = b;
+    ev.receive.len = len;
+    fx_step(x, to, &ev);
+}
+
+/*
+ * Replica 1, primary of view 1, hears VIEW-CHANGEs for view 1 from 2 and 3 (f+1: it joins),
+ * its own VIEW-CHANGE becomes durable, and with q of them it builds its NEW-VIEW: that one
+ * waits for the snapshot of view 1, which its caller has not made durable yet.
+ */
+static struct fx *new_view_built_but_not_durable(void)
+{
+    struct fx *x = fx_new(4);
+    uint8_t vc[256];
+    x->auto_until = 0;
+    x->nodes[1].auto_persist = false;
+    fx_start_all(x);
+    if (x->nodes[1].pending != NULL) {
+        persist_now(x, 1);
+    }
+    for (unsigned from = 2; from <= 3; from++) {
+        size_t len = craft_vc(from, 1, vc);
+        receive_at(x, 1, from, vc, len);
+    }
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_VIEW_CHANGE);
+    persist_now(x, 1); /* its VIEW-CHANGE leaves; the NEW-VIEW is built */
+    assert_int_equal(x->sent[1][PBFT_MSG_VIEWCHANGE], 1);
+    assert_int_equal(fx_stats(x, 1).view, 1);
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_NORMAL);
+    assert_non_null(x->nodes[1].pending); /* view 1 entered, not yet durable */
+    assert_int_equal(x->sent[1][PBFT_MSG_NEWVIEW], 0);
+    return x;
+}
+
+/*
+ * DESIGN §3: the new view is persisted before the NEW-VIEW leaves, like a vote. A VIEW-CHANGE
+ * arriving for the view just entered asks the primary to re-send its NEW-VIEW; before the
+ * snapshot is durable it must not (a crash would let it build and sign a different one, and
+ * two backups would then validate different blocks for one view and height). Once durable,
+ * the NEW-VIEW leaves, and later requests are answered.
+ */
+static void a_new_view_is_not_re_sent_before_the_new_view_is_durable(void **state)
+{
+    (void)state;
+    struct fx *x = new_view_built_but_not_durable();
+    uint8_t vc[1024], d[PBFT_DIGEST_SIZE];
+    fx_digest((const uint8_t *)"good", 4, d);
+    size_t len = craft_vc_prepared(0, 1, d, (const uint8_t *)"good", 4, vc);
+    receive_at(x, 1, 0, vc, len);
+    assert_int_equal(x->sent[1][PBFT_MSG_NEWVIEW], 0);
+    persist_now(x, 1);
+    assert_int_equal(x->sent[1][PBFT_MSG_NEWVIEW], 1); /* broadcast once durable */
+    x->now += 1000;
+    receive_at(x, 1, 0, vc, len);
+    assert_int_equal(x->sent[1][PBFT_MSG_NEWVIEW], 2); /* and re-sent on request */
+    fx_free(x);
+}
+
+/*
+ * The crash the rule prevents: the primary of view 1 built its NEW-VIEW from the VIEW-CHANGEs
+ * of 2 and 3, a third VIEW-CHANGE arrived before the save returned, then it crashed. Restarted
+ * from its last durable snapshot (still changing to view 1) it hears 0 (which prepared a block)
+ * and 2, and builds a NEW-VIEW that re-proposes that block. At most one NEW-VIEW for view 1 may
+ * ever have left it.
+ */
+static void a_primary_crashing_before_its_new_view_is_durable_never_sent_two(void **state)
+{
+    (void)state;
+    struct fx *x = new_view_built_but_not_durable();
+    uint8_t vc[1024], d[PBFT_DIGEST_SIZE];
+    fx_digest((const uint8_t *)"good", 4, d);
+    size_t len = craft_vc_prepared(0, 1, d, (const uint8_t *)"good", 4, vc);
+    receive_at(x, 1, 0, vc, len);
+    fx_crash(x, 1);
+    fx_boot(x, 1);
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_VIEW_CHANGE);
+    persist_now(x, 1);
+    receive_at(x, 1, 0, vc, len);
+    len = craft_vc(2, 1, vc);
+    receive_at(x, 1, 2, vc, len);
+    persist_now(x, 1);
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_NORMAL);
+    assert_true(x->sent[1][PBFT_MSG_NEWVIEW] >= 1);
+    const struct fx_msg *first = NULL;
+    for (size_t i = 0; i < x->nmsgs; i++) {
+        const struct fx_msg *m = &x->msgs[i];
+        if (m->from != 1 || m->kind != PBFT_MSG_NEWVIEW) {
+            continue;
+        }
+        assert_int_equal(m->view, 1);
+        if (first == NULL) {
+            first = m;
+        }
+        assert_int_equal(m->len, first->len);
+        assert_memory_equal(m->bytes, first->bytes, m->len);
+    }
+    assert_non_null(first);
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +686,8 @@ int main(void)
         cmocka_unit_test(a_block_committed_before_everyone_crashed_survives_the_restart),
         cmocka_unit_test(an_overdue_request_replaces_a_primary_that_proposes_nothing),
         cmocka_unit_test(a_replica_cut_off_learns_it_is_behind_and_syncs),
+        cmocka_unit_test(a_new_view_is_not_re_sent_before_the_new_view_is_durable),
+        cmocka_unit_test(a_primary_crashing_before_its_new_view_is_durable_never_sent_two),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
