@@ -7,6 +7,7 @@
 
 #include "ledger/cert.h"
 #include "ledger/err.h"
+#include "node/log.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
@@ -106,8 +107,10 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
             if (rc != LEDGER_E_DUPLICATE_TX) {
                 char id[2 * LEDGER_HASH_LEN + 1];
                 ledger_hex(p->id, LEDGER_HASH_LEN, id);
-                fprintf(stderr, "%llu warn mempool node=%u drop tx=%s reason=\"%s\"\n",
-                        (unsigned long long)now, d->cfg.self, id, why);
+                node_log(NODE_LOG_WARN, "mempool", "node=%u drop tx=%s reason=\"%s\"", d->cfg.self,
+                         id, why);
+                if (d->cfg.on_drop != NULL)
+                    d->cfg.on_drop(d->cfg.commit_ctx, p->id, rc, why);
             }
             free(p->tx);
             continue;

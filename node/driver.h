@@ -43,6 +43,10 @@ struct node_driver_config {
     /* Called once per committed block (may be NULL): height, tx count. */
     void (*on_commit)(void *ctx, uint64_t height, size_t txs);
     void *commit_ctx;
+    /* Called (with commit_ctx; may be NULL) for each held transaction that a
+     * committed or synced block made invalid, with the refusal's code and
+     * reason (borrowed for the call), just before it leaves the mempool. */
+    void (*on_drop)(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
     size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
     pbft_trace_fn trace;    /* optional */
