@@ -879,6 +879,10 @@ static int open_ledger(struct daemon *dm)
         .commit_ctx = dm,
         .on_drop = on_drop,
         .clock_skew_ms = dm->o->clock_skew_ms,
+        .progress_timeout_ms = dm->o->progress_timeout_ms,
+        .view_change_timeout_ms = dm->o->view_change_timeout_ms,
+        .view_change_max_ms = dm->o->view_change_max_ms,
+        .request_timeout_ms = dm->o->request_timeout_ms,
         .block_txs = dm->o->block_txs,
     };
     if (node_driver_new(&dc, now_ms(), &dm->d, errmsg, sizeof errmsg) != 0) {
@@ -910,6 +914,7 @@ static int open_io(struct daemon *dm)
                                                   : NODE_DAEMON_QUEUE_MAX,
         .on_frame = on_frame,
         .on_peer = on_peer,
+        .clock_warn_ms = (dm->o->clock_skew_ms ? dm->o->clock_skew_ms : NODE_DEFAULT_CLOCK_SKEW_MS) / 2,
         .ctx = dm,
     };
     memcpy(pc.peers, dm->o->peers, sizeof pc.peers);

@@ -381,6 +381,10 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         .self = cfg->self,
         .crypto = { d, sign_cb, verify_cb, block_ok_cb },
         .max_payload = max_payload(d->cfg.block_txs),
+        .progress_timeout_ms = cfg->progress_timeout_ms,
+        .view_change_timeout_ms = cfg->view_change_timeout_ms,
+        .view_change_max_ms = cfg->view_change_max_ms,
+        .request_timeout_ms = cfg->request_timeout_ms,
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };

@@ -48,6 +48,9 @@ struct node_driver_config {
      * reason (borrowed for the call), just before it leaves the mempool. */
     void (*on_drop)(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
+    /* The core's timeouts (struct pbft_config; 0 = the core's defaults). */
+    uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
+    uint64_t request_timeout_ms;
     size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
     pbft_trace_fn trace;    /* optional */
     void *trace_ctx;

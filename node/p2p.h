@@ -33,6 +33,7 @@ struct node_p2p_config {
     struct node_p2p_addr peers[LEDGER_MAX_VALIDATORS]; /* by validator index */
     size_t frame_max;        /* largest frame body accepted or sent */
     size_t queue_max_bytes;  /* per-peer send queue bound */
+    uint64_t clock_warn_ms;  /* warn when a peer's clock is this far off (0 = never) */
     /* A frame body from an authenticated peer (borrowed for the call). */
     void (*on_frame)(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len);
     /* A link to peer came up (true) or went down (false). */
