@@ -90,6 +90,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_UTIL) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $< $(UNIT_UTIL) $(TEST_LIBS) $(LIBS) -o $@
 
+# tests/integration/test_*.c: real sealchaind processes (cluster.c starts them).
+ITEST_SRC  := $(wildcard tests/integration/test_*.c)
+ITEST_BIN  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
+ITEST_UTIL := $(BUILD)/tests/integration/cluster.o
+$(ITEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $< $(ITEST_UTIL) $(TEST_LIBS) $(LIBS) -o $@
+
 $(BUILD)/sim: $(SIM_OBJ) $(BUILD)/libconsensus.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
 $(BUILD)/sim-mutant: $(SIM_OBJ) $(BUILD)/libconsensus-mutant.a
@@ -103,7 +111,9 @@ $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
 $(BUILD)/sealchain-demo: $(BUILD)/node/main_demo.o $(NODE_LIBS)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
-PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo)
+$(BUILD)/sealchaind: $(BUILD)/node/main_sealchaind.o $(NODE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo) $(BUILD)/sealchaind
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=N`) ----------------------
 # tests/fuzz/fuzz_*.c, each linked with the ledger and consensus sources built
@@ -118,7 +128,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_
 	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
 
 # --- top-level targets ---------------------------------------------------------
-ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(UNIT_BIN) $(PROGRAMS)
+ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(PROGRAMS) $(UNIT_BIN) \
+       $(ITEST_BIN)
 ifneq ($(SIM_OBJ),)
 ALL += $(BUILD)/sim $(BUILD)/sim-mutant
 endif
