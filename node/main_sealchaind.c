@@ -9,6 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "ledger/crypto.h"
 #include "ledger/genesis.h"
@@ -134,6 +138,22 @@ static int write_key(const char *path, struct node_key *k, char *errmsg, size_t 
     return node_keyfile_write(path, k, errmsg, errmsg_len) == 0 ? 0 : -1;
 }
 
+/* A loopback port free now, for the dev node's (unused) peer listener. */
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    unsigned port = 26699;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
 /* First start of --dev: a key pair for the node and for its filing
  * authority, a one-validator genesis and a node.ini, all under dir. */
 static int dev_init(const char *dir, char *errmsg, size_t errmsg_len)
@@ -175,9 +195,10 @@ static int dev_init(const char *dir, char *errmsg, size_t errmsg_len)
                "data_dir = data\n"
                "key_file = node.key\n"
                "genesis = genesis.ini\n"
-               "listen = 127.0.0.1:26699\n"
+               "listen = 127.0.0.1:%u\n"
                "api_socket = node.sock\n"
-               "log_level = info\n");
+               "log_level = info\n",
+            free_port());
     rc = fclose(f) == 0 ? 0 : -1;
 out:
     node_key_close(&node);
