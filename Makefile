@@ -116,16 +116,16 @@ $(BUILD)/sealchaind: $(BUILD)/node/main_sealchaind.o $(NODE_LIBS)
 PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo) $(BUILD)/sealchaind
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=N`) ----------------------
-# tests/fuzz/fuzz_*.c, each linked with the ledger and consensus sources built
-# with coverage, ASan and UBSan. Corpora stay in $(BUILD)/fuzz/corpus-NAME.
+# tests/fuzz/fuzz_*.c, each linked with the ledger, consensus and node library
+# sources built with coverage, ASan and UBSan. Corpora stay in $(BUILD)/fuzz/corpus-NAME.
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
                 -isystem $(BUILD)/gen $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC) $(NODE_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
+	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(NODE_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
 
 # --- top-level targets ---------------------------------------------------------
 ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(PROGRAMS) $(UNIT_BIN) \
