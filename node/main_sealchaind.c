@@ -129,6 +129,13 @@ static int mkdir_p(const char *dir)
     return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* dir/name into out; -1 when it does not fit. */
+static int path_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 static int write_key(const char *path, struct node_key *k, char *errmsg, size_t errmsg_len)
 {
     if (node_key_generate(k) != 0) {
@@ -164,11 +171,11 @@ static int dev_init(const char *dir, char *errmsg, size_t errmsg_len)
     int rc = -1;
     if (g == NULL)
         goto out;
-    snprintf(path, sizeof path, "%s/node.key", dir);
-    if (write_key(path, &node, errmsg, errmsg_len) != 0)
+    if (path_join(path, sizeof path, dir, "node.key") != 0 ||
+        write_key(path, &node, errmsg, errmsg_len) != 0)
         goto out;
-    snprintf(path, sizeof path, "%s/admin.key", dir);
-    if (write_key(path, &admin, errmsg, errmsg_len) != 0)
+    if (path_join(path, sizeof path, dir, "admin.key") != 0 ||
+        write_key(path, &admin, errmsg, errmsg_len) != 0)
         goto out;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -180,14 +187,15 @@ static int dev_init(const char *dir, char *errmsg, size_t errmsg_len)
     snprintf(g->validators[0].org_id, sizeof g->validators[0].org_id, "agency0");
     snprintf(g->validators[0].org_name, sizeof g->validators[0].org_name,
              "Development filing authority");
-    snprintf(path, sizeof path, "%s/genesis.ini", dir);
-    if (ledger_genesis_finish(g, errmsg, errmsg_len) != 0 ||
+    if (path_join(path, sizeof path, dir, "genesis.ini") != 0 ||
+        ledger_genesis_finish(g, errmsg, errmsg_len) != 0 ||
         ledger_genesis_write(path, g, errmsg, errmsg_len) != 0)
         goto out;
-    snprintf(path, sizeof path, "%s/node.ini", dir);
+    if (path_join(path, sizeof path, dir, "node.ini") != 0)
+        goto out;
     FILE *f = fopen(path, "wx");
     if (f == NULL) {
-        snprintf(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        snprintf(errmsg, errmsg_len, "%.900s: %s", path, strerror(errno));
         goto out;
     }
     fprintf(f, "; sealchaind --dev: a one-validator development chain.\n"
@@ -214,13 +222,16 @@ static int run_dev(const char *dir)
         fprintf(stderr, "sealchaind: --data %s: %s\n", dir, strerror(errno));
         return EXIT_USAGE;
     }
-    snprintf(cfg, sizeof cfg, "%s/node.ini", abs_dir);
+    if (path_join(cfg, sizeof cfg, abs_dir, "node.ini") != 0 || strlen(abs_dir) > 900) {
+        fprintf(stderr, "sealchaind: --data %s: path too long\n", dir);
+        return EXIT_USAGE;
+    }
     struct stat st;
     if (stat(cfg, &st) != 0 && dev_init(abs_dir, errmsg, sizeof errmsg) != 0) {
         fprintf(stderr, "sealchaind: --dev: %s\n", errmsg);
         return EXIT_USAGE;
     }
-    char note[3 * PATH_MAX];
+    char note[6 * PATH_MAX];
     snprintf(note, sizeof note,
              "sealchaind --dev: a one-validator chain in %s\n"
              "  socket:    %s/node.sock\n"
