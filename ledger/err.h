@@ -54,7 +54,10 @@
     X(FATAL, "ledger stopped after a fatal storage error")                                         \
     X(DUPLICATE_SIGNER, "signature file already holds a signature of this seal")                   \
     X(DOC_MISMATCH, "signature is for another document")                                           \
-    X(NOT_EFFECTIVE, "use is not effective")
+    X(NOT_EFFECTIVE, "use is not effective")                                                       \
+    X(SIGNER_MISMATCH, "transaction signed by a key other than the signer its body names")         \
+    X(BAD_PROPOSER, "block header names a proposer that is not the primary of its view")           \
+    X(BAD_VIEW, "block header names a view other than the one it was proposed in")
 
 #define LEDGER__ERR_ENUM(name, msg) LEDGER_E_##name,
 enum ledger_err { LEDGER_ERRORS(LEDGER__ERR_ENUM) LEDGER_E__COUNT };

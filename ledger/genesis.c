@@ -27,6 +27,11 @@ uint32_t ledger_genesis_quorum(uint32_t n)
     return (n + f + 1 + 1) / 2; /* ⌈(n+f+1)/2⌉ */
 }
 
+uint32_t ledger_genesis_primary(const struct ledger_genesis *g, uint64_t view)
+{
+    return (uint32_t)(view % g->n);
+}
+
 static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)

@@ -31,6 +31,9 @@ struct ledger_genesis {
 /* f = ⌊(n−1)/3⌋ and q = ⌈(n+f+1)/2⌉: the same numbers as the consensus core. */
 uint32_t ledger_genesis_f(uint32_t n);
 uint32_t ledger_genesis_quorum(uint32_t n);
+/* The primary of view v: v mod n (DESIGN.md §3), as in the consensus core.
+ * g must be finished (g->n >= 1). */
+uint32_t ledger_genesis_primary(const struct ledger_genesis *g, uint64_t view);
 
 /* Checks g (1 <= n <= LEDGER_MAX_VALIDATORS, distinct node keys, distinct org ids,
  * non-empty strings) and computes g->hash from the canonical Genesis encoding.

@@ -306,6 +306,46 @@ int ledger_recheck_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64
 /* ---- execution ------------------------------------------------------------------- */
 
 /* Header checks against the parent (tip or the previous block of a batch). */
+/* DESIGN.md §3: a header names the view it was proposed in and its proposer,
+ * the primary of that view. Otherwise a faulty primary could name another
+ * validator, and the chain would report a proposer that never proposed it. */
+static int proposer_error(const struct ledger_genesis *g, const struct ledger_header *h,
+                          char *errmsg, size_t errmsg_len)
+{
+    uint32_t primary = ledger_genesis_primary(g, h->view);
+    if (h->proposer == primary)
+        return 0;
+    if (errmsg != NULL && errmsg_len > 0)
+        snprintf(errmsg, errmsg_len,
+                 "block %" PRIu64 ": header names proposer %" PRIu32
+                 ", but the primary of its view %" PRIu64 " is %" PRIu32,
+                 h->height, h->proposer, h->view, primary);
+    return LEDGER_E_BAD_PROPOSER;
+}
+
+static int check_proposer(struct ledger *l, const struct ledger_header *h)
+{
+    return proposer_error(&l->genesis, h, l->errmsg, sizeof(l->errmsg));
+}
+
+int ledger_header_check_proposal(const struct ledger_genesis *g, const struct ledger_header *h,
+                                 uint64_t pp_view, bool reproposal, char *errmsg, size_t errmsg_len)
+{
+    int rc = proposer_error(g, h, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    /* A prepared block re-proposed after a view change keeps its original,
+     * lower view; any other block is proposed in the PRE-PREPARE's view. */
+    if (reproposal ? h->view <= pp_view : h->view == pp_view)
+        return 0;
+    if (errmsg != NULL && errmsg_len > 0)
+        snprintf(errmsg, errmsg_len,
+                 "block %" PRIu64 ": header names view %" PRIu64 ", but it came in a %sPRE-PREPARE "
+                 "of view %" PRIu64,
+                 h->height, h->view, reproposal ? "re-proposing " : "", pp_view);
+    return LEDGER_E_BAD_VIEW;
+}
+
 static int check_parent(struct ledger *l, const struct ledger_header *h, uint64_t parent_height,
                         const uint8_t parent_hash[LEDGER_HASH_LEN], uint64_t parent_time)
 {
@@ -321,10 +361,7 @@ static int check_parent(struct ledger *l, const struct ledger_header *h, uint64_
         return lerr(l, LEDGER_E_BAD_TIME,
                     "block %" PRIu64 ": time %" PRIu64 " not after its parent's %" PRIu64,
                     h->height, h->time_ms, parent_time);
-    if (h->proposer >= l->genesis.n)
-        return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": proposer %" PRIu32 " >= n",
-                    h->height, h->proposer);
-    return 0;
+    return check_proposer(l, h);
 }
 
 /* The tx root of b's body, from the txs' bytes alone (no execution).
@@ -537,8 +574,10 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
     if (time_ms <= tip.time_ms)
         return lerr(l, LEDGER_E_BAD_TIME, "build block: time %" PRIu64 " not after %" PRIu64,
                     time_ms, tip.time_ms);
-    if (proposer >= l->genesis.n)
-        return lerr(l, LEDGER_E_INVALID, "build block: proposer %" PRIu32 " >= n", proposer);
+    if (proposer != ledger_genesis_primary(&l->genesis, view))
+        return lerr(l, LEDGER_E_INVALID,
+                    "build block: proposer %" PRIu32 " is not the primary of view %" PRIu64,
+                    proposer, view);
     size_t n_ref = 0, n_inc = 0, used = 0;
     ProtobufCBinaryData *inc = malloc((count > 0 ? count : 1) * sizeof(*inc));
     struct prepared *p = calloc(1, sizeof(*p));
@@ -613,7 +652,9 @@ static void store_block_of(struct ledger_store_block *sb, const struct prepared 
 }
 
 /* The checks of a certified block that refuse it without harm: decoding,
- * chain, height, certificate, body against header. */
+ * chain, height, proposer (the primary of the header's view), certificate
+ * (its view not lower than the header's: a block is committed in the view
+ * it was proposed in or, re-proposed, in a later one), body against header. */
 static int check_certified(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
                            size_t cert_len, uint64_t height, Sealchain__Block **out_b,
                            struct ledger_header *h)
@@ -622,15 +663,23 @@ static int check_certified(struct ledger *l, const uint8_t *block, size_t len, c
     if (rc != 0)
         return lerr(l, rc, "block %" PRIu64 ": %s", height, ledger_strerror(rc));
     char why[LEDGER_REASON_LEN] = "";
+    uint64_t cert_view = 0;
     if (memcmp(h->chain, l->genesis.hash, LEDGER_HASH_LEN) != 0)
         rc = lerr(l, LEDGER_E_WRONG_CHAIN, "block %" PRIu64 ": of another chain", h->height);
     else if (h->height != height)
         rc = lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": expected height %" PRIu64, h->height,
                   height);
-    else if ((rc = ledger_cert_check(&l->genesis, cert, cert_len, h->height, h->hash, NULL, why,
-                                     sizeof(why))) != 0)
-        rc = lerr(l, LEDGER_E_BAD_CERT, "block %" PRIu64 ": certificate: %s", h->height, why);
     else
+        rc = check_proposer(l, h);
+    if (rc == 0 && (rc = ledger_cert_check(&l->genesis, cert, cert_len, h->height, h->hash,
+                                           &cert_view, why, sizeof(why))) != 0)
+        rc = lerr(l, LEDGER_E_BAD_CERT, "block %" PRIu64 ": certificate: %s", h->height, why);
+    else if (rc == 0 && cert_view < h->view)
+        rc = lerr(l, LEDGER_E_BAD_CERT,
+                  "block %" PRIu64 ": certificate of view %" PRIu64
+                  " is lower than the header's view %" PRIu64,
+                  h->height, cert_view, h->view);
+    if (rc == 0)
         rc = check_body(l, *out_b, h);
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&(*out_b)->base, NULL);

@@ -70,6 +70,17 @@ int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *
 int ledger_block_matches(const uint8_t *block, size_t len,
                          const uint8_t digest[static LEDGER_HASH_LEN]);
 
+/* Backup (DESIGN.md §3): the header h of a block that came in a PRE-PREPARE
+ * of view pp_view (reproposal: a prepared block re-proposed after a view
+ * change). h must name as proposer the primary of its own view (view mod n),
+ * and that view must be pp_view, or for a re-proposal not above it (the
+ * block keeps the view it was first proposed in). g borrowed for the call.
+ * Returns 0, LEDGER_E_BAD_PROPOSER or LEDGER_E_BAD_VIEW, with the reason in
+ * errmsg (errmsg_len bytes; may be NULL). */
+int ledger_header_check_proposal(const struct ledger_genesis *g, const struct ledger_header *h,
+                                 uint64_t pp_view, bool reproposal, char *errmsg,
+                                 size_t errmsg_len);
+
 /* Opens the ledger in dir for genesis g (borrowed; copied). On first open the
  * store is created and the genesis organisations written at height 0
  * (ledger_state_genesis). A store made for another genesis is refused
@@ -124,6 +135,8 @@ struct ledger_refusal {
  * the encoded Block in *out_block (malloc'd, owned by the caller) and its
  * hash; the execution is kept so that committing this block does not
  * execute it again. An empty block (every candidate refused) is valid.
+ * proposer must be the primary of view (ledger_genesis_primary), else
+ * LEDGER_E_INVALID: no backup would accept the block.
  * Returns 0, LEDGER_E_BAD_TIME, LEDGER_E_INVALID, LEDGER_E_NOMEM, LEDGER_E_FATAL. */
 int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t count,
                        uint64_t time_ms, uint32_t proposer, uint64_t view, uint8_t **out_block,
@@ -133,24 +146,29 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
 
 /* Backup: checks a proposed block against the tip: strict decoding, chain =
  * genesis hash, height = tip + 1, prev_hash = tip hash, time after the tip's
- * time (the genesis time for block 1), proposer < n, tx_count, every tx
+ * time (the genesis time for block 1), proposer = the primary of the
+ * header's view (LEDGER_E_BAD_PROPOSER), tx_count, every tx
  * valid in order (one refused tx refuses the block), tx root and state root.
- * (The clock check against this node's time is the caller's: it alone knows
- * the clock and whether the block is exempt.) The execution is kept for
- * ledger_commit_block. out_hdr may be NULL.
- * Returns 0, LEDGER_E_TOO_LARGE, LEDGER_E_MALFORMED, LEDGER_E_WRONG_CHAIN,
- * LEDGER_E_BAD_PARENT, LEDGER_E_BAD_TIME, LEDGER_E_BAD_BLOCK (a tx refused),
+ * (The clock check against this node's time, and the header's view against
+ * the PRE-PREPARE's (ledger_header_check_proposal), are the caller's: it
+ * alone knows the clock, the PRE-PREPARE and whether the block is exempt.) The execution is kept
+ * for ledger_commit_block. out_hdr may be NULL. Returns 0, LEDGER_E_TOO_LARGE, LEDGER_E_MALFORMED,
+ * LEDGER_E_WRONG_CHAIN, LEDGER_E_BAD_PARENT, LEDGER_E_BAD_TIME, LEDGER_E_BAD_PROPOSER,
+ * LEDGER_E_BAD_BLOCK (a tx refused),
  * LEDGER_E_BAD_TX_ROOT, LEDGER_E_BAD_STATE_ROOT, NOMEM, FATAL. */
 int ledger_validate_block(struct ledger *l, const uint8_t *block, size_t len,
                           struct ledger_header *out_hdr);
 
 /* Commits block tip + 1 with its encoded CommitCert: the certificate is
- * checked (ledger_cert_check: q distinct validators of genesis), the block
+ * checked (ledger_cert_check: q distinct validators of genesis; its view not
+ * lower than the header's), the header's proposer is the primary of its
+ * view, the block
  * re-executed unless this very block (same bytes) was just built or
  * validated, and everything written in one durable transaction.
  * Committing the block already at the tip again (same hash) returns 0.
  * Refusals (nothing changes): TOO_LARGE, MALFORMED, WRONG_CHAIN, BAD_PARENT
- * (not tip + 1), BAD_CERT, BAD_TX_ROOT (body does not match the header).
+ * (not tip + 1), BAD_PROPOSER, BAD_CERT, BAD_TX_ROOT (body does not match
+ * the header).
  * LEDGER_E_FATAL: a certified block whose execution here differs (refused
  * tx, other state root, other parent), or a storage failure. */
 int ledger_commit_block(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,

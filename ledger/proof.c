@@ -82,6 +82,8 @@ static bool check_header(const struct ledger_genesis *g, const Sealchain__Proven
         bad = "header tx_root is not 32 bytes";
     else if (h->tx_count == 0 || pt->index >= h->tx_count)
         bad = "tx index is outside the block";
+    else if (h->proposer != ledger_genesis_primary(g, h->view))
+        bad = "header names a proposer that is not the primary of its view";
     if (bad != NULL) {
         add_reason(out, "%s: %s", p->what, bad);
         protobuf_c_message_free_unpacked(m, NULL);
@@ -138,11 +140,17 @@ static int check_proven(const struct ledger_genesis *g, const Sealchain__ProvenT
         return 0;
     uint8_t hash[LEDGER_HASH_LEN];
     ledger_sha256(pt->header.data, pt->header.len, hash);
-    rc = ledger_cert_check(g, pt->cert.data, pt->cert.len, h->height, hash, NULL, err, sizeof err);
+    uint64_t cert_view = 0;
+    rc = ledger_cert_check(g, pt->cert.data, pt->cert.len, h->height, hash, &cert_view, err,
+                           sizeof err);
     if (rc == LEDGER_E_NOMEM)
         goto out;
     if (rc != 0)
         add_reason(out, "%s: block %llu: %s", p->what, (unsigned long long)h->height, err);
+    else if (cert_view < h->view) /* committed in its view or, re-proposed, a later one */
+        add_reason(out, "%s: block %llu: certificate of view %llu is lower than the header's %llu",
+                   p->what, (unsigned long long)h->height, (unsigned long long)cert_view,
+                   (unsigned long long)h->view);
     else if (check_path(pt, h, p, out)) {
         rc = ledger_tx_check_sig(&p->tx, g->hash);
         if (rc == LEDGER_E_BAD_SIGNATURE)

@@ -48,11 +48,13 @@ struct ledger_proof_result {
  *  1. strict decoding (ledger/codec.h), at most LEDGER_PROOF_MAX_LEN bytes,
  *     version 1, all of seal_register, grant, use present, at most
  *     LEDGER_PROOF_MAX_APPROVALS approvals;
- *  2. for each proven tx: the tx decodes strictly (ledger_tx_open/parse);
- *     its header decodes strictly, its chain is g's genesis hash, its
- *     tx_count >= 1 and index < tx_count; the certificate is valid for
- *     (header.height, SHA-256(header bytes)) under g (ledger_cert_check: q
- *     distinct genesis validators, COMMIT tag, this chain); the Merkle path
+ *  2. for each proven tx: the tx decodes strictly (ledger_tx_open/parse:
+ *     its body names the envelope's signer); its header decodes strictly,
+ *     its chain is g's genesis hash, its tx_count >= 1 and index <
+ *     tx_count, its proposer is the primary of its view; the certificate is
+ *     valid for (header.height, SHA-256(header bytes)) under g
+ *     (ledger_cert_check: q distinct genesis validators, COMMIT tag, this
+ *     chain) and its view is not lower than the header's; the Merkle path
  *     (<= LEDGER_MERKLE_MAX_DEPTH siblings of 32 bytes) leads from the tx id
  *     at index of tx_count leaves to header.tx_root; the signer's tx
  *     signature verifies (TX tag, this chain);

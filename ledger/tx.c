@@ -74,6 +74,28 @@ static int canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
     return same;
 }
 
+/* The body names its signer (DESIGN.md §4): without it anyone holding the same
+ * right could re-sign a body seen in gossip and land first under its id. A
+ * body from before the signer field names none and is refused too. */
+static int check_signer(const Sealchain__TxBody *body, const uint8_t signer[LEDGER_KEY_LEN],
+                        char *errmsg, size_t errmsg_len)
+{
+    char named[LEDGER_SHORT_HEX], env[LEDGER_SHORT_HEX];
+    if (body->signer.len != LEDGER_KEY_LEN)
+        return fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
+                    "transaction body names no signer (signer is %zu bytes, not 32)",
+                    body->signer.len);
+    if (memcmp(body->signer.data, signer, LEDGER_KEY_LEN) != 0) {
+        ledger_short_hex(body->signer.data, named);
+        ledger_short_hex(signer, env);
+        return fail(LEDGER_E_SIGNER_MISMATCH, errmsg, errmsg_len,
+                    "transaction body names signer %s but the envelope is signed by %s "
+                    "(a body re-signed by another key)",
+                    named, env);
+    }
+    return 0;
+}
+
 int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *errmsg,
                     size_t errmsg_len)
 {
@@ -105,6 +127,11 @@ int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *
     if (op == NULL) {
         sealchain__tx_body__free_unpacked(body, NULL);
         return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body names no operation");
+    }
+    int rc = check_signer(body, tx->signer, errmsg, errmsg_len);
+    if (rc != 0) {
+        sealchain__tx_body__free_unpacked(body, NULL);
+        return rc;
     }
     tx->body = body;
     return 0;

@@ -17,7 +17,8 @@
  *   ledger_tx_parse() then requires the envelope and the body to be the
  *                     canonical encoding (no unknown field, no duplicate or
  *                     out-of-order field, no default value written, no
- *                     trailing byte) and decodes the body.
+ *                     trailing byte), decodes the body, and requires the
+ *                     body to name the envelope's signer (TxBody.signer).
  * Both are "cheap" checks; ledger_tx_check_sig() is the expensive one.
  */
 struct ledger_tx {
@@ -36,7 +37,9 @@ int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *e
                    size_t errmsg_len);
 
 /* Strict part of the decoding (see above); buf/len must be the bytes given
- * to ledger_tx_open. Returns 0, LEDGER_E_MALFORMED or LEDGER_E_NOMEM. */
+ * to ledger_tx_open. Returns 0, LEDGER_E_MALFORMED, LEDGER_E_BAD_FIELD (the
+ * body names no 32-byte signer), LEDGER_E_SIGNER_MISMATCH (the envelope's
+ * signer is not the one the body names) or LEDGER_E_NOMEM. */
 int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *errmsg,
                     size_t errmsg_len);
 

@@ -40,11 +40,15 @@ int ledger_txb_wrap(const uint8_t *body, size_t body_len,
 int ledger_txb_sign_body(const struct ledger_genesis *g, const uint8_t sk[static 64],
                          const Sealchain__TxBody *body, uint8_t **out, size_t *out_len)
 {
-    size_t n = sealchain__tx_body__get_packed_size(body);
+    /* A shallow copy: body stays borrowed and unchanged. */
+    Sealchain__TxBody named = *body;
+    if (named.signer.len == 0)
+        named.signer = bin(sk + 32, LEDGER_KEY_LEN);
+    size_t n = sealchain__tx_body__get_packed_size(&named);
     uint8_t *raw = malloc(n ? n : 1);
     if (raw == NULL)
         return LEDGER_E_NOMEM;
-    sealchain__tx_body__pack(body, raw);
+    sealchain__tx_body__pack(&named, raw);
     uint8_t sig[LEDGER_SIG_LEN];
     int rc = ledger_sign(LEDGER_TAG_TX, g->hash, raw, n, sk, sig);
     if (rc == 0)

@@ -16,7 +16,8 @@
  *                   half, sk + 32, becomes the envelope's signer),
  *   valid_until_ms  the body's valid_until (block time must not be after it),
  * and returns an encoded Tx in *out (malloc'd, owned by the caller, free()) and
- * its length in *out_len. A fresh random 16-byte nonce goes into each body.
+ * its length in *out_len. A fresh random 16-byte nonce goes into each body,
+ * and the body names sk's public key as its signer (TxBody.signer).
  * The builders check nothing about ledger rules (tests need invalid
  * transactions too); they return 0, LEDGER_E_INVALID (a NULL where a value is
  * required, or more than LEDGER_MAX_APPROVERS approvers) or LEDGER_E_NOMEM.
@@ -97,8 +98,9 @@ int ledger_txb_reject(const struct ledger_genesis *g, const uint8_t sk[static 64
                       uint64_t valid_until_ms, const uint8_t usage[static LEDGER_HASH_LEN],
                       const char *reason, uint8_t **out, size_t *out_len);
 
-/* Low level, for tests that need odd bodies: packs body (borrowed; its nonce
- * and valid_until are used as given), signs it with sk and wraps it. */
+/* Low level, for tests that need odd bodies: packs body (borrowed, not
+ * changed; its nonce, valid_until and signer are used as given, except that
+ * an empty signer becomes sk's public key), signs it with sk and wraps it. */
 int ledger_txb_sign_body(const struct ledger_genesis *g, const uint8_t sk[static 64],
                          const Sealchain__TxBody *body, uint8_t **out, size_t *out_len);
 

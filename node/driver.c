@@ -171,6 +171,10 @@ static bool block_valid(struct node_driver *d, const struct pbft_update *up, uin
     if (memcmp(h.hash, up->validate.digest, LEDGER_HASH_LEN) != 0 ||
         h.height != up->validate.height)
         return false;
+    /* The header names the PRE-PREPARE's view and its primary (DESIGN.md §3). */
+    if (ledger_header_check_proposal(ledger_genesis_get(d->cfg.l), &h, up->validate.view,
+                                     up->validate.reproposal, NULL, 0) != 0)
+        return false;
     /* Trusted time: 2f+1 backups vouch that the primary's time is near theirs.
      * A prepared block re-proposed after a view change is exempt. */
     if (!up->validate.reproposal) {

@@ -119,7 +119,7 @@ static void backup_block(struct ledger *l, const struct keys *k, const struct le
     ledger_tip_get(primary, &tip);
     uint8_t *block, *cert, hash[LEDGER_HASH_LEN];
     size_t len, cert_len;
-    int rc = ledger_build_block(primary, txs, n, time_ms, (uint32_t)(tip.height % N_VALIDATORS), 0,
+    int rc = ledger_build_block(primary, txs, n, time_ms, 0, 0, /* view 0's primary */
                                 &block, &len, hash, NULL, NULL, NULL);
     if (rc != 0)
         die("primary: build block", rc, ledger_errmsg(primary));
@@ -153,7 +153,7 @@ static void run_block(struct ledger *l, const struct keys *k, const struct ledge
     size_t len, cert_len, refused = 0;
     struct ledger_refusal ref;
     double t0 = now_s();
-    int rc = ledger_build_block(l, txs, n, time_ms, (uint32_t)(tip.height % N_VALIDATORS), 0,
+    int rc = ledger_build_block(l, txs, n, time_ms, 0, 0, /* view 0's primary */
                                 &block, &len, hash, n == 1 ? &ref : NULL, &refused, NULL);
     if (rc != 0)
         die("build block", rc, ledger_errmsg(l));

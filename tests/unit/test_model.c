@@ -176,8 +176,9 @@ static int person(struct run *r)
     return M_NAUTH + (int)below(r, M_PEOPLE);
 }
 
-/* Envelope-level mutations the model can predict. */
-enum twist { T_NONE, T_BAD_SIG, T_EXPIRED, T_TOO_FAR };
+/* Envelope-level mutations the model can predict. T_RESIGN: another key
+ * re-signs the body and offers the copy first (DESIGN.md §4). */
+enum twist { T_NONE, T_BAD_SIG, T_EXPIRED, T_TOO_FAR, T_RESIGN };
 
 struct pending_tx {
     uint8_t *tx;
@@ -200,7 +201,7 @@ static uint64_t valid_until(struct run *r, enum twist tw)
 static enum twist pick_twist(struct run *r)
 {
     uint32_t x = below(r, 100);
-    return x < 4 ? T_BAD_SIG : x < 7 ? T_EXPIRED : x < 9 ? T_TOO_FAR : T_NONE;
+    return x < 4 ? T_BAD_SIG : x < 7 ? T_EXPIRED : x < 9 ? T_TOO_FAR : x < 13 ? T_RESIGN : T_NONE;
 }
 
 /* Applies the twist to the built tx and returns the verdict the envelope
@@ -741,6 +742,34 @@ static void build(struct run *r, const struct op *op, int signer, uint64_t vu, u
     assert_int_equal(rc, 0);
 }
 
+/* Before the original: its body re-signed by another key (any key, often one
+ * with the same right) and offered first. The body names the original
+ * signer, so the copy is refused whatever the key's rights, unless its id is
+ * already on chain. The original is then judged as if nothing happened. */
+static void resign_first(struct run *r, const struct pending_tx *p, int signer)
+{
+    int k = (int)below(r, M_KEYS - 1);
+    k += k >= signer;
+    Sealchain__Tx *env = sealchain__tx__unpack(NULL, p->len, p->tx);
+    assert_non_null(env);
+    uint8_t sig[64], *copy;
+    size_t copy_len;
+    assert_int_equal(
+        ledger_sign(LEDGER_TAG_TX, r->c->g.hash, env->body.data, env->body.len, r->keys[k].sk, sig),
+        0);
+    assert_int_equal(
+        ledger_txb_wrap(env->body.data, env->body.len, r->keys[k].pk, sig, &copy, &copy_len), 0);
+    sealchain__tx__free_unpacked(env, NULL);
+    int want = m_seen(r->m, p->id) ? LEDGER_E_DUPLICATE_TX : LEDGER_E_SIGNER_MISMATCH;
+    int checked = tfx_check(r->c, copy, copy_len);
+    int got = tfx_submit(r->c, copy, copy_len, NULL);
+    if (checked != want || got != want)
+        fail_msg("re-signed copy: check %s, exec %s (%s), model %s", ledger_errname(checked),
+                 ledger_errname(got), r->c->errmsg, ledger_errname(want));
+    r->by_code[got]++;
+    r->refused++;
+}
+
 /* One random transaction: generate, predict, submit, compare, apply to the model. */
 static void step(struct run *r)
 {
@@ -800,6 +829,10 @@ static void step(struct run *r)
     if (p.twist == T_BAD_SIG)
         p.tx[p.len - 1 - below(r, 64)] ^= (uint8_t)(1u << below(r, 8));
     assert_int_equal(ledger_tx_id(p.tx, p.len, p.id), 0);
+    if (p.twist == T_RESIGN) {
+        resign_first(r, &p, signer);
+        p.twist = T_NONE;
+    }
     int want = m_seen(m, p.id) ? LEDGER_E_DUPLICATE_TX : final_verdict(&p);
     uint8_t *keep = malloc(p.len);
     memcpy(keep, p.tx, p.len);
@@ -960,6 +993,7 @@ static void run_seed(uint64_t seed, int n_txs)
                                 LEDGER_E_DUPLICATE_TX,
                                 LEDGER_E_EXPIRED_TX,
                                 LEDGER_E_TX_TOO_FAR,
+                                LEDGER_E_SIGNER_MISMATCH,
                                 LEDGER_E_SEAL_KEY_EXISTS,
                                 LEDGER_E_OFFICIAL_SEAL_EXISTS };
     for (size_t i = 0; i < sizeof(must) / sizeof(must[0]); i++)

@@ -726,6 +726,60 @@ static void recert(struct parts *p, int k, const struct tev_chain *c, const uint
     free(cert);
 }
 
+/* Rewrites part k's header with view and proposer and certifies it in
+ * cert_view (the tx root, so the Merkle path, stays valid). */
+static void rehead(struct parts *p, int k, uint64_t view, uint32_t proposer, uint64_t cert_view)
+{
+    struct pbuf *b = part_at(p, k);
+    Sealchain__BlockHeader *h = sealchain__block_header__unpack(NULL, b->pt.header.len, b->header);
+    assert_non_null(h);
+    h->view = view;
+    h->proposer = proposer;
+    uint8_t *hb, hash[32], *cert;
+    size_t hlen, len;
+    assert_int_equal(ledger_encode(&h->base, &hb, &hlen), 0);
+    assert_true(hlen <= sizeof b->header);
+    memcpy(b->header, hb, hlen);
+    b->pt.header.len = hlen;
+    ledger_sha256(hb, hlen, hash);
+    tev_cert_quorum(&W->c, h->height, cert_view, hash, &cert, &len);
+    assert_true(len <= sizeof b->cert);
+    memcpy(b->cert, cert, len);
+    b->pt.cert.len = len;
+    free(cert);
+    free(hb);
+    sealchain__block_header__free_unpacked(h, NULL);
+}
+
+/* DESIGN.md §3: a header's proposer is the primary of its view (v mod n). */
+static void a_header_naming_another_proposer_than_its_views_primary_is_invalid(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        struct parts *p = silent_parts();
+        rehead(p, k, 5, 1, 5); /* the control: view 5's primary is 1 of 4 */
+        assert_valid(p);
+        rehead(p, k, 5, 2, 5);
+        assert_invalid(p);
+        free(p);
+    }
+}
+
+/* A block is committed in the view it was proposed in or, re-proposed, in a
+ * later one: never in an earlier one. */
+static void a_certificate_of_a_lower_view_than_its_header_is_invalid(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        struct parts *p = silent_parts();
+        rehead(p, k, 5, 1, 7); /* the control: committed after a view change */
+        assert_valid(p);
+        rehead(p, k, 5, 1, 4);
+        assert_invalid(p);
+        free(p);
+    }
+}
+
 static void a_recertified_block_with_a_valid_certificate_still_verifies(void **state)
 {
     (void)state;
@@ -933,6 +987,45 @@ static void a_transaction_with_a_forged_signer_signature_is_invalid(void **state
     w->nb = saved;
 }
 
+/* DESIGN.md §4: a body names its signer. Approver 1 re-signs approver 0's
+ * approval body (same id) and has it certified in a later block: with it
+ * and approver 2's, the use would count two distinct approvers of three. */
+static void an_approval_re_signed_by_another_approver_is_invalid(void **state)
+{
+    (void)state;
+    struct world *w = W;
+    size_t saved = w->nb;
+    struct ledger_tx tx;
+    char err[128];
+    struct hblock *b4 = &w->blk[4]; /* approver 0's approval of use2 at index 0 */
+    assert_int_equal(ledger_tx_open(b4->tx[0], b4->len[0], &tx, err, sizeof err), 0);
+    uint8_t sig[64];
+    assert_int_equal(ledger_sign(LEDGER_TAG_TX, w->c.g.hash, tx.env->body.data, tx.env->body.len,
+                                 w->apr[1].sk, sig),
+                     0);
+    uint8_t *t[1];
+    size_t l[1];
+    assert_int_equal(
+        ledger_txb_wrap(tx.env->body.data, tx.env->body.len, w->apr[1].pk, sig, &t[0], &l[0]), 0);
+    ledger_tx_close(&tx);
+    add_block(w, t, l, 1);
+    uint8_t a[2][32];
+    memcpy(a[0], w->apv[2], 32);
+    memcpy(a[1], w->apv[0], 32);
+    struct parts *p = parts_new(w->reg, w->grant_m, w->use2, (const uint8_t(*)[32])a, 2);
+    prove_at(w->nb, 0, &p->apv[1]); /* the re-signed copy, not the original */
+    struct ledger_proof_result res;
+    assert_int_equal(verify_parts(p, &res), LEDGER_E_BAD_PROOF);
+    assert_false(res.valid);
+    assert_non_null(strstr(res.reasons[0], "names signer"));
+    free(p);
+    struct hblock *hb = &w->blk[w->nb];
+    free(hb->tx[0]);
+    tev_block_free(&hb->b);
+    memset(hb, 0, sizeof *hb);
+    w->nb = saved;
+}
+
 static void a_registration_proven_after_the_grant_is_invalid(void **state)
 {
     (void)state;
@@ -1096,6 +1189,9 @@ int main(void)
         cmocka_unit_test(a_use_before_the_seal_registration_or_the_grant_is_invalid),
         cmocka_unit_test(a_use_with_a_bad_seal_signature_or_by_another_user_is_invalid),
         cmocka_unit_test(a_transaction_with_a_forged_signer_signature_is_invalid),
+        cmocka_unit_test(an_approval_re_signed_by_another_approver_is_invalid),
+        cmocka_unit_test(a_header_naming_another_proposer_than_its_views_primary_is_invalid),
+        cmocka_unit_test(a_certificate_of_a_lower_view_than_its_header_is_invalid),
         cmocka_unit_test(a_registration_proven_after_the_grant_is_invalid),
         cmocka_unit_test(a_grant_proven_after_the_use_is_invalid),
         cmocka_unit_test(a_use_naming_another_grant_of_the_same_seal_and_user_is_invalid),

@@ -84,8 +84,8 @@ static void a_block_is_found_by_height_and_by_hash_with_its_certificate(void **s
     assert_int_equal(b.height, 3);
     assert_memory_equal(b.prev_hash, prev.hash, LEDGER_HASH_LEN);
     assert_true(b.time_ms == TST_GENESIS_TIME + 3 * TST_BLOCK_MS);
-    assert_int_equal(b.proposer, 2); /* tst_commit: tip height mod n */
-    assert_int_equal(b.view, 0);
+    assert_int_equal(b.proposer, 2); /* tst_commit: view = tip height, primary = view mod n */
+    assert_int_equal(b.view, 2);
     assert_int_equal(b.n_txs, 4); /* three silent grants and the approval grant */
     assert_int_equal(b.n_signers, 3);
     for (uint32_t i = 0; i < 3; i++)

@@ -281,7 +281,7 @@ static void build_block_skips_refused_txs_and_reports_why(void **state)
     size_t n_ref, used, len;
     uint8_t *block, hash[LEDGER_HASH_LEN];
     assert_int_equal(
-        ledger_build_block(f->l, c, 3, t, 1, 0, &block, &len, hash, ref, &n_ref, &used), 0);
+        ledger_build_block(f->l, c, 3, t, 1, 1, &block, &len, hash, ref, &n_ref, &used), 0);
     assert_int_equal(used, 3);
     assert_int_equal(n_ref, 2);
     assert_int_equal(ref[0].index, 1);

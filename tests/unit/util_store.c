@@ -109,8 +109,11 @@ int tst_commit(struct ledger *l, const struct tst_chain *c, const struct ledger_
     assert_non_null(ref);
     struct ledger_tip tip;
     ledger_tip_get(l, &tip);
-    int rc = ledger_build_block(l, txs, n, time_ms, (uint32_t)(tip.height % c->g.n), 0, &block,
-                                &len, hash, ref, &refused, &used);
+    /* Each block in a view of its own (as if every block followed a view
+     * change), proposed by that view's primary and certified in it. */
+    uint64_t view = tip.height;
+    int rc = ledger_build_block(l, txs, n, time_ms, (uint32_t)(view % c->g.n), view, &block, &len,
+                                hash, ref, &refused, &used);
     if (out_refused != NULL)
         *out_refused = refused;
     if (refused > 0 && out_refused == NULL)
@@ -118,7 +121,7 @@ int tst_commit(struct ledger *l, const struct tst_chain *c, const struct ledger_
     free(ref);
     if (rc != 0)
         return rc;
-    tst_cert(c, tip.height + 1, 0, hash, &cert, &cert_len);
+    tst_cert(c, tip.height + 1, view, hash, &cert, &cert_len);
     rc = ledger_commit_block(l, block, len, cert, cert_len);
     if (out_block != NULL) {
         *out_block = block;

@@ -36,8 +36,9 @@ void tst_rmdir(const char *dir);
 void tst_cert(const struct tst_chain *c, uint64_t height, uint64_t view,
               const uint8_t hash[static LEDGER_HASH_LEN], uint8_t **out, size_t *out_len);
 
-/* Builds a block of the given txs at time_ms through ledger_build_block,
- * certifies it and commits it with ledger_commit_block. Returns the commit's
+/* Builds a block of the given txs at time_ms through ledger_build_block in
+ * view = tip height, proposed by that view's primary (view mod n),
+ * certifies it in that view and commits it with ledger_commit_block. Returns the commit's
  * result (or the build's); *out_refused (may be NULL) counts refused txs.
  * When out_block is not NULL it receives the block bytes (malloc'd) and
  * out_cert the certificate (malloc'd), so tests can replay them. */
