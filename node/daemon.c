@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "ledger/err.h"
+#include "ledger/exec.h"
 #include "ledger/ledger.h"
 #include "ledger/query.h"
 #include "ledger/tx.h"
@@ -78,6 +79,7 @@ struct daemon {
     size_t batch_len;
     uint64_t sync_t0, sync_applied; /* progress of the current catch-up */
     uint64_t last_tip_sent;
+    unsigned verifying; /* admissions in the thread pool */
     int exit_code;
     bool stopping;
 };
@@ -485,6 +487,9 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     maybe_sync(dm, now_ms());
 }
 
+static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
+
 /* ---- frames from peers --------------------------------------------------------- */
 
 static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len)
@@ -497,14 +502,9 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
     case NODE_WIRE_CONSENSUS:
         checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
         break;
-    case NODE_WIRE_TX: {
-        char why[LEDGER_REASON_LEN];
-        int rc = node_driver_submit(dm->d, body, len, now, NULL, why, sizeof why);
-        checked(dm, rc, "gossiped transaction");
-        if (rc != 0 && rc != LEDGER_E_DUPLICATE_TX && rc != LEDGER_E_FATAL)
-            node_log(NODE_LOG_DEBUG, "mempool", "peer=%u refuse reason=\"%s\"", peer, why);
+    case NODE_WIRE_TX:
+        admit_start(dm, body, len, false, 0, 0, false, 0);
         break;
-    }
     case NODE_WIRE_TIP:
         if (len != NODE_WIRE_TIP_LEN) {
             node_p2p_drop(dm->p2p, peer, "malformed tip");
@@ -563,15 +563,170 @@ static void reply_error(struct daemon *dm, uint64_t client, uint64_t req,
     reply(dm, client, &r);
 }
 
+/* ---- admission: state rules here, signatures in the thread pool ------------------------ */
+
+/* One transaction on its way into the mempool. */
+struct admit {
+    uv_work_t work;
+    struct daemon *dm;
+    uint8_t *tx;
+    size_t len;
+    uint8_t id[LEDGER_HASH_LEN];
+    bool from_api, wait;
+    uint64_t client, req;
+    uint32_t wait_ms;
+    struct ledger_sigjobs jobs;
+    int rc;
+    char why[LEDGER_ERRMSG_LEN];
+};
+
+/* Replies to an API submit once its tx is held: committed already (a lone
+ * validator commits inside admission), pending, or a waiter. */
+static void submit_held(struct daemon *dm, struct admit *a, uint64_t now)
+{
+    uint64_t height;
+    uint32_t index;
+    struct ledger_rtxn *r;
+    bool on_chain = false;
+    if (ledger_rtxn_begin(ledger_store_get(dm->l), &r) == 0) {
+        on_chain = ledger_rtxn_tx_location(r, a->id, &height, &index) == 0;
+        ledger_rtxn_end(r);
+    }
+    if (on_chain) {
+        reply_submit(dm, a->client, a->req, a->id, "committed", height,
+                     SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
+        return;
+    }
+    if (!a->wait) {
+        reply_submit(dm, a->client, a->req, a->id, "pending", 0,
+                     SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
+        return;
+    }
+    if (dm->n_waiters == NODE_DAEMON_WAITERS_MAX) {
+        reply_submit(dm, a->client, a->req, a->id, "pending", 0,
+                     SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                     "too many waiting requests; the transaction was admitted");
+        return;
+    }
+    uint32_t wait = a->wait_ms == 0 ? NODE_DAEMON_WAIT_MS : a->wait_ms;
+    if (wait > 120000)
+        wait = 120000;
+    struct waiter *w = &dm->waiters[dm->n_waiters++];
+    memcpy(w->id, a->id, LEDGER_HASH_LEN);
+    w->client = a->client;
+    w->req = a->req;
+    w->deadline = now + wait;
+}
+
+static void admit_free(struct admit *a)
+{
+    free(a->tx);
+    free(a);
+}
+
+/* Worker thread: only the Ed25519 checks, over copies; touches nothing shared. */
+static void admit_work(uv_work_t *w)
+{
+    struct admit *a = w->data;
+    a->rc = ledger_sigjobs_verify(&a->jobs, a->dm->o->g->hash, a->why, sizeof a->why);
+}
+
+/* Loop thread: the verdict, then the mempool (state rules again: the chain
+ * may have moved while the signatures were checked). */
+static void admit_done(uv_work_t *w, int status)
+{
+    struct admit *a = w->data;
+    struct daemon *dm = a->dm;
+    dm->verifying--;
+    if (dm->stopping || status != 0) {
+        admit_free(a);
+        return;
+    }
+    uint64_t now = now_ms();
+    int rc = a->rc;
+    if (rc == 0) {
+        rc = node_driver_admit(dm->d, a->tx, a->len, now, NULL, a->why, sizeof a->why);
+        if (rc == LEDGER_E_FATAL) {
+            checked(dm, rc, "admit");
+            admit_free(a);
+            return;
+        }
+        if (rc == 0 && a->from_api)
+            node_p2p_broadcast(dm->p2p, NODE_WIRE_TX, a->tx, a->len);
+        if (rc == LEDGER_E_DUPLICATE_TX && node_driver_holds(dm->d, a->id))
+            rc = 0; /* a peer's copy got in first: wait like the first */
+    }
+    if (a->from_api) {
+        if (rc == 0)
+            submit_held(dm, a, now);
+        else
+            reply_submit(dm, a->client, a->req, a->id, "rejected", 0,
+                         SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
+    } else if (rc != 0 && rc != LEDGER_E_DUPLICATE_TX) {
+        node_log(NODE_LOG_DEBUG, "mempool", "refuse gossiped reason=\"%s\"", a->why);
+    }
+    admit_free(a);
+    maybe_sync(dm, now);
+}
+
+/* Starts admission of tx (copied). For an API submit, the reply comes from
+ * here on a refusal, else from admit_done. */
+static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
+{
+    uint8_t id[LEDGER_HASH_LEN] = { 0 };
+    if (ledger_tx_id(tx, len, id) != 0) {
+        if (from_api)
+            reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
+                        LEDGER_E_MALFORMED, "transaction does not decode");
+        return;
+    }
+    if (node_driver_holds(dm->d, id)) {
+        if (from_api) {
+            struct admit held = { .from_api = true, .wait = wait, .client = client, .req = req,
+                                  .wait_ms = wait_ms };
+            memcpy(held.id, id, LEDGER_HASH_LEN);
+            submit_held(dm, &held, now_ms());
+        }
+        return;
+    }
+    if (dm->verifying >= NODE_DAEMON_VERIFY_MAX) {
+        if (from_api)
+            reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                        "node busy: %u transactions await signature checks", dm->verifying);
+        return;
+    }
+    struct admit *a = calloc(1, sizeof *a);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (a == NULL || copy == NULL) {
+        free(a);
+        free(copy);
+        return;
+    }
+    memcpy(copy, tx, len);
+    *a = (struct admit){ .dm = dm, .tx = copy, .len = len, .from_api = from_api, .wait = wait,
+                         .client = client, .req = req, .wait_ms = wait_ms };
+    memcpy(a->id, id, LEDGER_HASH_LEN);
+    int rc = ledger_check_tx_split(dm->l, tx, len, now_ms(), &a->jobs, NULL, a->why,
+                                   sizeof a->why);
+    if (rc != 0) {
+        if (from_api)
+            reply_submit(dm, client, req, id, "rejected", 0,
+                         SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
+        admit_free(a);
+        return;
+    }
+    a->work.data = a;
+    if (uv_queue_work(&dm->loop, &a->work, admit_work, admit_done) != 0) {
+        admit_free(a);
+        return;
+    }
+    dm->verifying++;
+}
+
 static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
                        const Sealchain__SubmitRequest *s)
 {
-    uint8_t id[LEDGER_HASH_LEN] = { 0 };
-    if (ledger_tx_id(s->tx.data, s->tx.len, id) != 0) {
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
-                    LEDGER_E_MALFORMED, "transaction does not decode");
-        return;
-    }
     if (syncing(dm)) {
         struct ledger_tip tip;
         ledger_tip_get(dm->l, &tip);
@@ -580,55 +735,7 @@ static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
                     tip.height, best_peer_height(dm));
         return;
     }
-    char why[LEDGER_ERRMSG_LEN];
-    uint64_t now = now_ms();
-    int rc = node_driver_submit(dm->d, s->tx.data, s->tx.len, now, NULL, why, sizeof why);
-    if (rc == LEDGER_E_FATAL) {
-        checked(dm, rc, "submit");
-        return;
-    }
-    if (rc == LEDGER_E_DUPLICATE_TX && node_driver_holds(dm->d, id))
-        rc = 0; /* already held (a peer gossiped it first): wait like the first */
-    else if (rc == 0)
-        node_p2p_broadcast(dm->p2p, NODE_WIRE_TX, s->tx.data, s->tx.len);
-    if (rc != 0) {
-        reply_submit(dm, client, req, id, "rejected", 0, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
-                     rc, why);
-        return;
-    }
-    /* It may already be committed: a single validator commits inside submit. */
-    uint64_t height;
-    uint32_t index;
-    struct ledger_rtxn *r;
-    bool on_chain = false;
-    if (ledger_rtxn_begin(ledger_store_get(dm->l), &r) == 0) {
-        on_chain = ledger_rtxn_tx_location(r, id, &height, &index) == 0;
-        ledger_rtxn_end(r);
-    }
-    if (on_chain) {
-        reply_submit(dm, client, req, id, "committed", height, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK,
-                     0, NULL);
-        return;
-    }
-    if (!s->wait) {
-        reply_submit(dm, client, req, id, "pending", 0, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0,
-                     NULL);
-        return;
-    }
-    if (dm->n_waiters == NODE_DAEMON_WAITERS_MAX) {
-        reply_submit(dm, client, req, id, "pending", 0,
-                     SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
-                     "too many waiting requests; the transaction was admitted");
-        return;
-    }
-    uint32_t wait = s->wait_ms == 0 ? NODE_DAEMON_WAIT_MS : s->wait_ms;
-    if (wait > 120000)
-        wait = 120000;
-    struct waiter *w = &dm->waiters[dm->n_waiters++];
-    memcpy(w->id, id, LEDGER_HASH_LEN);
-    w->client = client;
-    w->req = req;
-    w->deadline = now + wait;
+    admit_start(dm, s->tx.data, s->tx.len, true, client, req, s->wait, s->wait_ms);
 }
 
 static void api_status(struct daemon *dm, uint64_t client, uint64_t req)

@@ -32,6 +32,10 @@ struct node_daemon_opts {
 /* Waiting submits held at once (each a few dozen bytes). */
 #define NODE_DAEMON_WAITERS_MAX 65536
 
+/* Transactions awaiting their signature checks in the thread pool at once
+ * (each holds ~8 KiB): beyond it a submit is told the node is busy. */
+#define NODE_DAEMON_VERIFY_MAX 4096
+
 /* Opens the store, starts consensus, the peer links and the operator socket,
  * and runs until SIGTERM or SIGINT (returns 0) or a fatal error (returns 1,
  * after logging why: a failed commit, a certified block that executes

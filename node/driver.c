@@ -29,6 +29,7 @@ struct node_driver {
     const struct ledger_genesis *g;
     struct pooled *pool;
     size_t pool_len;
+    size_t pool_bytes;
     bool want_propose;
     uint64_t propose_height, propose_view;
     uint64_t deadline;
@@ -112,6 +113,7 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
                 if (d->cfg.on_drop != NULL)
                     d->cfg.on_drop(d->cfg.commit_ctx, p->id, rc, why);
             }
+            d->pool_bytes -= p->len;
             free(p->tx);
             continue;
         }
@@ -377,7 +379,11 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
     if (d->cfg.block_txs == 0)
         d->cfg.block_txs = NODE_DEFAULT_BLOCK_TXS;
     d->g = ledger_genesis_get(cfg->l);
-    d->pool = calloc(NODE_MEMPOOL_MAX, sizeof *d->pool);
+    if (d->cfg.mempool_max_txs == 0)
+        d->cfg.mempool_max_txs = NODE_MEMPOOL_MAX;
+    if (d->cfg.mempool_max_bytes == 0)
+        d->cfg.mempool_max_bytes = NODE_MEMPOOL_MAX_BYTES;
+    d->pool = calloc(d->cfg.mempool_max_txs, sizeof *d->pool);
     if (d->pool == NULL)
         goto err_after_alloc;
     struct pbft_config pc = {
@@ -425,6 +431,30 @@ void node_driver_free(struct node_driver *d)
 
 /* ---- inputs ------------------------------------------------------------------ */
 
+/* Puts a checked transaction into the mempool, within its bounds. */
+static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
+                    const uint8_t id[LEDGER_HASH_LEN], uint64_t now, char *errmsg,
+                    size_t errmsg_len)
+{
+    if (pool_has(d, id)) {
+        snprintf(errmsg, errmsg_len, "transaction already in the mempool");
+        return LEDGER_E_DUPLICATE_TX;
+    }
+    if (d->pool_len == d->cfg.mempool_max_txs || d->pool_bytes + len > d->cfg.mempool_max_bytes) {
+        snprintf(errmsg, errmsg_len, "mempool full (%zu transactions, %zu bytes): try again later",
+                 d->pool_len, d->pool_bytes);
+        return LEDGER_E_TOO_LARGE;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return LEDGER_E_NOMEM;
+    memcpy(copy, tx, len);
+    d->pool[d->pool_len++] = (struct pooled){ copy, len, { 0 }, now };
+    memcpy(d->pool[d->pool_len - 1].id, id, LEDGER_HASH_LEN);
+    d->pool_bytes += len;
+    return propose(d, now);
+}
+
 int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
@@ -436,21 +466,21 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
         return rc;
     if (out_id != NULL)
         memcpy(out_id, id, LEDGER_HASH_LEN);
-    if (pool_has(d, id)) {
-        snprintf(errmsg, errmsg_len, "transaction already in the mempool");
-        return LEDGER_E_DUPLICATE_TX;
-    }
-    if (d->pool_len == NODE_MEMPOOL_MAX) {
-        snprintf(errmsg, errmsg_len, "mempool full (%d transactions)", NODE_MEMPOOL_MAX);
-        return LEDGER_E_TOO_LARGE;
-    }
-    uint8_t *copy = malloc(len);
-    if (copy == NULL)
-        return LEDGER_E_NOMEM;
-    memcpy(copy, tx, len);
-    d->pool[d->pool_len++] = (struct pooled){ copy, len, { 0 }, now };
-    memcpy(d->pool[d->pool_len - 1].id, id, LEDGER_HASH_LEN);
-    return propose(d, now);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+}
+
+int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint8_t id[LEDGER_HASH_LEN];
+    int rc = ledger_recheck_tx(d->cfg.l, tx, len, now, id, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    if (out_id != NULL)
+        memcpy(out_id, id, LEDGER_HASH_LEN);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
 }
 
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
