@@ -12,10 +12,10 @@
 
 CC      ?= cc
 SHELL   := /bin/bash
-PKGS    := libsodium lmdb libuv libprotobuf-c inih
+PKGS    := libsodium lmdb libuv libprotobuf-c inih jansson
 DEB_PKGS := build-essential pkg-config libsodium-dev liblmdb-dev libuv1-dev \
             libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libinih-dev \
-            clang-format
+            libjansson-dev clang-format
 
 ifdef SANITIZE
 BUILD   ?= build/san
@@ -59,7 +59,8 @@ $(BUILD)/%.o: %.c $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-NODE_SRC      := $(filter-out node/main_%.c,$(wildcard node/*.c))
+# sealctl's own files (node/sealctl_*.c) stay out of libnode.a: the daemon never links them.
+NODE_SRC      := $(filter-out node/main_%.c node/sealctl_%.c,$(wildcard node/*.c))
 NODE_OBJ      := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRC))
 $(BUILD)/libnode.a: $(NODE_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -90,6 +91,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_UTIL) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $< $(UNIT_UTIL) $(TEST_LIBS) $(LIBS) -o $@
 
+# tests/integration/test_*.c: real sealchaind processes (cluster.c starts them).
+ITEST_SRC  := $(wildcard tests/integration/test_*.c)
+ITEST_BIN  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
+ITEST_UTIL := $(BUILD)/tests/integration/cluster.o
+$(ITEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL) $(TEST_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) $< $(ITEST_UTIL) $(TEST_LIBS) $(LIBS) -o $@
+
 # The simulator's caller keeps the node's request timer (libc only) instead of a copy of it.
 SIM_NODE_OBJ := $(BUILD)/node/reqtimer.o
 $(BUILD)/sim: $(SIM_OBJ) $(SIM_NODE_OBJ) $(BUILD)/libconsensus.a
@@ -105,22 +114,40 @@ $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
 $(BUILD)/sealchain-demo: $(BUILD)/node/main_demo.o $(NODE_LIBS)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
-PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo)
+$(BUILD)/sealchaind: $(BUILD)/node/main_sealchaind.o $(NODE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo) $(BUILD)/sealchaind
+
+# The operator CLI: main_sealctl.c and the command handlers node/sealctl_*.c.
+SEALCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,node/main_sealctl.c $(wildcard node/sealctl_*.c))
+$(BUILD)/sealctl: $(SEALCTL_OBJ) $(NODE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+PROGRAMS += $(if $(wildcard node/main_sealctl.c),$(BUILD)/sealctl)
+
+# Checks used by the shell-level tests (tests/cli/): tests/cli/*.c, one binary each.
+CLI_TOOL_SRC := $(wildcard tests/cli/*.c)
+CLI_TOOL_BIN := $(patsubst tests/cli/%.c,$(BUILD)/tests/cli/%,$(CLI_TOOL_SRC))
+$(BUILD)/tests/cli/%: $(BUILD)/tests/cli/%.o $(NODE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
 
 # --- fuzzing (clang's libFuzzer; `make fuzz FUZZ_SECONDS=N`) ----------------------
-# tests/fuzz/fuzz_*.c, each linked with the ledger and consensus sources built
-# with coverage, ASan and UBSan. Corpora stay in $(BUILD)/fuzz/corpus-NAME.
+# tests/fuzz/fuzz_*.c, each linked with the ledger, consensus and node library
+# sources built with coverage, ASan and UBSan. Corpora stay in $(BUILD)/fuzz/corpus-NAME.
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
                 -isystem $(BUILD)/gen $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC)
+# The node's pure decoders (config, key files, handshake, frames; no libuv) join them.
+FUZZ_NODE_SRC := $(wildcard node/config.c node/config_err.c node/keyfile.c node/err.c \
+                   node/frame.c node/handshake.c node/log.c)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC) $(FUZZ_NODE_SRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
+	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(FUZZ_NODE_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
 
 # --- top-level targets ---------------------------------------------------------
-ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(UNIT_BIN) $(PROGRAMS)
+ALL := $(BUILD)/libconsensus.a $(BUILD)/libledger.a $(BUILD)/libnode.a $(PROGRAMS) $(UNIT_BIN) \
+       $(ITEST_BIN) $(CLI_TOOL_BIN)
 ifneq ($(SIM_OBJ),)
 ALL += $(BUILD)/sim $(BUILD)/sim-mutant
 endif

@@ -2,6 +2,7 @@
 #include "ledger/exec.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ledger/err.h"
@@ -113,21 +114,68 @@ static int check_envelope(struct ledger__ctx *c, struct ledger_tx *tx, const uin
 /* The one path: envelope, rule check, tx signature, rule signatures, then
  * (when apply) the writes. Nothing is written unless every check passed. */
 /* How far run() goes. */
+int ledger__verify(struct ledger__ctx *c, int tag, int code, const uint8_t *payload, size_t len,
+                   const uint8_t key[static LEDGER_KEY_LEN],
+                   const uint8_t sig[static LEDGER_SIG_LEN])
+{
+    if (c->collect == NULL) {
+        int rc = ledger_verify((enum ledger_tag)tag, c->g->hash, payload, len, key, sig);
+        return rc == LEDGER_E_BAD_SIGNATURE ? code : rc;
+    }
+    if (c->collect->n == LEDGER_MAX_SIGJOBS || len > LEDGER_MAX_TX_LEN)
+        return LEDGER_E_INVALID; /* a rule asks for more than a tx can need */
+    struct ledger_sigjob *j = &c->collect->job[c->collect->n++];
+    j->tag = tag;
+    j->code = code;
+    memcpy(j->key, key, LEDGER_KEY_LEN);
+    memcpy(j->sig, sig, LEDGER_SIG_LEN);
+    memcpy(j->payload, payload, len);
+    j->payload_len = len;
+    return 0;
+}
+
+int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,
+                          const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
+                          size_t errmsg_len)
+{
+    for (size_t i = 0; i < jobs->n; i++) {
+        const struct ledger_sigjob *j = &jobs->job[i];
+        int rc = ledger_verify((enum ledger_tag)j->tag, genesis, j->payload, j->payload_len, j->key,
+                               j->sig);
+        if (rc == 0)
+            continue;
+        if (rc == LEDGER_E_BAD_SIGNATURE)
+            rc = j->code;
+        if (errmsg != NULL && errmsg_len > 0)
+            snprintf(errmsg, errmsg_len, "%s",
+                     rc == LEDGER_E_BAD_SEAL_SIGNATURE
+                         ? "the seal signature does not verify under the seal's key"
+                         : "the signer's signature does not verify");
+        return rc;
+    }
+    return 0;
+}
+
 enum run_mode {
+    RUN_COLLECT, /* every rule, signature checks listed instead of made, no writes */
     RUN_RECHECK, /* every rule but the signature checks, no writes */
     RUN_CHECK,   /* every rule, no writes */
     RUN_APPLY,   /* every rule, then the writes */
 };
 
 static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_mode mode,
-               uint8_t *out_id, char *errmsg, size_t errmsg_len)
+               struct ledger_sigjobs *jobs, uint8_t *out_id, char *errmsg, size_t errmsg_len)
 {
     bool apply = mode == RUN_APPLY;
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';
     struct ledger_tx tx;
     struct ledger__ctx c = { ex->g, ex->ov, ex->height, ex->time_ms, (uint32_t)ex->count,
-                             &tx,   errmsg, errmsg_len };
+                             &tx,   errmsg, errmsg_len, NULL };
+    if (mode == RUN_COLLECT) {
+        jobs->n = 0;
+        c.collect = jobs;
+    }
     if (ex->broken)
         return ledger__fail(&c, LEDGER_E_NOMEM,
                             "block execution stopped after running out of memory");
@@ -151,7 +199,8 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
         goto out_close_tx;
     if (mode == RUN_RECHECK)
         goto out_close_tx;
-    if ((rc = ledger_tx_check_sig(&tx, ex->g->hash)) != 0) {
+    if ((rc = ledger__verify(&c, LEDGER_TAG_TX, LEDGER_E_BAD_SIGNATURE, tx.env->body.data,
+                             tx.env->body.len, tx.signer, tx.env->signature.data)) != 0) {
         char h[LEDGER_SHORT_HEX];
         rc = ledger__fail(&c, rc, "tx %s: the signer's signature does not verify",
                           ledger__short(tx.id, h));
@@ -195,19 +244,26 @@ out_close_tx:
 int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                    uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return run(ex, tx, tx_len, RUN_APPLY, out_id, errmsg, errmsg_len);
+    return run(ex, tx, tx_len, RUN_APPLY, NULL, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return run(ex, tx, tx_len, RUN_CHECK, out_id, errmsg, errmsg_len);
+    return run(ex, tx, tx_len, RUN_CHECK, NULL, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                         uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return run(ex, tx, tx_len, RUN_RECHECK, out_id, errmsg, errmsg_len);
+    return run(ex, tx, tx_len, RUN_RECHECK, NULL, out_id, errmsg, errmsg_len);
+}
+
+int ledger_exec_collect(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                        struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                        char *errmsg, size_t errmsg_len)
+{
+    return run(ex, tx, tx_len, RUN_COLLECT, out_jobs, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_finish(struct ledger_exec *ex,
@@ -258,7 +314,7 @@ int ledger_usage_status_at(int stored_status, uint64_t usage_time_ms, uint64_t a
 
 int ledger_state_genesis(const struct ledger_genesis *g, struct ledger_overlay *ov)
 {
-    struct ledger__ctx c = { g, ov, 0, g->time_ms, 0, NULL, NULL, 0 };
+    struct ledger__ctx c = { g, ov, 0, g->time_ms, 0, NULL, NULL, 0, NULL };
     for (uint32_t i = 0; i < g->n; i++) {
         const struct ledger_validator *v = &g->validators[i];
         struct ledger__org o;

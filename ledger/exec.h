@@ -49,6 +49,37 @@ int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
 int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                         uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* One Ed25519 check a transaction needs: sig by key over tag ‖ genesis hash
+ * ‖ payload. A plain value (no pointers), so it can travel to another thread. */
+struct ledger_sigjob {
+    int tag;  /* enum ledger_tag */
+    int code; /* the refusal when it fails: BAD_SIGNATURE or BAD_SEAL_SIGNATURE */
+    uint8_t key[LEDGER_KEY_LEN];
+    uint8_t sig[LEDGER_SIG_LEN];
+    size_t payload_len;
+    uint8_t payload[LEDGER_MAX_TX_LEN];
+};
+/* A transaction needs at most two: its signer's and, for a use, the seal's. */
+#define LEDGER_MAX_SIGJOBS 2
+struct ledger_sigjobs {
+    size_t n;
+    struct ledger_sigjob job[LEDGER_MAX_SIGJOBS];
+};
+
+/* The checks of ledger_exec_check, except that the signature checks are not
+ * made but listed in *out_jobs: mempool admission split so that the
+ * Ed25519 work can run on another thread (ledger_sigjobs_verify) while the
+ * state rules run on the thread that owns the store. */
+int ledger_exec_collect(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                        struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                        char *errmsg, size_t errmsg_len);
+
+/* Makes the checks (pure; any thread). Returns 0, or the failing job's code
+ * with a reason in errmsg (may be NULL). */
+int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,
+                          const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
+                          size_t errmsg_len);
+
 /* Computes the tx root over the applied txs' ids and the new cumulative state
  * root from prev_state_root. Call once, after the last ledger_exec_tx. */
 int ledger_exec_finish(struct ledger_exec *ex,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ledger/err.h"
+#include "ledger/timefmt.h"
 #include "proto/genesis.pb-c.h"
 
 uint32_t ledger_genesis_f(uint32_t n)
@@ -184,15 +185,16 @@ int ledger_genesis_authority_of(const struct ledger_genesis *g,
 
 struct load_ctx {
     struct ledger_genesis *g;
-    /* which (section, key) pairs were seen: chain 2 keys, validators 4 each */
-    bool chain_seen[2];
+    /* which (section, key) pairs were seen: chain 3 keys, validators 4 each */
+    bool chain_seen[3];
     bool val_seen[LEDGER_MAX_VALIDATORS][4];
     int section_line[LEDGER_MAX_VALIDATORS + 1]; /* [0] = chain, [1+i] = validator i */
     char err[200];
     bool failed;
 };
 
-static const char *const chain_keys[2] = { "id", "time_ms" };
+/* The genesis time is given once, as time_ms (unix ms) or time (RFC 3339). */
+static const char *const chain_keys[3] = { "id", "time_ms", "time" };
 static const char *const val_keys[4] = { "node_key", "org_id", "org_name", "admin_key" };
 
 /* Parses a section name: -1 for [chain], i for [validator.i], -2 if unknown.
@@ -268,6 +270,16 @@ static int chain_key(struct load_ctx *c, int k, const char *val)
 {
     if (k == 0)
         return copy_text(c, c->g->chain_id, LEDGER_CHAIN_ID_MAX, "chain id", val);
+    if (c->chain_seen[1] && c->chain_seen[2])
+        return fail(c, "[chain] has both 'time' and 'time_ms': give one");
+    if (k == 2) {
+        const char *why = "";
+        if (ledger_time_parse(val, &c->g->time_ms, &why) != 0)
+            return fail(c, "time '%s' is not an RFC 3339 time: %s", val, why);
+        if (c->g->time_ms == 0)
+            return fail(c, "time '%s' is the epoch itself", val);
+        return 1;
+    }
     if (parse_u64(val, &c->g->time_ms) != 0 || c->g->time_ms == 0)
         return fail(c, "time_ms '%s' is not a positive decimal integer", val);
     return 1;
@@ -297,7 +309,7 @@ static int on_pair(void *user, const char *section, const char *name, const char
     if (idx == -2)
         return fail(c, "unknown section [%s]", section);
     const char *const *keys = idx == -1 ? chain_keys : val_keys;
-    int nkeys = idx == -1 ? 2 : 4;
+    int nkeys = idx == -1 ? 3 : 4;
     int k = key_index(keys, nkeys, name);
     if (k < 0)
         return fail(c, "unknown key '%s' in [%s]", name, section);
@@ -361,9 +373,10 @@ static int postcheck(struct load_ctx *c, int *out_line)
     *out_line = c->section_line[0];
     if (c->section_line[0] == 0)
         return fail(c, "missing [chain] section"), 1;
-    for (int k = 0; k < 2; k++)
-        if (!c->chain_seen[k])
-            return fail(c, "[chain] lacks '%s'", chain_keys[k]), 1;
+    if (!c->chain_seen[0])
+        return fail(c, "[chain] lacks 'id'"), 1;
+    if (!c->chain_seen[1] && !c->chain_seen[2])
+        return fail(c, "[chain] lacks 'time' (RFC 3339) or 'time_ms'"), 1;
     uint32_t n = 0;
     while (n < LEDGER_MAX_VALIDATORS && c->section_line[n + 1] != 0)
         n++;
@@ -481,7 +494,9 @@ static int write_all(FILE *f, const struct ledger_genesis *g)
 {
     char hex[2 * LEDGER_KEY_LEN + 1];
     fprintf(f, "; sealchain genesis (validators are named by index, 0-based)\n");
-    fprintf(f, "[chain]\nid = %s\ntime_ms = %" PRIu64 "\n", g->chain_id, g->time_ms);
+    char when[LEDGER_TIME_STR_LEN];
+    ledger_time_format(g->time_ms, when);
+    fprintf(f, "[chain]\nid = %s\n; %s\ntime_ms = %" PRIu64 "\n", g->chain_id, when, g->time_ms);
     for (uint32_t i = 0; i < g->n; i++) {
         const struct ledger_validator *v = &g->validators[i];
         fprintf(f, "\n[validator.%" PRIu32 "]\n", i);

@@ -48,14 +48,15 @@ int ledger_genesis_authority_of(const struct ledger_genesis *g,
  *
  *   [chain]
  *   id = sealchain-local
- *   time_ms = 1795000000000
+ *   time_ms = 1795000000000       ; or: time = 2026-11-18T11:06:40Z (RFC 3339)
  *   [validator.0]
  *   node_key = <64 hex>
  *   org_id = agency0
  *   org_name = Agency 0
  *   admin_key = <64 hex>
  *
- * Unknown or duplicate sections and keys, bad hex, gaps in the validator
+ * Exactly one of time_ms and time is given. Unknown or duplicate sections
+ * and keys, bad hex, gaps in the validator
  * indexes, missing keys, indented (continuation) lines, lines over 196 bytes
  * and files over 1 MiB are refused with "line N: reason" in errmsg. On
  * success *out is filled and finished (hash computed); on failure *out is

@@ -265,8 +265,10 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out)
 
 /* ---- admission ------------------------------------------------------------------- */
 
+/* jobs NULL: a full check (recheck: without signatures); else the split. */
 static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
-                    bool recheck, uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+                    bool recheck, struct ledger_sigjobs *jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                    char *errmsg, size_t errmsg_len)
 {
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
@@ -283,8 +285,12 @@ static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t
     if (ex == NULL) {
         rc = LEDGER_E_NOMEM;
     } else {
-        rc = recheck ? ledger_exec_recheck(ex, tx, tx_len, out_id, errmsg, errmsg_len)
-                     : ledger_exec_check(ex, tx, tx_len, out_id, errmsg, errmsg_len);
+        if (jobs != NULL)
+            rc = ledger_exec_collect(ex, tx, tx_len, jobs, out_id, errmsg, errmsg_len);
+        else if (recheck)
+            rc = ledger_exec_recheck(ex, tx, tx_len, out_id, errmsg, errmsg_len);
+        else
+            rc = ledger_exec_check(ex, tx, tx_len, out_id, errmsg, errmsg_len);
         ledger_exec_free(ex);
     }
     ledger_rtxn_end(r);
@@ -294,13 +300,20 @@ static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return check_tx(l, tx, tx_len, now_ms, false, out_id, errmsg, errmsg_len);
+    return check_tx(l, tx, tx_len, now_ms, false, NULL, out_id, errmsg, errmsg_len);
+}
+
+int ledger_check_tx_split(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
+                          struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                          char *errmsg, size_t errmsg_len)
+{
+    return check_tx(l, tx, tx_len, now_ms, false, out_jobs, out_id, errmsg, errmsg_len);
 }
 
 int ledger_recheck_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return check_tx(l, tx, tx_len, now_ms, true, out_id, errmsg, errmsg_len);
+    return check_tx(l, tx, tx_len, now_ms, true, NULL, out_id, errmsg, errmsg_len);
 }
 
 /* ---- execution ------------------------------------------------------------------- */

@@ -107,6 +107,16 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* Mempool admission in two halves, so that the Ed25519 work can leave the
+ * thread that owns the store: the rules of ledger_check_tx, but the
+ * signature checks are listed in *out_jobs instead of made. The caller runs
+ * ledger_sigjobs_verify (exec.h; pure, any thread) and, when that passes,
+ * admits with ledger_recheck_tx (state may have moved meanwhile). */
+struct ledger_sigjobs;
+int ledger_check_tx_split(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
+                          struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                          char *errmsg, size_t errmsg_len);
+
 /* After a block: the same rules for a tx that ledger_check_tx admitted
  * before, without the signature checks (ledger_exec_recheck says why that
  * is sound), so a mempool re-check costs no Ed25519 verifications. */

@@ -139,7 +139,15 @@ struct ledger__ctx {
     const struct ledger_tx *tx;
     char *errmsg;
     size_t errmsg_len;
+    struct ledger_sigjobs *collect; /* non-NULL: list signature checks, do not make them */
 };
+
+/* Every signature check of a rule goes through here: it verifies, or when
+ * c->collect is set, lists the check for ledger_sigjobs_verify and passes.
+ * code is the refusal a failure gives. Returns 0 or code. */
+int ledger__verify(struct ledger__ctx *c, int tag, int code, const uint8_t *payload, size_t len,
+                   const uint8_t key[static LEDGER_KEY_LEN],
+                   const uint8_t sig[static LEDGER_SIG_LEN]);
 
 /* What a check loaded, for its apply to reuse (heap: grants are large). */
 struct ledger__work {

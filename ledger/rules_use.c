@@ -155,9 +155,9 @@ static int verify_use(struct ledger__ctx *c, struct ledger__work *w)
     char h[LEDGER_SHORT_HEX];
     ledger_seal_payload(op->doc_hash.data, op->seal_id.data, c->tx->signer, op->use_nonce.data,
                         payload);
-    int rc = ledger_verify(LEDGER_TAG_SEAL, c->g->hash, payload, sizeof(payload), w->seal.seal_key,
-                           op->seal_signature.data);
-    if (rc == LEDGER_E_BAD_SIGNATURE)
+    int rc = ledger__verify(c, LEDGER_TAG_SEAL, LEDGER_E_BAD_SEAL_SIGNATURE, payload,
+                            sizeof(payload), w->seal.seal_key, op->seal_signature.data);
+    if (rc == LEDGER_E_BAD_SEAL_SIGNATURE)
         return ledger__fail(c, LEDGER_E_BAD_SEAL_SIGNATURE,
                             "seal %s: the seal signature does not verify under the seal's key",
                             ledger__short(w->seal.id, h));

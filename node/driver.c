@@ -8,6 +8,7 @@
 #include "ledger/cert.h"
 #include "ledger/err.h"
 #include "node/reqtimer.h"
+#include "node/log.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
@@ -32,6 +33,7 @@ struct node_driver {
     struct pooled *pool;
     size_t pool_len;
     struct node_reqtimer req; /* PBFT's request timer over the pool */
+    size_t pool_bytes;
     bool want_propose;
     uint64_t propose_height, propose_view;
     uint64_t deadline;
@@ -110,9 +112,12 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
             if (rc != LEDGER_E_DUPLICATE_TX) {
                 char id[2 * LEDGER_HASH_LEN + 1];
                 ledger_hex(p->id, LEDGER_HASH_LEN, id);
-                fprintf(stderr, "%llu warn mempool node=%u drop tx=%s reason=\"%s\"\n",
-                        (unsigned long long)now, d->cfg.self, id, why);
+                node_log(NODE_LOG_WARN, "mempool", "node=%u drop tx=%s reason=\"%s\"", d->cfg.self,
+                         id, why);
+                if (d->cfg.on_drop != NULL)
+                    d->cfg.on_drop(d->cfg.commit_ctx, p->id, rc, why);
             }
+            d->pool_bytes -= p->len;
             free(p->tx);
             continue;
         }
@@ -404,8 +409,13 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
     if (d->cfg.block_txs == 0)
         d->cfg.block_txs = NODE_DEFAULT_BLOCK_TXS;
     d->g = ledger_genesis_get(cfg->l);
-    node_reqtimer_init(&d->req, REQUEST_TIMEOUT_MS);
-    d->pool = calloc(NODE_MEMPOOL_MAX, sizeof *d->pool);
+    node_reqtimer_init(&d->req,
+                       cfg->request_timeout_ms ? cfg->request_timeout_ms : REQUEST_TIMEOUT_MS);
+    if (d->cfg.mempool_max_txs == 0)
+        d->cfg.mempool_max_txs = NODE_MEMPOOL_MAX;
+    if (d->cfg.mempool_max_bytes == 0)
+        d->cfg.mempool_max_bytes = NODE_MEMPOOL_MAX_BYTES;
+    d->pool = calloc(d->cfg.mempool_max_txs, sizeof *d->pool);
     if (d->pool == NULL)
         goto err_after_alloc;
     struct pbft_config pc = {
@@ -413,6 +423,10 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         .self = cfg->self,
         .crypto = { d, sign_cb, verify_cb, block_ok_cb },
         .max_payload = max_payload(d->cfg.block_txs),
+        .progress_timeout_ms = cfg->progress_timeout_ms,
+        .view_change_timeout_ms = cfg->view_change_timeout_ms,
+        .view_change_max_ms = cfg->view_change_max_ms,
+        .request_timeout_ms = cfg->request_timeout_ms,
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };
@@ -449,6 +463,31 @@ void node_driver_free(struct node_driver *d)
 
 /* ---- inputs ------------------------------------------------------------------ */
 
+/* Puts a checked transaction into the mempool, within its bounds. */
+static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
+                    const uint8_t id[LEDGER_HASH_LEN], uint64_t now, char *errmsg,
+                    size_t errmsg_len)
+{
+    if (pool_has(d, id)) {
+        snprintf(errmsg, errmsg_len, "transaction already in the mempool");
+        return LEDGER_E_DUPLICATE_TX;
+    }
+    if (d->pool_len == d->cfg.mempool_max_txs || d->pool_bytes + len > d->cfg.mempool_max_bytes) {
+        snprintf(errmsg, errmsg_len, "mempool full (%zu transactions, %zu bytes): try again later",
+                 d->pool_len, d->pool_bytes);
+        return LEDGER_E_TOO_LARGE;
+    }
+    uint8_t *copy = malloc(len);
+    if (copy == NULL)
+        return LEDGER_E_NOMEM;
+    memcpy(copy, tx, len);
+    d->pool[d->pool_len] = (struct pooled){ .tx = copy, .len = len };
+    memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
+    d->pool_bytes += len;
+    node_reqtimer_admitted(&d->req, now);
+    return propose(d, now);
+}
+
 int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
@@ -460,22 +499,21 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
         return rc;
     if (out_id != NULL)
         memcpy(out_id, id, LEDGER_HASH_LEN);
-    if (pool_has(d, id)) {
-        snprintf(errmsg, errmsg_len, "transaction already in the mempool");
-        return LEDGER_E_DUPLICATE_TX;
-    }
-    if (d->pool_len == NODE_MEMPOOL_MAX) {
-        snprintf(errmsg, errmsg_len, "mempool full (%d transactions)", NODE_MEMPOOL_MAX);
-        return LEDGER_E_TOO_LARGE;
-    }
-    uint8_t *copy = malloc(len);
-    if (copy == NULL)
-        return LEDGER_E_NOMEM;
-    memcpy(copy, tx, len);
-    d->pool[d->pool_len] = (struct pooled){ .tx = copy, .len = len };
-    memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
-    node_reqtimer_admitted(&d->req, now);
-    return propose(d, now);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+}
+
+int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint8_t id[LEDGER_HASH_LEN];
+    int rc = ledger_recheck_tx(d->cfg.l, tx, len, now, id, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    if (out_id != NULL)
+        memcpy(out_id, id, LEDGER_HASH_LEN);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
 }
 
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,

@@ -24,8 +24,11 @@
  * LEDGER_E_FATAL and node_driver_errmsg() says why; the node must stop.
  */
 
-/* Mempool bound: a node holds at most this many admitted transactions. */
-#define NODE_MEMPOOL_MAX 20000
+/* Mempool bounds (defaults): a node holds at most this many admitted
+ * transactions, and this many bytes of them: 20 blocks of the default size,
+ * and at 4 KiB per tx at most 80 MiB. */
+#define NODE_MEMPOOL_MAX       20000
+#define NODE_MEMPOOL_MAX_BYTES (32u << 20)
 /* Block time may differ from a backup's clock by at most this (DESIGN §3 Δ). */
 #define NODE_DEFAULT_CLOCK_SKEW_MS 10000
 /* A block carries at most this many transactions (the bench's block size). */
@@ -43,12 +46,22 @@ struct node_driver_config {
     /* Called once per committed block (may be NULL): height, tx count. */
     void (*on_commit)(void *ctx, uint64_t height, size_t txs);
     void *commit_ctx;
+    /* Called (with commit_ctx; may be NULL) for each held transaction that a
+     * committed or synced block made invalid, with the refusal's code and
+     * reason (borrowed for the call), just before it leaves the mempool. */
+    void (*on_drop)(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
+    /* The core's timeouts (struct pbft_config; 0 = the core's defaults). The
+     * request timeout also sets the mempool's request timer. */
+    uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
+    uint64_t request_timeout_ms;
     /* 0 = NODE_DEFAULT_BLOCK_TXS. The same on every validator: the request
      * timer reads a committed block with fewer transactions as one that had
      * room for those it left out (censorship evidence, node/reqtimer.h). */
     size_t block_txs;
-    pbft_trace_fn trace; /* optional */
+    size_t mempool_max_txs;   /* 0 = NODE_MEMPOOL_MAX */
+    size_t mempool_max_bytes; /* 0 = NODE_MEMPOOL_MAX_BYTES */
+    pbft_trace_fn trace;      /* optional */
     void *trace_ctx;
 };
 
@@ -67,6 +80,13 @@ void node_driver_free(struct node_driver *d);
  * reason in errmsg. */
 int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
+/* Admits a transaction whose signatures the caller has verified
+ * (ledger_check_tx_split, then ledger_sigjobs_verify): the state rules run
+ * again without them (ledger_recheck_tx), then the mempool bounds. Same
+ * returns as node_driver_submit. Never for a tx not verified so. */
+int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                      uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
 /* A consensus message from replica `from` (borrowed). */
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,

@@ -95,6 +95,20 @@ static void valid_file_parses_and_hash_is_deterministic(void **state)
     free(t);
 }
 
+/* An RFC 3339 time is the same genesis (same hash) as its time_ms. */
+static void rfc3339_time_is_the_same_genesis_as_its_time_ms(void **state)
+{
+    (void)state;
+    char *t = valid_text(), err[256];
+    struct ledger_genesis a, b;
+    assert_int_equal(parse(t, &a, err, sizeof(err)), 0);
+    t = edit(t, "time_ms = 1795000000000", "time = 2026-11-18T19:06:40+08:00");
+    assert_int_equal(parse(t, &b, err, sizeof(err)), 0);
+    assert_true(b.time_ms == 1795000000000ull);
+    assert_memory_equal(a.hash, b.hash, LEDGER_HASH_LEN);
+    free(t);
+}
+
 static void write_then_load_gives_the_same_genesis(void **state)
 {
     (void)state;
@@ -153,6 +167,12 @@ static void each_malformed_file_is_refused_with_line_and_reason(void **state)
         { "id = sealchain-local", "id = ", "line 2: chain id is empty" },
         { "[validator.0]\n", "[validator.0\n", "line 4: bad section header" },
         { "[validator.0]\n", "[validator.0] x\n", "line 4: text after a section header" },
+        { "time_ms = 1795000000000\n", "time_ms = 1795000000000\ntime = 2026-11-18T11:06:40Z\n",
+          "line 4: [chain] has both 'time' and 'time_ms'" },
+        { "time_ms = 1795000000000", "time = 2026-02-30T00:00:00Z",
+          "line 3: time '2026-02-30T00:00:00Z' is not an RFC 3339 time: no such day" },
+        { "time_ms = 1795000000000", "time = 1795000000", "line 3: time '1795000000'" },
+        { "time_ms = 1795000000000\n", "", "line 1: [chain] lacks 'time' (RFC 3339) or 'time_ms'" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char *t = edit(valid_text(), cases[i].from, cases[i].to), err[256] = "";
@@ -278,6 +298,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quorum_is_ceil_of_n_plus_f_plus_1_over_2),
         cmocka_unit_test(valid_file_parses_and_hash_is_deterministic),
+        cmocka_unit_test(rfc3339_time_is_the_same_genesis_as_its_time_ms),
         cmocka_unit_test(write_then_load_gives_the_same_genesis),
         cmocka_unit_test(each_malformed_file_is_refused_with_line_and_reason),
         cmocka_unit_test(long_line_nul_byte_and_big_file_are_refused),

@@ -1,0 +1,624 @@
+/* Peer links over libuv TCP: dialling, the handshake, encrypted frames, bounded queues. */
+#include "node/p2p.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/err.h"
+#include "node/frame.h"
+#include "node/handshake.h"
+#include "node/log.h"
+
+/* Connections still in their handshake, all peers together: a validator
+ * set has at most a few dozen legitimate ones at a time (each peer's dial
+ * plus our own); the rest are strangers or a flood, refused at accept. */
+#define PENDING_MAX 32
+/* Re-dial back-off: from 100 ms, doubling, capped at 5 s so a restarted
+ * peer is reached again within seconds; a little jitter keeps two nodes
+ * from dialling each other in lock step. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* The read buffer libuv fills; frames are reassembled by the frame reader. */
+#define READ_CHUNK 65536
+
+enum link_state { LINK_HANDSHAKE, LINK_UP, LINK_CLOSING };
+
+struct link {
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* the handshake deadline */
+    struct node_p2p *p;
+    struct link *next, *prev;
+    enum link_state state;
+    bool dialer;
+    int peer; /* dialled index, or the authenticated one; -1 unknown */
+    struct node_hs hs;
+    struct node_frame_rx rx;
+    struct node_frame_tx tx;
+    size_t queued;
+    int handles; /* open libuv handles: freed when it reaches 0 */
+    char addr[80];
+};
+
+struct slot {
+    struct link *link; /* the authenticated link, or NULL */
+    bool dialing;      /* a dial (connect or handshake) is in progress */
+    uv_timer_t redial;
+    uint64_t backoff_ms;
+    bool has_offset;
+    int64_t offset_ms;
+    struct node_p2p *p;
+    unsigned index;
+};
+
+struct node_p2p {
+    struct node_p2p_config cfg;
+    uv_tcp_t listener;
+    struct slot slots[LEDGER_MAX_VALIDATORS];
+    struct link *links;
+    unsigned pending;
+    unsigned connected;
+    int handles; /* listener + redial timers still open */
+    bool closing;
+};
+
+struct write_req {
+    uv_write_t req;
+    struct link *k;
+    size_t len;
+    uint8_t *buf;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void schedule_dial(struct node_p2p *p, unsigned peer);
+
+/* ---- link lifetime ------------------------------------------------------------------ */
+
+static void link_free_cb(uv_handle_t *h)
+{
+    struct link *k = h->data;
+    if (--k->handles > 0)
+        return;
+    node_hs_close(&k->hs);
+    node_frame_rx_close(&k->rx);
+    node_frame_tx_close(&k->tx);
+    free(k);
+}
+
+static void link_close(struct link *k, const char *why)
+{
+    if (k->state == LINK_CLOSING)
+        return;
+    struct node_p2p *p = k->p;
+    bool was_up = k->state == LINK_UP;
+    if (k->state == LINK_HANDSHAKE)
+        p->pending--;
+    k->state = LINK_CLOSING;
+    if (k->prev != NULL)
+        k->prev->next = k->next;
+    else
+        p->links = k->next;
+    if (k->next != NULL)
+        k->next->prev = k->prev;
+    if (k->peer >= 0) {
+        struct slot *s = &p->slots[k->peer];
+        if (s->link == k) {
+            s->link = NULL;
+            p->connected--;
+        }
+        if (k->dialer && !was_up)
+            s->dialing = false;
+    }
+    if (why != NULL)
+        node_log(was_up ? NODE_LOG_INFO : NODE_LOG_WARN, "p2p",
+                 "close peer=%d addr=%s reason=\"%s\"", k->peer, k->addr, why);
+    uv_close((uv_handle_t *)&k->timer, link_free_cb);
+    uv_close((uv_handle_t *)&k->tcp, link_free_cb);
+    if (was_up && k->peer >= 0 && p->slots[k->peer].link == NULL && !p->closing) {
+        p->cfg.on_peer(p->cfg.ctx, (unsigned)k->peer, false);
+        schedule_dial(p, (unsigned)k->peer);
+    } else if (k->dialer && k->peer >= 0 && !p->closing && p->slots[k->peer].link == NULL) {
+        schedule_dial(p, (unsigned)k->peer);
+    }
+}
+
+static struct link *link_new(struct node_p2p *p, bool dialer, int peer)
+{
+    struct link *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->p = p;
+    k->dialer = dialer;
+    k->peer = peer;
+    k->state = LINK_HANDSHAKE;
+    if (uv_tcp_init(p->cfg.loop, &k->tcp) != 0) {
+        free(k);
+        return NULL;
+    }
+    uv_timer_init(p->cfg.loop, &k->timer);
+    k->tcp.data = k->timer.data = k;
+    k->handles = 2;
+    k->next = p->links;
+    if (k->next != NULL)
+        k->next->prev = k;
+    p->links = k;
+    p->pending++;
+    return k;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct write_req *w = (struct write_req *)req;
+    w->k->queued -= w->len;
+    if (status < 0 && status != UV_ECANCELED)
+        link_close(w->k, uv_strerror(status));
+    free(w->buf);
+    free(w);
+}
+
+/* Queues buf (ownership taken) on the link; drops a peer that stopped reading. */
+static int link_write(struct link *k, uint8_t *buf, size_t len)
+{
+    if (k->state == LINK_CLOSING) {
+        free(buf);
+        return -1;
+    }
+    if (k->queued + len > k->p->cfg.queue_max_bytes) {
+        free(buf);
+        char why[96];
+        snprintf(why, sizeof why, "send queue over %zu bytes: peer cannot keep up",
+                 k->p->cfg.queue_max_bytes);
+        link_close(k, why);
+        return -1;
+    }
+    struct write_req *w = malloc(sizeof *w);
+    if (w == NULL) {
+        free(buf);
+        return -1;
+    }
+    w->k = k;
+    w->len = len;
+    w->buf = buf;
+    uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+    k->queued += len;
+    int rc = uv_write(&w->req, (uv_stream_t *)&k->tcp, &b, 1, write_cb);
+    if (rc != 0) {
+        k->queued -= len;
+        free(buf);
+        free(w);
+        link_close(k, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_copy(struct link *k, const uint8_t *bytes, size_t len)
+{
+    uint8_t *buf = malloc(len);
+    if (buf == NULL)
+        return -1;
+    memcpy(buf, bytes, len);
+    return link_write(k, buf, len);
+}
+
+static int send_frame(struct link *k, uint8_t type, const uint8_t *body, size_t len)
+{
+    if (k->state != LINK_UP || len + 1 > k->p->cfg.frame_max)
+        return -1;
+    uint8_t *plain = malloc(len + 1);
+    if (plain == NULL)
+        return -1;
+    plain[0] = type;
+    if (len > 0)
+        memcpy(plain + 1, body, len);
+    uint8_t *wire;
+    size_t wire_len;
+    int rc = node_frame_seal_alloc(&k->tx, plain, len + 1, &wire, &wire_len);
+    free(plain);
+    if (rc != 0) {
+        link_close(k, node_strerror(rc));
+        return -1;
+    }
+    return link_write(k, wire, wire_len);
+}
+
+/* ---- the handshake ----------------------------------------------------------------- */
+
+/* Decides between two authenticated links to one peer: the one dialled by
+ * the lower index stays (both ends apply the same rule), unless both were
+ * dialled by the same side, in which case the newer replaces a stale one. */
+static bool keep_new(const struct node_p2p *p, const struct link *old, const struct link *nu)
+{
+    if (old->dialer == nu->dialer)
+        return true;
+    bool self_lower = p->cfg.self < (unsigned)nu->peer;
+    return nu->dialer == self_lower;
+}
+
+static void link_up(struct link *k)
+{
+    struct node_p2p *p = k->p;
+    struct node_hs_result res;
+    if (node_hs_take(&k->hs, &res) != 0) {
+        link_close(k, "handshake result");
+        return;
+    }
+    node_hs_close(&k->hs);
+    node_frame_rx_close(&k->rx);
+    k->rx = res.rx;
+    k->tx = res.tx;
+    node_frame_rx_set_max(&k->rx, p->cfg.frame_max);
+    k->peer = (int)res.peer_index;
+    uv_timer_stop(&k->timer);
+    struct slot *s = &p->slots[k->peer];
+    if (k->dialer)
+        s->dialing = false;
+    if (s->link != NULL) {
+        if (!keep_new(p, s->link, k)) {
+            k->state = LINK_UP; /* counted as pending no more */
+            p->pending--;
+            k->peer = -1; /* not the slot's: closing it must not touch the slot */
+            link_close(k, NULL);
+            return;
+        }
+        struct link *old = s->link;
+        s->link = NULL;
+        p->connected--;
+        old->peer = -1;
+        link_close(old, NULL); /* replaced: no "down" for the peer */
+        s->link = k;
+        p->connected++;
+        p->pending--;
+        k->state = LINK_UP;
+        s->has_offset = true;
+        s->offset_ms = res.clock_offset_ms;
+        return;
+    }
+    p->pending--;
+    k->state = LINK_UP;
+    s->link = k;
+    s->backoff_ms = 0;
+    s->has_offset = true;
+    s->offset_ms = res.clock_offset_ms;
+    p->connected++;
+    node_log(NODE_LOG_INFO, "p2p",
+             "up peer=%d addr=%s dialer=%s clock_offset_ms=%" PRId64 " rtt_ms=%" PRIu64, k->peer,
+             k->addr, k->dialer ? "self" : "peer", res.clock_offset_ms, res.rtt_ms);
+    int64_t off = res.clock_offset_ms < 0 ? -res.clock_offset_ms : res.clock_offset_ms;
+    if (p->cfg.clock_warn_ms != 0 && (uint64_t)off >= p->cfg.clock_warn_ms)
+        node_log(
+            NODE_LOG_WARN, "p2p",
+            "clock peer=%d offset_ms=%" PRId64
+            " reason=\"our clocks disagree; blocks are refused past the skew limit: check NTP\"",
+            k->peer, res.clock_offset_ms);
+    p->cfg.on_peer(p->cfg.ctx, (unsigned)k->peer, true);
+}
+
+static void hs_message(struct link *k, const uint8_t *msg, size_t len)
+{
+    const uint8_t *out;
+    size_t out_len;
+    int rc = node_hs_step(&k->hs, msg, len, now_ms(), &out, &out_len);
+    if (rc != 0) {
+        char why[NODE_HS_ERRMSG_LEN + 32];
+        snprintf(why, sizeof why, "handshake: %s", node_hs_errmsg(&k->hs));
+        link_close(k, why);
+        return;
+    }
+    if (out_len > 0 && write_copy(k, out, out_len) != 0)
+        return;
+    if (node_hs_done(&k->hs))
+        link_up(k);
+}
+
+static void hs_timeout(uv_timer_t *t)
+{
+    struct link *k = t->data;
+    if (k->state == LINK_HANDSHAKE)
+        link_close(k, "handshake timed out");
+}
+
+static int hs_start(struct link *k)
+{
+    struct node_p2p *p = k->p;
+    const struct ledger_genesis *g = p->cfg.g;
+    uint8_t keys[LEDGER_MAX_VALIDATORS][LEDGER_KEY_LEN];
+    for (uint32_t i = 0; i < g->n; i++)
+        memcpy(keys[i], g->validators[i].node_key, LEDGER_KEY_LEN);
+    const uint8_t *out = NULL;
+    size_t out_len = 0;
+    node_frame_rx_init_plain(&k->rx, NODE_HS_MSG_MAX);
+    int rc =
+        node_hs_init(&k->hs, k->dialer ? NODE_HS_DIALER : NODE_HS_LISTENER, g->hash, p->cfg.node_sk,
+                     &keys[0][0], g->n, k->dialer ? k->peer : -1, now_ms(), &out, &out_len);
+    sodium_memzero(keys, sizeof keys);
+    if (rc != 0) {
+        link_close(k, node_hs_errmsg(&k->hs));
+        return -1;
+    }
+    uv_timer_start(&k->timer, hs_timeout, NODE_HS_TIMEOUT_MS, 0);
+    if (out_len > 0)
+        return write_copy(k, out, out_len);
+    return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    static char chunk[READ_CHUNK]; /* one loop thread: consumed before the next read */
+    buf->base = chunk;
+    buf->len = sizeof chunk;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct link *k = s->data;
+    if (nread < 0) {
+        link_close(k, nread == UV_EOF ? "peer closed the connection" : uv_strerror((int)nread));
+        return;
+    }
+    const uint8_t *in = (const uint8_t *)buf->base;
+    size_t left = (size_t)nread;
+    while (left > 0 && k->state != LINK_CLOSING) {
+        size_t used;
+        const uint8_t *frame;
+        size_t frame_len;
+        int rc = node_frame_rx_feed(&k->rx, in, left, &used, &frame, &frame_len);
+        if (rc != 0) {
+            link_close(k, node_strerror(rc));
+            return;
+        }
+        in += used;
+        left -= used;
+        if (frame == NULL)
+            break;
+        if (k->state == LINK_HANDSHAKE) {
+            hs_message(k, frame, frame_len);
+            continue;
+        }
+        if (frame_len < 1) {
+            link_close(k, "empty frame");
+            return;
+        }
+        struct node_p2p *p = k->p;
+        unsigned peer = (unsigned)k->peer;
+        p->cfg.on_frame(p->cfg.ctx, peer, frame[0], frame + 1, frame_len - 1);
+        /* The handler may have dropped this link or stopped the node. */
+        if (p->closing || p->slots[peer].link != k)
+            return;
+    }
+}
+
+/* ---- dialling and accepting ---------------------------------------------------------- */
+
+static int resolve(const struct node_p2p_addr *a, struct sockaddr_storage *out)
+{
+    const char *host = strcmp(a->host, "localhost") == 0 ? "127.0.0.1" : a->host;
+    if (uv_ip4_addr(host, a->port, (struct sockaddr_in *)out) == 0)
+        return 0;
+    return uv_ip6_addr(host, a->port, (struct sockaddr_in6 *)out);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct link *k = req->data;
+    free(req);
+    if (k->state == LINK_CLOSING)
+        return;
+    if (status < 0) {
+        node_log(NODE_LOG_DEBUG, "p2p", "dial peer=%d addr=%s reason=\"%s\"", k->peer, k->addr,
+                 uv_strerror(status));
+        link_close(k, NULL);
+        return;
+    }
+    uv_tcp_nodelay(&k->tcp, 1);
+    if (hs_start(k) == 0 && k->state != LINK_CLOSING)
+        uv_read_start((uv_stream_t *)&k->tcp, alloc_cb, read_cb);
+}
+
+static void dial(struct node_p2p *p, unsigned peer)
+{
+    struct slot *s = &p->slots[peer];
+    const struct node_p2p_addr *a = &p->cfg.peers[peer];
+    if (p->closing || s->link != NULL || s->dialing || a->port == 0)
+        return;
+    struct sockaddr_storage sa;
+    if (resolve(a, &sa) != 0) {
+        node_log(NODE_LOG_ERROR, "p2p", "dial peer=%u reason=\"bad address %s:%u\"", peer, a->host,
+                 a->port);
+        return;
+    }
+    struct link *k = link_new(p, true, (int)peer);
+    uv_connect_t *req = malloc(sizeof *req);
+    if (k == NULL || req == NULL) {
+        free(req);
+        if (k != NULL)
+            link_close(k, NULL);
+        return;
+    }
+    snprintf(k->addr, sizeof k->addr, "%s:%u", a->host, a->port);
+    s->dialing = true;
+    req->data = k;
+    int rc = uv_tcp_connect(req, &k->tcp, (const struct sockaddr *)&sa, on_connect);
+    if (rc != 0) {
+        free(req);
+        link_close(k, NULL);
+    }
+}
+
+static void redial_cb(uv_timer_t *t)
+{
+    struct slot *s = t->data;
+    dial(s->p, s->index);
+}
+
+static void schedule_dial(struct node_p2p *p, unsigned peer)
+{
+    struct slot *s = &p->slots[peer];
+    if (p->closing || p->cfg.peers[peer].port == 0 || s->link != NULL || s->dialing)
+        return;
+    s->backoff_ms = s->backoff_ms == 0 ? BACKOFF_MIN_MS : s->backoff_ms * 2;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+    uint64_t wait = s->backoff_ms / 2 + randombytes_uniform((uint32_t)(s->backoff_ms / 2 + 1));
+    if (!uv_is_active((uv_handle_t *)&s->redial))
+        uv_timer_start(&s->redial, redial_cb, wait, 0);
+}
+
+static void on_accept(uv_stream_t *server, int status)
+{
+    struct node_p2p *p = server->data;
+    if (status < 0 || p->closing)
+        return;
+    struct link *k = link_new(p, false, -1);
+    if (k == NULL)
+        return;
+    if (uv_accept(server, (uv_stream_t *)&k->tcp) != 0) {
+        link_close(k, NULL);
+        return;
+    }
+    struct sockaddr_storage sa;
+    int len = sizeof sa;
+    char host[64] = "?";
+    if (uv_tcp_getpeername(&k->tcp, (struct sockaddr *)&sa, &len) == 0) {
+        if (sa.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&sa, host, sizeof host);
+        else
+            uv_ip6_name((struct sockaddr_in6 *)&sa, host, sizeof host);
+        snprintf(k->addr, sizeof k->addr, "%s:%u", host,
+                 ntohs(((struct sockaddr_in *)&sa)->sin_port));
+    }
+    if (p->pending > PENDING_MAX) {
+        link_close(k, "too many connections in handshake");
+        return;
+    }
+    uv_tcp_nodelay(&k->tcp, 1);
+    if (hs_start(k) == 0 && k->state != LINK_CLOSING)
+        uv_read_start((uv_stream_t *)&k->tcp, alloc_cb, read_cb);
+}
+
+/* ---- the public face -------------------------------------------------------------------- */
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct node_p2p *p = h->data;
+    if (--p->handles == 0)
+        free(p);
+}
+
+int node_p2p_start(const struct node_p2p_config *cfg, struct node_p2p **out, char *errmsg,
+                   size_t errmsg_len)
+{
+    *out = NULL;
+    struct node_p2p *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return -1;
+    }
+    p->cfg = *cfg;
+    struct sockaddr_storage sa;
+    if (resolve(&cfg->listen, &sa) != 0) {
+        snprintf(errmsg, errmsg_len, "bad listen address %s:%u", cfg->listen.host,
+                 cfg->listen.port);
+        free(p);
+        return -1;
+    }
+    uv_tcp_init(cfg->loop, &p->listener);
+    p->listener.data = p;
+    p->handles = 1;
+    for (unsigned i = 0; i < LEDGER_MAX_VALIDATORS; i++) {
+        struct slot *s = &p->slots[i];
+        s->p = p;
+        s->index = i;
+        uv_timer_init(cfg->loop, &s->redial);
+        s->redial.data = s;
+        p->handles++;
+    }
+    int rc = uv_tcp_bind(&p->listener, (const struct sockaddr *)&sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&p->listener, 128, on_accept);
+    if (rc != 0) {
+        snprintf(errmsg, errmsg_len, "listen on %s:%u: %s", cfg->listen.host, cfg->listen.port,
+                 uv_strerror(rc));
+        node_p2p_close(p);
+        return -1;
+    }
+    /* uv handles of slots keep their data pointer to the slot; the listener
+     * and slot timers share the close counter through p. */
+    node_log(NODE_LOG_INFO, "p2p", "listen addr=%s:%u", cfg->listen.host, cfg->listen.port);
+    for (unsigned i = 0; i < cfg->g->n; i++)
+        if (i != cfg->self)
+            dial(p, i);
+    *out = p;
+    return 0;
+}
+
+int node_p2p_send(struct node_p2p *p, unsigned peer, uint8_t type, const uint8_t *body, size_t len)
+{
+    if (p == NULL || peer >= LEDGER_MAX_VALIDATORS || p->slots[peer].link == NULL)
+        return -1;
+    return send_frame(p->slots[peer].link, type, body, len);
+}
+
+void node_p2p_broadcast(struct node_p2p *p, uint8_t type, const uint8_t *body, size_t len)
+{
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < p->cfg.g->n; i++)
+        if (i != p->cfg.self && p->slots[i].link != NULL)
+            send_frame(p->slots[i].link, type, body, len);
+}
+
+bool node_p2p_connected(const struct node_p2p *p, unsigned peer)
+{
+    return p != NULL && peer < LEDGER_MAX_VALIDATORS && p->slots[peer].link != NULL;
+}
+
+unsigned node_p2p_connected_count(const struct node_p2p *p)
+{
+    return p == NULL ? 0 : p->connected;
+}
+
+bool node_p2p_clock_offset(const struct node_p2p *p, unsigned peer, int64_t *out_ms)
+{
+    if (p == NULL || peer >= LEDGER_MAX_VALIDATORS || !p->slots[peer].has_offset)
+        return false;
+    *out_ms = p->slots[peer].offset_ms;
+    return true;
+}
+
+void node_p2p_drop(struct node_p2p *p, unsigned peer, const char *why)
+{
+    if (p == NULL || peer >= LEDGER_MAX_VALIDATORS || p->slots[peer].link == NULL)
+        return;
+    node_log(NODE_LOG_WARN, "p2p", "drop peer=%u reason=\"%s\"", peer, why);
+    link_close(p->slots[peer].link, why);
+}
+
+void node_p2p_close(struct node_p2p *p)
+{
+    if (p == NULL || p->closing)
+        return;
+    p->closing = true;
+    while (p->links != NULL)
+        link_close(p->links, NULL);
+    for (unsigned i = 0; i < LEDGER_MAX_VALIDATORS; i++) {
+        p->slots[i].redial.data = p;
+        uv_close((uv_handle_t *)&p->slots[i].redial, handle_closed);
+    }
+    uv_close((uv_handle_t *)&p->listener, handle_closed);
+}
