@@ -80,6 +80,7 @@ struct daemon {
     uint64_t sync_t0, sync_applied; /* progress of the current catch-up */
     uint64_t last_tip_sent;
     unsigned verifying; /* admissions in the thread pool */
+    uint64_t logged_view;
     int exit_code;
     bool stopping;
 };
@@ -104,6 +105,24 @@ static void checked(struct daemon *dm, int rc, const char *what)
 {
     if (rc == LEDGER_E_FATAL && !dm->stopping)
         fatal(dm, what, node_driver_errmsg(dm->d));
+}
+
+/* One info line per view change, whatever caused it (a time-out here, f+1
+ * VIEW-CHANGEs, an overdue request, a NEW-VIEW). */
+static void note_view(struct daemon *dm)
+{
+    if (dm->d == NULL)
+        return;
+    struct pbft_stats st;
+    node_driver_stats(dm->d, &st);
+    if (st.view == dm->logged_view)
+        return;
+    struct ledger_tip tip;
+    ledger_tip_get(dm->l, &tip);
+    node_log(NODE_LOG_INFO, "consensus",
+             "view change view=%" PRIu64 " primary=%u height=%" PRIu64 " view_changes=%" PRIu64,
+             st.view, (unsigned)(st.view % dm->o->g->n), tip.height, st.view_changes);
+    dm->logged_view = st.view;
 }
 
 static void short_hex(const uint8_t *h, char out[17])
@@ -500,6 +519,7 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
     switch (type) {
     case NODE_WIRE_CONSENSUS:
         checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
+        note_view(dm);
         break;
     case NODE_WIRE_TX:
         admit_start(dm, body, len, false, 0, 0, false, 0);
@@ -928,6 +948,7 @@ static void timer_cb(uv_timer_t *t)
     checked(dm, node_driver_tick(dm->d, now), "tick");
     if (dm->stopping)
         return;
+    note_view(dm);
     maybe_sync(dm, now);
     expire_waiters(dm, now);
     if (now - dm->last_tip_sent >= TIP_EVERY_MS)
@@ -1001,6 +1022,9 @@ static int open_ledger(struct daemon *dm)
         node_log(NODE_LOG_ERROR, "consensus", "start reason=\"%s\"", errmsg);
         return -1;
     }
+    struct pbft_stats st;
+    node_driver_stats(dm->d, &st);
+    dm->logged_view = st.view;
     struct ledger_tip tip;
     ledger_tip_get(dm->l, &tip);
     char h[17], gh[17];
