@@ -184,8 +184,8 @@ struct parse_ctx {
     struct node_config *cfg;
     const char *base_dir;
     int section_line[S__COUNT];
-    int key_line[NKEYS];                      /* from the prescan */
-    bool seen[NKEYS];                         /* from the parse */
+    int key_line[NKEYS]; /* from the prescan */
+    bool seen[NKEYS];    /* from the parse */
     bool peer_seen[LEDGER_MAX_VALIDATORS];
     char err[256];
     bool failed;
@@ -384,8 +384,7 @@ static int header(struct parse_ctx *c, const char *p, size_t ll, int line)
     if (s < 0)
         return fail(c, "unknown section [%s]", name), -1;
     if (c->section_line[s] != 0)
-        return fail(c, "duplicate section [%s] (first at line %d)", name, c->section_line[s]),
-               -1;
+        return fail(c, "duplicate section [%s] (first at line %d)", name, c->section_line[s]), -1;
     c->section_line[s] = line;
     return s;
 }
@@ -495,15 +494,15 @@ out:
 }
 
 /* Reads at most NODE_CONFIG_FILE_MAX bytes of path into *out (malloc'd, NUL-terminated). */
-static int read_text(const char *path, char **out, size_t *out_len, char *errmsg,
-                     size_t errmsg_len)
+static int read_text(const char *path, char **out, size_t *out_len, char *errmsg, size_t errmsg_len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
         set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
-        return e == ENOENT ? NODE_CONFIG_E_NOT_FOUND
-                           : e == EACCES ? NODE_CONFIG_E_PERM : NODE_CONFIG_E_IO;
+        return e == ENOENT   ? NODE_CONFIG_E_NOT_FOUND
+               : e == EACCES ? NODE_CONFIG_E_PERM
+                             : NODE_CONFIG_E_IO;
     }
     int rc = NODE_CONFIG_E_NOMEM;
     char *buf = malloc(NODE_CONFIG_FILE_MAX + 2);

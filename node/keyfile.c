@@ -117,8 +117,8 @@ int node_keyfile_decode(const char *text, size_t len, struct node_key *out, char
     if (seed == NULL)
         return NODE_CONFIG_E_NOMEM;
     for (size_t i = 0; i < SEED_LEN; i++)
-        seed[i] = (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 |
-                            hexval(text[PREFIX_LEN + 2 * i + 1]));
+        seed[i] =
+            (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 | hexval(text[PREFIX_LEN + 2 * i + 1]));
     struct node_key k;
     int rc = key_from_seed(seed, &k);
     sodium_free(seed);
@@ -157,8 +157,9 @@ static int check_mode(int fd, const char *path, char *errmsg, size_t errmsg_len)
         return NODE_CONFIG_E_INVALID;
     }
     if ((st.st_mode & 077) != 0) {
-        set_err(errmsg, errmsg_len, "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s",
-                path, (unsigned)(st.st_mode & 07777), path);
+        set_err(errmsg, errmsg_len,
+                "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s", path,
+                (unsigned)(st.st_mode & 07777), path);
         return NODE_CONFIG_E_PERM;
     }
     return 0;
@@ -238,8 +239,7 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
-                       size_t errmsg_len)
+int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg, size_t errmsg_len)
 {
     if (sodium_init() < 0)
         return NODE_CONFIG_E_NOMEM;
@@ -256,8 +256,7 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
         int e = errno;
         rc = errno_code(e);
         if (rc == NODE_CONFIG_E_EXISTS)
-            set_err(errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
-                    path);
+            set_err(errmsg, errmsg_len, "%s already exists; a key file is never overwritten", path);
         else
             set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
         goto out;

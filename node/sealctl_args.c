@@ -42,8 +42,8 @@ int sealctl_exit_for_config_err(int err)
                                                                  : SEALCTL_EXIT_USAGE;
 }
 
-int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val,
-                     unsigned long min, unsigned long max, unsigned long *out)
+int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val, unsigned long min,
+                     unsigned long max, unsigned long *out)
 {
     unsigned long v = 0;
     bool ok = val[0] >= '0' && val[0] <= '9' && strlen(val) <= 9 && !(val[0] == '0' && val[1]);

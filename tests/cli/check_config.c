@@ -1,4 +1,5 @@
-/* Test tool: loads node configs and the genesis each names, as sealchaind would; exit 0 when all load. */
+/* Test tool: loads node configs and the genesis each names, as sealchaind would; exit 0 when all
+ * load. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
