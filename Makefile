@@ -15,7 +15,7 @@ SHELL   := /bin/bash
 PKGS    := libsodium lmdb libuv libprotobuf-c inih jansson
 DEB_PKGS := build-essential pkg-config libsodium-dev liblmdb-dev libuv1-dev \
             libprotobuf-c-dev protobuf-c-compiler libcmocka-dev libinih-dev \
-            libjansson-dev clang-format
+            libjansson-dev jq clang-format
 
 ifdef SANITIZE
 BUILD   ?= build/san

@@ -150,6 +150,8 @@ int ledger_time_parse(const char *s, uint64_t *out_ms, const char **why)
         int64_t secs = days * 86400 + f.hour * 3600 + f.min * 60 + f.sec - f.offset_min * 60;
         if (secs < 0)
             reason = "before 1970-01-01T00:00:00Z";
+        else if ((uint64_t)secs * 1000 + (uint64_t)f.ms > TIME_MAX_MS)
+            reason = "after 9999-12-31T23:59:59.999Z (not writable back)";
         else
             *out_ms = (uint64_t)secs * 1000 + (uint64_t)f.ms;
     }

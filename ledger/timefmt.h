@@ -18,10 +18,11 @@
  * Refused: anything else around or inside the string (a space for 'T', a
  * missing offset, signs, blanks), impossible dates (Feb 30; Feb 29 outside
  * leap years), hours over 23, minutes or seconds over 59 (a leap second
- * "23:59:60" has no unix time), years outside 0001..9999 and instants before
- * 1970-01-01T00:00:00Z. s is a NUL-terminated string (borrowed).
- * Returns 0 and *out_ms, or LEDGER_E_BAD_FIELD with *out_ms untouched and,
- * when why is not NULL, a static reason in *why.
+ * "23:59:60" has no unix time), years outside 0001..9999, instants before
+ * 1970-01-01T00:00:00Z and after 9999-12-31T23:59:59.999Z (a negative offset
+ * can push the last day of 9999 past what ledger_time_format can write). s is a NUL-terminated
+ * string (borrowed). Returns 0 and *out_ms, or LEDGER_E_BAD_FIELD with *out_ms untouched and, when
+ * why is not NULL, a static reason in *why.
  */
 int ledger_time_parse(const char *s, uint64_t *out_ms, const char **why);
 

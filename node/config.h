@@ -42,7 +42,8 @@ struct node_config {
     enum node_log_level log_level;
     /* [peers]: where to dial validator i (by genesis index); host "" = not
      * dialled (it may still dial us). Addresses live here, not in genesis,
-     * so an agency can move without a new chain. */
+     * so an agency can move without a new chain. The node's own index may
+     * be listed too (testnet leaves it out). */
     struct node_addr peers[LEDGER_MAX_VALIDATORS];
     /* [consensus] (see struct pbft_config) and the block-time check */
     uint64_t progress_timeout_ms;
@@ -94,8 +95,9 @@ int node_config_load(const char *path, struct node_config *out, char *errmsg, si
 
 /*
  * Same as node_config_load over text (borrowed; len bytes, a '\0' at
- * text[len]). name stands for the file in messages ("NAME:LINE: ..."), and
- * relative paths are resolved against base_dir (which should be absolute).
+ * text[len]). name (borrowed, not NULL) stands for the file in messages
+ * ("NAME:LINE: ..."), and relative paths are resolved against base_dir
+ * (borrowed, not NULL; should be absolute).
  */
 int node_config_parse(const char *text, size_t len, const char *name, const char *base_dir,
                       struct node_config *out, char *errmsg, size_t errmsg_len);

@@ -73,6 +73,8 @@ static void impossible_or_malformed_times_are_refused_with_a_reason(void **state
         { "1969-12-31T23:59:59Z", "before 1970" },
         { "1970-01-01T00:00:00+00:01", "before 1970" },
         { "0000-01-01T00:00:00Z", "year 0000" },
+        { "9999-12-31T23:59:59-01:00",
+          "after 9999-12-31T23:59:59.999Z" }, /* found by fuzz_config */
         { "26-01-01T00:00:00Z", "YYYY-MM-DD" },
         { "+2026-01-01T00:00:00Z", "YYYY-MM-DD" },
         { "2026-1-01T00:00:00Z", "YYYY-MM-DD" },
