@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/err.h"
 #include "ledger/tx.h"
 #include "node/client.h"
 #include "node/keyfile.h"
@@ -123,7 +124,13 @@ void sealctl_submit(const struct sealctl *s, struct sealctl_conn *c, const uint8
     } else if (r->outcome == SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED) {
         out->status = "rejected";
     }
-    snprintf(out->error, sizeof out->error, "%s", r->error);
+    /* The ledger's words for the code, then its detail ("seal is suspended:
+     * seal 1a2b3c4d…: suspended"). */
+    const char *what = r->code != 0 ? ledger_strerror((int)r->code) : "";
+    if (what[0] != '\0' && strstr(r->error, what) == NULL)
+        snprintf(out->error, sizeof out->error, "%s: %s", what, r->error);
+    else
+        snprintf(out->error, sizeof out->error, "%s", r->error);
     switch (r->outcome) {
     case SEALCHAIN__API_OUTCOME__API_OUTCOME_OK:
         out->exit = SEALCTL_EXIT_OK;

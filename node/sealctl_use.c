@@ -46,6 +46,7 @@ struct use {
     struct node_key seal_k;
     uint8_t *old; /* the signature file as it was (NULL: none) */
     size_t old_len;
+    bool done;
 };
 
 /* Arguments, the seal key, the document's hash and the old signature file. */
@@ -56,8 +57,10 @@ static int prepare(struct sealctl *s, int argc, char **argv, struct use *u)
         { "out", true, &u->out },   { "wait", false, &u->wait },        { NULL, false, NULL },
     };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
-    if (rc != SEALCTL_GO)
+    if (rc != SEALCTL_GO) {
+        u->done = true; /* --help, or a usage error */
         return rc;
+    }
     if (u->seal == NULL || u->seal_key == NULL || u->doc == NULL)
         return sealctl_usage_error(s, "--seal, --seal-key and --doc are required");
     if (u->out == NULL) {
@@ -129,7 +132,7 @@ int sealctl_cmd_seal_use(struct sealctl *s, int argc, char **argv)
     struct use u = { 0 };
     struct sealctl_txctx t;
     int rc = prepare(s, argc, argv, &u);
-    if (rc == 0 && (rc = sealctl_tx_begin(s, &t)) == 0) {
+    if (rc == 0 && !u.done && (rc = sealctl_tx_begin(s, &t)) == 0) {
         uint8_t *tx = NULL, *file = NULL;
         size_t len = 0, file_len = 0;
         if ((rc = look_up_grant(s, &t, &u)) == 0 &&
