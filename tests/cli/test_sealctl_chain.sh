@@ -162,13 +162,13 @@ org_and_seal_show_report_every_contract_field() {
     and (.history[0] | has(\"height\") and has(\"time\") and has(\"tx\"))
     and (.history[0].time | test(\"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\\\\.[0-9]{3})?Z$\"))
     and (.grants | length == 2)
-    and (.grants[0] | keys == ["approvers","expires","grant","max_uses","revoked","threshold","to","uses"])
+    and (.grants[0] | keys == [\"approvers\",\"expires\",\"grant\",\"max_uses\",\"revoked\",\"threshold\",\"to\",\"uses\"])
     and .grants[0].to == \"$U\" and .grants[0].threshold == 2 and (.grants[0].approvers == [\"$P1\",\"$P2\",\"$P3\"])
     and .grants[0].revoked == false and .grants[1].threshold == 0 and .grants[1].approvers == []" || return 1
   # human form: aligned, short nested hashes, full seal id on top
   want 0 "$S" --node "$(sock 3)" seal show "$ESID" || return 1
   grep -qE "^seal_id +$ESID$" "$T/out" || { cat "$T/out"; return 1; }
-  grep -qE "^    tx +[0-9a-f]{8}…$" "$T/out" || { cat "$T/out"; return 1; }
+  grep -qE "^ +tx +[0-9a-f]{8}…$" "$T/out" || { cat "$T/out"; return 1; }
   # unknown org and seal: exit 1
   refused "unknown organisation" 0 - org show 91350100M000100Y43 || return 1
   refused "unknown seal" 0 - seal show "$(printf '%064d' 7)" || return 1
