@@ -159,6 +159,8 @@ static int start_body(struct node_frame_rx *rx)
         return fail(rx, NODE_E_FRAME_TOO_LARGE);
     if (rx->st != NULL && len < NODE_FRAME_ABYTES)
         return fail(rx, NODE_E_FRAME_MALFORMED);
+    if (rx->cap > KEEP_CAP)
+        release(rx); /* the previous frame's pointer expired with the last call */
     rx->want = len;
     rx->have = 0;
     return 0;
@@ -225,8 +227,6 @@ int node_frame_rx_feed(struct node_frame_rx *rx, const uint8_t *in, size_t len, 
     *out_frame_len = 0;
     if (rx->err != 0)
         return NODE_E_FRAME_FAILED;
-    if (rx->prefix_have == 0 && rx->cap > KEEP_CAP)
-        release(rx); /* the previous frame, now that its pointer has expired */
     size_t used = 0;
     int rc;
     if (rx->prefix_have < NODE_FRAME_PREFIX_LEN) {
