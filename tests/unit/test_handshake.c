@@ -543,6 +543,47 @@ static void bad_arguments_are_refused(void **state)
     node_hs_close(&hs);
 }
 
+/* The transport's path: FINISH and the dialer's first frame arrive in one
+ * chunk; the plaintext reader stops after FINISH and the rest goes to the
+ * decrypting reader the handshake produced. */
+static void finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader(void **state)
+{
+    (void)state;
+    struct pair p;
+    const uint8_t *out;
+    size_t out_len;
+    dial(&p, 2, 3, genesis, 1000);
+    listen_as(&p, 3, genesis);
+    EXPECT_RC(to_listener_hello(&p, 1000), 0);
+    EXPECT_RC(node_hs_step(&p.d, p.reply.b, p.reply.len, 1001, &out, &out_len), 0);
+    struct node_hs_result rd, rl;
+    EXPECT_RC(node_hs_take(&p.d, &rd), 0);
+    uint8_t chunk[512];
+    memcpy(chunk, out, out_len);
+    size_t n;
+    EXPECT_RC(node_frame_seal(&rd.tx, (const uint8_t *)"block", 5, chunk + out_len,
+                              sizeof chunk - out_len, &n),
+              0);
+    size_t total = out_len + n, used, flen;
+    const uint8_t *f;
+    struct node_frame_rx plain;
+    node_frame_rx_init_plain(&plain, NODE_HS_MSG_MAX);
+    EXPECT_RC(node_frame_rx_feed(&plain, chunk, total, &used, &f, &flen), 0);
+    assert_int_equal(used, out_len);
+    assert_non_null(f);
+    EXPECT_RC(node_hs_step(&p.l, f, flen, 1002, &out, &out_len), 0);
+    node_frame_rx_close(&plain);
+    EXPECT_RC(node_hs_take(&p.l, &rl), 0);
+    EXPECT_RC(node_frame_rx_feed(&rl.rx, chunk + used, total - used, &used, &f, &flen), 0);
+    assert_int_equal(flen, 5);
+    assert_memory_equal(f, "block", 5);
+    node_frame_tx_close(&rd.tx);
+    node_frame_rx_close(&rd.rx);
+    node_frame_tx_close(&rl.tx);
+    node_frame_rx_close(&rl.rx);
+    pair_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +599,7 @@ int main(void)
         cmocka_unit_test(truncated_over_long_and_unknown_version_messages_are_refused),
         cmocka_unit_test(a_step_after_completion_or_failure_is_refused),
         cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
