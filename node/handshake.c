@@ -348,13 +348,18 @@ static void seal_out(struct node_hs *hs, size_t len, const uint8_t **out, size_t
     *out_len = NODE_FRAME_PREFIX_LEN + len;
 }
 
-/* peer − own, from the peer's clock at the midpoint of our round trip. */
+/* peer − own, from the peer's clock at the midpoint of our round trip. In
+ * unsigned arithmetic and saturated: the peer's clock is its to report. */
 static void measure_clock(struct node_hs *hs, uint64_t peer_ms, uint64_t now_ms)
 {
-    int64_t sent = (int64_t)hs->sent_ms, now = (int64_t)now_ms;
-    int64_t rtt = now >= sent ? now - sent : 0; /* a wall clock may step back */
-    hs->rtt_ms = (uint64_t)rtt;
-    hs->offset_ms = (int64_t)peer_ms - (sent + rtt / 2);
+    uint64_t sent = hs->sent_ms;
+    uint64_t rtt = now_ms >= sent ? now_ms - sent : 0; /* a wall clock may step back */
+    uint64_t mid = sent + rtt / 2;
+    uint64_t d = peer_ms >= mid ? peer_ms - mid : mid - peer_ms;
+    if (d > (uint64_t)INT64_MAX)
+        d = (uint64_t)INT64_MAX;
+    hs->rtt_ms = rtt;
+    hs->offset_ms = peer_ms >= mid ? (int64_t)d : -(int64_t)d;
 }
 
 /* --- the three steps -------------------------------------------------------- */

@@ -614,6 +614,39 @@ static void finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader(void
     pair_close(&p);
 }
 
+/* Clocks are the peers' to report: absurd ones saturate the estimate and
+ * never overflow it. */
+static void an_absurd_peer_clock_saturates_the_offset(void **state)
+{
+    (void)state;
+    uint64_t clocks[] = { 1ull << 63, UINT64_MAX, 0 };
+    for (int i = 0; i < 3; i++) {
+        struct pair p;
+        uint64_t t0 = 1795000000000ull;
+        dial(&p, 0, 1, genesis, t0);
+        listen_as(&p, 1, genesis);
+        EXPECT_RC(to_listener_hello(&p, clocks[i]), 0);
+        EXPECT_RC(to_dialer_reply(&p, t0 + 10), 0);
+        EXPECT_RC(to_listener_finish(&p, clocks[i]), 0);
+        struct node_hs_result rd, rl;
+        EXPECT_RC(node_hs_take(&p.d, &rd), 0);
+        EXPECT_RC(node_hs_take(&p.l, &rl), 0);
+        assert_int_equal(rd.rtt_ms, 10);
+        if (clocks[i] == 0) {
+            assert_true(rd.clock_offset_ms == -(int64_t)(t0 + 5));
+            assert_int_equal(rl.rtt_ms, 0);
+        } else {
+            assert_true(rd.clock_offset_ms > 0);
+            assert_true(rl.clock_offset_ms < 0);
+        }
+        node_frame_tx_close(&rd.tx);
+        node_frame_rx_close(&rd.rx);
+        node_frame_tx_close(&rl.tx);
+        node_frame_rx_close(&rl.rx);
+        pair_close(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -629,6 +662,7 @@ int main(void)
         cmocka_unit_test(truncated_over_long_and_unknown_version_messages_are_refused),
         cmocka_unit_test(a_step_after_completion_or_failure_is_refused),
         cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(an_absurd_peer_clock_saturates_the_offset),
         cmocka_unit_test(finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
