@@ -109,6 +109,8 @@ int node_frame_rx_init(struct node_frame_rx *rx, const uint8_t key[static NODE_F
 
 void node_frame_rx_set_max(struct node_frame_rx *rx, size_t max_plain)
 {
+    if (max_plain > NODE_FRAME_PLAIN_MAX)
+        return; /* never raised; and max_plain + ABYTES cannot wrap below */
     size_t body = rx->st != NULL ? max_plain + NODE_FRAME_ABYTES : max_plain;
     if (body < rx->max)
         rx->max = body;
