@@ -39,10 +39,10 @@
  *     transaction (LMDB pages in use, read after a clean stop).
  */
 
-#define NODES       4
-#define SEALS       100
-#define USERS       1000
-#define INFLIGHT    3000 /* per socket, saturation */
+#define NODES         4
+#define SEALS         100
+#define USERS         1000
+#define INFLIGHT      3000 /* per socket, saturation */
 #define HALF_SECS_MAX 20
 
 struct user {
@@ -282,8 +282,8 @@ static void setup_chain(void)
                                      .type = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_CONTRACT,
                                      .name = name,
                                      .seal_key = seals[s].pk };
-        if (ledger_txb_seal_register(&C.g, C.admin_sk[0], until, &p, &txs[s].bytes,
-                                     &txs[s].len) != 0)
+        if (ledger_txb_seal_register(&C.g, C.admin_sk[0], until, &p, &txs[s].bytes, &txs[s].len) !=
+            0)
             die("build seal register");
         ledger_tx_id(txs[s].bytes, txs[s].len, seals[s].id);
     }
@@ -293,8 +293,7 @@ static void setup_chain(void)
     for (unsigned u = 0; u < USERS; u++) {
         crypto_sign_keypair(users[u].pk, users[u].sk);
         users[u].seal = u % SEALS;
-        struct ledger_txb_grant p = { .seal_id = seals[users[u].seal].id,
-                                      .user_key = users[u].pk };
+        struct ledger_txb_grant p = { .seal_id = seals[users[u].seal].id, .user_key = users[u].pk };
         if (ledger_txb_grant(&C.g, C.admin_sk[0], until, &p, &txs[u].bytes, &txs[u].len) != 0)
             die("build grant");
         ledger_tx_id(txs[u].bytes, txs[u].len, users[u].grant);
@@ -380,8 +379,9 @@ static double saturate(struct tx *txs, size_t n, double secs)
     }
     uint64_t t1 = wall_ms();
     if (next == n)
-        fprintf(stderr, "bench: warning: all %zu pre-signed uses were offered before the "
-                        "window ended; offer was not above capacity\n",
+        fprintf(stderr,
+                "bench: warning: all %zu pre-signed uses were offered before the "
+                "window ended; offer was not above capacity\n",
                 n);
     for (unsigned i = 0; i < NODES; i++) {
         while (k[i].outstanding > 0)
@@ -403,14 +403,14 @@ static double saturate(struct tx *txs, size_t n, double secs)
     uint64_t h0, h1;
     uint64_t txs_in = committed_between(t0, t1, &h0, &h1);
     double tps = (double)txs_in / ((double)(t1 - t0) / 1000.0);
-    fprintf(stderr, "bench: saturation: offered %zu in %.1f s, %" PRIu64
-                    " committed in blocks %" PRIu64 "..%" PRIu64 ": %.0f tx/s\n",
+    fprintf(stderr,
+            "bench: saturation: offered %zu in %.1f s, %" PRIu64 " committed in blocks %" PRIu64
+            "..%" PRIu64 ": %.0f tx/s\n",
             next, (double)(t1 - t0) / 1000.0, txs_in, h0, h1, tps);
     return tps;
 }
 
-static void half_load(struct tx *txs, size_t n, double rate, double secs, double *p50,
-                      double *p99)
+static void half_load(struct tx *txs, size_t n, double rate, double secs, double *p50, double *p99)
 {
     struct conn k[NODES];
     for (unsigned i = 0; i < NODES; i++)
@@ -439,8 +439,9 @@ static void half_load(struct tx *txs, size_t n, double rate, double secs, double
     qsort(lat, n_lat, sizeof *lat, cmp_double);
     *p50 = n_lat ? lat[n_lat / 2] : 0;
     *p99 = n_lat ? lat[(size_t)((double)n_lat * 0.99)] : 0;
-    fprintf(stderr, "bench: half load: %.0f tx/s offered for %.0f s, %zu committed, p50 %.1f ms, "
-                    "p99 %.1f ms\n",
+    fprintf(stderr,
+            "bench: half load: %.0f tx/s offered for %.0f s, %zu committed, p50 %.1f ms, "
+            "p99 %.1f ms\n",
             rate, secs, n_lat, *p50, *p99);
     free(lat);
 }
@@ -495,13 +496,14 @@ int main(void)
     for (unsigned i = 0; i < NODES; i++)
         if (cluster_wait_up(&C, i, 30000) != 0)
             die("a node did not come up");
-    fprintf(stderr, "bench: 4 nodes up in %s; set-up: %d seals, %d silent grants\n", C.dir,
-            SEALS, USERS);
+    fprintf(stderr, "bench: 4 nodes up in %s; set-up: %d seals, %d silent grants\n", C.dir, SEALS,
+            USERS);
     setup_chain();
     double verifies = ceiling_verifies();
     double ceiling = verifies / (NODES * 2.0);
-    fprintf(stderr, "bench: ceiling: %.0f Ed25519 verifications/s on %ld cores = %.0f use tx/s "
-                    "for 4 nodes\n",
+    fprintf(stderr,
+            "bench: ceiling: %.0f Ed25519 verifications/s on %ld cores = %.0f use tx/s "
+            "for 4 nodes\n",
             verifies, sysconf(_SC_NPROCESSORS_ONLN), ceiling);
     size_t n_sat = (size_t)(ceiling * secs * 1.5) + 1000;
     fprintf(stderr, "bench: pre-signing %zu uses (not timed)\n", n_sat);

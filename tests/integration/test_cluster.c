@@ -350,9 +350,11 @@ static bool outsider_refused(struct cluster *c)
         uint8_t buf[1024];
         ssize_t r;
         size_t total = 0;
-        while ((r = read(fd, buf, sizeof buf)) > 0)
+        while ((r = read(fd, buf + total, sizeof buf - total)) > 0)
             total += (size_t)r;
-        refused = r == 0 && total == 0; /* closed without a REPLY */
+        /* Closed on us, with nothing or a REFUSE (never a REPLY). */
+        refused =
+            r == 0 && (total == 0 || (total == 4 + NODE_HS_REFUSE_LEN && buf[5] == NODE_HS_REFUSE));
     }
     if (fd >= 0)
         close(fd);
