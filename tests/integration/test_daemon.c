@@ -237,6 +237,99 @@ static void a_huge_length_prefix_drops_only_that_client(void **state)
     close(idle);
 }
 
+/* One query; returns its reply (owned by the caller). */
+static Sealchain__ApiReply *ask(struct dev *d, Sealchain__ApiRequest *req)
+{
+    struct node_client *cl;
+    char err[256];
+    assert_int_equal(node_client_open(d->sock, &cl, err, sizeof err), 0);
+    Sealchain__ApiReply *r;
+    assert_int_equal(node_client_call(cl, req, 5000, &r, err, sizeof err), 0);
+    node_client_close(cl);
+    return r;
+}
+
+static void expect(struct dev *d, Sealchain__ApiRequest *req, Sealchain__ApiOutcome outcome)
+{
+    Sealchain__ApiReply *r = ask(d, req);
+    assert_int_equal(r->outcome, outcome);
+    if (outcome != SEALCHAIN__API_OUTCOME__API_OUTCOME_OK)
+        assert_true(strlen(r->error) > 0);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
+/* Every query with wrong-sized or missing fields is answered (bad request or
+ * not found) and the node goes on serving; a verify of garbage is a negative
+ * verdict, not an error. */
+static void queries_with_bad_fields_are_answered(void **state)
+{
+    struct dev *d = *state;
+    const Sealchain__ApiOutcome bad = SEALCHAIN__API_OUTCOME__API_OUTCOME_BAD_REQUEST,
+                                refused = SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED;
+    static uint8_t zeros[64], big[900 * 1024];
+    char long_id[200];
+    memset(long_id, 'A', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    expect(d, &req, bad); /* no request at all */
+    Sealchain__SealRequest sq = SEALCHAIN__SEAL_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SEAL;
+    req.seal = &sq;
+    sq.seal_id = (ProtobufCBinaryData){ 5, zeros };
+    expect(d, &req, bad);
+    sq.seal_id = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, refused);
+    Sealchain__OrgRequest oq = SEALCHAIN__ORG_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_ORG;
+    req.org = &oq;
+    expect(d, &req, bad); /* empty id */
+    oq.org_id = long_id;
+    expect(d, &req, bad);
+    oq.org_id = "91350100M000100Y43";
+    expect(d, &req, refused);
+    Sealchain__UsageRequest uq = SEALCHAIN__USAGE_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_USAGE;
+    req.usage = &uq;
+    expect(d, &req, bad); /* neither */
+    uq.doc_hash = uq.usage = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, bad); /* both */
+    uq.usage = (ProtobufCBinaryData){ 0, NULL };
+    expect(d, &req, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK); /* no uses of it */
+    uq.doc_hash = (ProtobufCBinaryData){ 0, NULL };
+    uq.usage = (ProtobufCBinaryData){ 31, zeros };
+    expect(d, &req, bad);
+    Sealchain__ProofRequest pq = SEALCHAIN__PROOF_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_PROOF;
+    req.proof = &pq;
+    pq.usage = (ProtobufCBinaryData){ 64, zeros };
+    expect(d, &req, bad);
+    pq.usage = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, refused);
+    Sealchain__BlockRequest bq = SEALCHAIN__BLOCK_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_BLOCK;
+    req.block = &bq;
+    bq.height = UINT64_MAX;
+    expect(d, &req, refused);
+    Sealchain__VerifyRequest vq = SEALCHAIN__VERIFY_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_VERIFY;
+    req.verify = &vq;
+    vq.doc_hash = (ProtobufCBinaryData){ 3, zeros };
+    expect(d, &req, bad);
+    vq.doc_hash = (ProtobufCBinaryData){ 32, zeros };
+    for (int i = 0; i < 2; i++) { /* nothing, then 900 KiB of garbage */
+        vq.sigfile = i == 0 ? (ProtobufCBinaryData){ 0, NULL } : (ProtobufCBinaryData){ sizeof big, big };
+        memset(big, 0x5a, sizeof big);
+        Sealchain__ApiReply *r = ask(d, &req);
+        assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK);
+        assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_VERIFY);
+        assert_false(r->verify->valid);
+        assert_int_equal(r->verify->n_signatures, 0);
+        assert_true(r->verify->n_reasons >= 1);
+        sealchain__api_reply__free_unpacked(r, NULL);
+    }
+    assert_int_equal(status_ok(d->sock), 0);
+}
+
 static void a_stale_socket_file_is_replaced(void **state)
 {
     struct dev *d = *state;
@@ -312,6 +405,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_garbage_request_gets_an_error_reply, dev_setup,
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(a_huge_length_prefix_drops_only_that_client, dev_setup,
+                                        dev_teardown),
+        cmocka_unit_test_setup_teardown(queries_with_bad_fields_are_answered, dev_setup,
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(a_stale_socket_file_is_replaced, dev_setup, dev_teardown),
         cmocka_unit_test(a_bad_config_names_file_and_line_and_exits_2),
