@@ -453,7 +453,7 @@ static void proof(struct q *q, const ProtobufCBinaryData *usage_id)
     int rc = ledger_proof_export(ledger_store_get(q->l), usage_id->data, &bundle, &len, err,
                                  sizeof err);
     if (rc == LEDGER_E_UNKNOWN_USAGE || rc == LEDGER_E_NOT_EFFECTIVE)
-        fail(q, REFUSED, rc, "%s", err);
+        fail(q, REFUSED, rc, "%s: %s", ledger_strerror(rc), err);
     else if (rc != 0)
         fail(q, UNAVAILABLE, rc, "proof export: %s", err);
     if (rc != 0)

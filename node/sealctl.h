@@ -104,6 +104,8 @@ void sealctl_human_short(json_t *obj, FILE *f);
 /* JSON helpers: lowercase hex (json null when p is NULL), RFC 3339 time
  * (null when ms is 0), an integer (null when v is 0). New references. */
 json_t *sealctl_jhex(const uint8_t *p, size_t len);
+/* A string; bytes of text that are not UTF-8 become '?' (JSON must stay valid). */
+json_t *sealctl_jstr(const char *text);
 json_t *sealctl_jtime(uint64_t ms);
 json_t *sealctl_jint_or_null(uint64_t v);
 

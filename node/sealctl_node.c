@@ -154,7 +154,7 @@ json_t *sealctl_txres_json(const struct sealctl_txres *r)
 {
     return json_pack("{s:o, s:s, s:o, s:o}", "tx", sealctl_jhex(r->id, LEDGER_HASH_LEN), "status",
                      r->status, "height", sealctl_jint_or_null(r->height), "error",
-                     r->error[0] ? json_string(r->error) : json_null());
+                     r->error[0] ? sealctl_jstr(r->error) : json_null());
 }
 
 int sealctl_txres_print(const struct sealctl *s, const struct sealctl_txres *r, json_t *obj)

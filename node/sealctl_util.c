@@ -25,6 +25,23 @@ json_t *sealctl_jhex(const uint8_t *p, size_t len)
     return v;
 }
 
+json_t *sealctl_jstr(const char *text)
+{
+    json_t *v = json_string(text);
+    if (v != NULL)
+        return v;
+    /* Not UTF-8 (an argument echoed in an error, say): keep it readable. */
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return NULL;
+    for (char *p = copy; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    v = json_string(copy);
+    free(copy);
+    return v;
+}
+
 json_t *sealctl_jtime(uint64_t ms)
 {
     if (ms == 0)

@@ -19,7 +19,7 @@ static json_t *jstrs(char **v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < n; i++)
-        json_array_append_new(a, json_string(v[i]));
+        json_array_append_new(a, sealctl_jstr(v[i]));
     return a;
 }
 
@@ -243,7 +243,7 @@ int sealctl_cmd_proof_verify(struct sealctl *s, int argc, char **argv)
             bool ok = res->valid;
             json_t *reasons = json_array();
             for (size_t i = 0; reasons != NULL && i < res->n_reasons; i++)
-                json_array_append_new(reasons, json_string(res->reasons[i]));
+                json_array_append_new(reasons, sealctl_jstr(res->reasons[i]));
             json_t *o = json_pack(
                 "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid", ok, "reasons", reasons,
                 "seal_id", ok ? sealctl_jhex(res->seal_id, 32) : json_null(), "org",

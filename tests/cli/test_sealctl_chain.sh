@@ -183,6 +183,8 @@ cross_agency_story() {
     and .signature_file == \"$T/contract.pdf.seal\" and .doc_hash == \"$(sha256sum "$T/contract.pdf" | cut -c1-64)\"" || return 1
   UUSE=$(field .usage)
   [ -s "$T/contract.pdf.seal" ] || { echo "no signature file"; return 1; }
+  refused "use is not effective" 1 - proof export --usage "$UUSE" --out "$T/pending.proof" || return 1
+  [ ! -e "$T/pending.proof" ] || { echo "wrote a proof of a pending use"; return 1; }
   want 1 sc 2 - verify --doc "$T/contract.pdf" || return 1
   one_json '.valid == false and (.signatures[0].reasons | any(test("pending, not effective")))' || return 1
   echo "a rejection and two approvals" >&2
@@ -468,6 +470,9 @@ json_names_with_quotes_and_chinese_are_valid() {
   ok 2 "$(admin 2)" org register --id "$org" --name $'丙 "C" \\ 公司\ttab' --admin "$X" --wait 2>/dev/null
   # a tab is a control character: the ledger refuses the name; the output is still one JSON value
   jq -e . "$T/out" >/dev/null || { cat "$T/out"; return 1; }
+  # an org id that is not UTF-8 comes back in the error: still valid JSON, exit 1
+  want 1 sc 0 "$T/eadmin.key" seal register --org $'\xff\xfe' --type other --name n --seal-pub "$X" --wait || return 1
+  one_json '.status == "rejected" and (.error | length > 0)' || return 1
   ok 2 "$(admin 2)" org register --id "$org" --name '丙 "C" \ 公司' --admin "$X" --wait || return 1
   ok 3 - org show "$org" || return 1
   one_json '.name == "丙 \"C\" \\ 公司" and .authority == 2' || return 1
