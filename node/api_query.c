@@ -368,8 +368,8 @@ static void fill_sig(struct ledger_rtxn *rt, struct ledger_verify_sig *s,
     if (s->usage.effective_height != 0 &&
         ledger_q_block_by_height(rt, s->usage.effective_height, &b) == 0) {
         v->usage.effective_time_ms = b.time_ms;
-        v->usage.n_effective_signers = b.n_signers < LEDGER_MAX_VALIDATORS ? b.n_signers
-                                                                           : LEDGER_MAX_VALIDATORS;
+        v->usage.n_effective_signers =
+            b.n_signers < LEDGER_MAX_VALIDATORS ? b.n_signers : LEDGER_MAX_VALIDATORS;
         memcpy(v->signers, b.signers, v->usage.n_effective_signers * sizeof *v->signers);
         v->usage.effective_signers = v->signers;
     }
@@ -434,7 +434,8 @@ static void verify(struct q *q, const Sealchain__VerifyRequest *vq)
          f->count != rep->count))
         rc = LEDGER_E_INVALID;
     if (rc != 0)
-        fail(q, UNAVAILABLE, rc, "verify: %s", rep->n_reasons ? rep->reasons[0] : ledger_strerror(rc));
+        fail(q, UNAVAILABLE, rc, "verify: %s",
+             rep->n_reasons ? rep->reasons[0] : ledger_strerror(rc));
     else
         verify_reply(q, rep, f);
     free(rep);
@@ -450,8 +451,8 @@ static void proof(struct q *q, const ProtobufCBinaryData *usage_id)
     uint8_t *bundle = NULL;
     size_t len = 0;
     char err[LEDGER_ERRMSG_LEN];
-    int rc = ledger_proof_export(ledger_store_get(q->l), usage_id->data, &bundle, &len, err,
-                                 sizeof err);
+    int rc =
+        ledger_proof_export(ledger_store_get(q->l), usage_id->data, &bundle, &len, err, sizeof err);
     if (rc == LEDGER_E_UNKNOWN_USAGE || rc == LEDGER_E_NOT_EFFECTIVE)
         fail(q, REFUSED, rc, "%s: %s", ledger_strerror(rc), err);
     else if (rc != 0)

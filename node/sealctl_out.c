@@ -26,7 +26,8 @@ static void print_scalar(json_t *v, FILE *f, bool shorten)
         fputs("no", f);
     else if (json_is_null(v))
         fputs("-", f);
-    else if (json_is_array(v) && (json_array_size(v) == 0 || !json_is_object(json_array_get(v, 0)))) {
+    else if (json_is_array(v) &&
+             (json_array_size(v) == 0 || !json_is_object(json_array_get(v, 0)))) {
         size_t i;
         json_t *e;
         if (json_array_size(v) == 0)

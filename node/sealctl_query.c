@@ -57,13 +57,13 @@ int sealctl_cmd_status(struct sealctl *s, int argc, char **argv)
     if ((rc = ask(s, &req, SEALCHAIN__API_REPLY__REP_STATUS, &r)) != 0)
         return rc;
     const Sealchain__StatusReply *st = r->status;
-    json_t *o = json_pack(
-        "{s:s, s:i, s:s, s:I, s:I, s:i, s:i, s:i, s:I, s:b, s:o, s:o}", "chain_id", st->chain_id,
-        "node", (int)st->node, "org_id", st->org_id, "height", (json_int_t)st->height, "view",
-        (json_int_t)st->view, "primary", (int)st->primary, "validators", (int)st->validators,
-        "peers_connected", (int)st->peers_connected, "mempool_txs", (json_int_t)st->mempool_txs,
-        "syncing", st->syncing, "last_block_hash", jbin(&st->last_block_hash), "last_block_time",
-        sealctl_jtime(st->last_block_time_ms));
+    json_t *o = json_pack("{s:s, s:i, s:s, s:I, s:I, s:i, s:i, s:i, s:I, s:b, s:o, s:o}",
+                          "chain_id", st->chain_id, "node", (int)st->node, "org_id", st->org_id,
+                          "height", (json_int_t)st->height, "view", (json_int_t)st->view, "primary",
+                          (int)st->primary, "validators", (int)st->validators, "peers_connected",
+                          (int)st->peers_connected, "mempool_txs", (json_int_t)st->mempool_txs,
+                          "syncing", st->syncing, "last_block_hash", jbin(&st->last_block_hash),
+                          "last_block_time", sealctl_jtime(st->last_block_time_ms));
     sealchain__api_reply__free_unpacked(r, NULL);
     return sealctl_print(s, o, NULL);
 }
@@ -119,9 +119,9 @@ int sealctl_cmd_tx(struct sealctl *s, int argc, char **argv)
     if ((rc = ask(s, &req, SEALCHAIN__API_REPLY__REP_TX, &r)) != 0)
         return rc;
     const Sealchain__TxReply *t = r->tx;
-    json_t *o = json_pack("{s:o, s:s, s:o, s:I, s:i, s:o}", "hash", jbin(&t->hash), "type",
-                          t->type, "signer", jbin(&t->signer), "height", (json_int_t)t->height,
-                          "index", (int)t->index, "time", sealctl_jtime(t->time_ms));
+    json_t *o = json_pack("{s:o, s:s, s:o, s:I, s:i, s:o}", "hash", jbin(&t->hash), "type", t->type,
+                          "signer", jbin(&t->signer), "height", (json_int_t)t->height, "index",
+                          (int)t->index, "time", sealctl_jtime(t->time_ms));
     sealchain__api_reply__free_unpacked(r, NULL);
     return sealctl_print(s, o, NULL);
 }
@@ -149,8 +149,8 @@ int sealctl_cmd_org_show(struct sealctl *s, int argc, char **argv)
                                       g->org_id, "name", g->name, "admin", jbin(&g->admin_key),
                                       "authority", (int)g->authority, "registered_height",
                                       (json_int_t)g->registered_height, "legal_rep_hash",
-                                      jbin(&g->legal_rep_hash), "tx", jbin(&g->tx),
-                                      "official_seal", jbin(&g->official_seal));
+                                      jbin(&g->legal_rep_hash), "tx", jbin(&g->tx), "official_seal",
+                                      jbin(&g->official_seal));
     sealchain__api_reply__free_unpacked(r, NULL);
     return sealctl_print(s, o, NULL);
 }
@@ -167,9 +167,9 @@ static json_t *history_json(const Sealchain__SealReply *sr)
     for (size_t i = 0; a != NULL && i < sr->n_history; i++) {
         const Sealchain__HistoryEntry *h = sr->history[i];
         json_array_append_new(a, json_pack("{s:s, s:I, s:o, s:o, s:o}", "action",
-                                           action_name(h->action), "height",
-                                           (json_int_t)h->height, "time", sealctl_jtime(h->time_ms),
-                                           "tx", jbin(&h->tx), "reason",
+                                           action_name(h->action), "height", (json_int_t)h->height,
+                                           "time", sealctl_jtime(h->time_ms), "tx", jbin(&h->tx),
+                                           "reason",
                                            h->reason[0] ? json_string(h->reason) : json_null()));
     }
     return a;
@@ -180,12 +180,12 @@ static json_t *grants_json(const Sealchain__SealReply *sr)
     json_t *a = json_array();
     for (size_t i = 0; a != NULL && i < sr->n_grants; i++) {
         const Sealchain__GrantRecord *g = sr->grants[i];
-        json_array_append_new(
-            a, json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:i, s:b}", "grant", jbin(&g->grant), "to",
-                         jbin(&g->user_key), "expires", sealctl_jtime(g->expires_ms), "max_uses",
-                         sealctl_jint_or_null(g->max_uses), "uses", (int)g->uses, "approvers",
-                         jbins(g->approvers, g->n_approvers), "threshold", (int)g->threshold,
-                         "revoked", g->revoked));
+        json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o, s:i, s:o, s:i, s:b}", "grant",
+                                           jbin(&g->grant), "to", jbin(&g->user_key), "expires",
+                                           sealctl_jtime(g->expires_ms), "max_uses",
+                                           sealctl_jint_or_null(g->max_uses), "uses", (int)g->uses,
+                                           "approvers", jbins(g->approvers, g->n_approvers),
+                                           "threshold", (int)g->threshold, "revoked", g->revoked));
     }
     return a;
 }
@@ -210,10 +210,10 @@ int sealctl_cmd_seal_show(struct sealctl *s, int argc, char **argv)
         return rc;
     const Sealchain__SealRecord *k = r->seal->seal;
     json_t *o = json_pack(
-        "{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "seal_id", jbin(&k->seal_id),
-        "org", k->org_id, "type", ledger_seal_type_name(k->type), "name", k->name,
-        "seal_public_key", jbin(&k->seal_key), "custodian", jbin(&k->custodian_key), "status",
-        ledger_seal_status_name(k->status), "valid_from", sealctl_jtime(k->valid_from_ms),
+        "{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "seal_id",
+        jbin(&k->seal_id), "org", k->org_id, "type", ledger_seal_type_name(k->type), "name",
+        k->name, "seal_public_key", jbin(&k->seal_key), "custodian", jbin(&k->custodian_key),
+        "status", ledger_seal_status_name(k->status), "valid_from", sealctl_jtime(k->valid_from_ms),
         "valid_to", sealctl_jtime(k->valid_to_ms), "history", history_json(r->seal), "grants",
         grants_json(r->seal), "more_grants", r->seal->more_grants);
     sealchain__api_reply__free_unpacked(r, NULL);
@@ -226,23 +226,22 @@ static json_t *usage_json(const Sealchain__UsageInfo *u)
 {
     const Sealchain__UsageRecord *r = u->rec;
     bool eff = u->status == SEALCHAIN__USAGE_STATUS__USAGE_STATUS_EFFECTIVE;
-    return json_pack("{s:o, s:o, s:s, s:o, s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:o}", "usage",
-                     jbin(&r->usage), "seal_id", jbin(&r->seal_id), "org", u->org, "user",
-                     jbin(&r->user_key), "grant", jbin(&r->grant), "height",
-                     (json_int_t)r->height, "time", sealctl_jtime(r->time_ms), "usage_status",
-                     ledger_usage_status_name(u->status), "effective_height",
-                     sealctl_jint_or_null(eff ? r->effective_height : 0), "effective_time",
-                     sealctl_jtime(eff ? u->effective_time_ms : 0), "approvals",
-                     jbins(r->approvals, r->n_approvals), "rejections",
-                     jbins(r->rejections, r->n_rejections));
+    return json_pack(
+        "{s:o, s:o, s:s, s:o, s:o, s:I, s:o, s:s, s:o, s:o, s:o, s:o}", "usage", jbin(&r->usage),
+        "seal_id", jbin(&r->seal_id), "org", u->org, "user", jbin(&r->user_key), "grant",
+        jbin(&r->grant), "height", (json_int_t)r->height, "time", sealctl_jtime(r->time_ms),
+        "usage_status", ledger_usage_status_name(u->status), "effective_height",
+        sealctl_jint_or_null(eff ? r->effective_height : 0), "effective_time",
+        sealctl_jtime(eff ? u->effective_time_ms : 0), "approvals",
+        jbins(r->approvals, r->n_approvals), "rejections", jbins(r->rejections, r->n_rejections));
 }
 
 int sealctl_cmd_usage(struct sealctl *s, int argc, char **argv)
 {
     const char *doc = NULL, *hash = NULL;
-    const struct sealctl_opt opts[] = {
-        { "doc", true, &doc }, { "doc-hash", true, &hash }, { NULL, false, NULL }
-    };
+    const struct sealctl_opt opts[] = { { "doc", true, &doc },
+                                        { "doc-hash", true, &hash },
+                                        { NULL, false, NULL } };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
         return rc;

@@ -1,4 +1,5 @@
-/* sealctl transactions: org register, seal register/grant/revoke-grant/suspend/resume/destroy, approve/reject. */
+/* sealctl transactions: org register, seal register/grant/revoke-grant/suspend/resume/destroy,
+ * approve/reject. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,9 +49,9 @@ int sealctl_tx_finish(struct sealctl *s, struct sealctl_txctx *t, int build_rc, 
         free(tx);
         json_decref(extra);
         sealctl_tx_end(t);
-        return sealctl_fail(s, build_rc == LEDGER_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE
-                                                          : SEALCTL_EXIT_USAGE,
-                            "cannot build the transaction: %s", ledger_strerror(build_rc));
+        return sealctl_fail(
+            s, build_rc == LEDGER_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE : SEALCTL_EXIT_USAGE,
+            "cannot build the transaction: %s", ledger_strerror(build_rc));
     }
     struct sealctl_txres r;
     sealctl_submit(s, &t->c, tx, len, wait, &r);
@@ -74,7 +75,8 @@ int sealctl_fetch_seal(struct sealctl *s, struct sealctl_conn *c, const uint8_t 
     req.req_case = SEALCHAIN__API_REQUEST__REQ_SEAL;
     req.seal = &sq;
     int rc = sealctl_call(s, c, &req, 15000, out);
-    if (rc == 0 && ((*out)->rep_case != SEALCHAIN__API_REPLY__REP_SEAL || (*out)->seal->seal == NULL)) {
+    if (rc == 0 &&
+        ((*out)->rep_case != SEALCHAIN__API_REPLY__REP_SEAL || (*out)->seal->seal == NULL)) {
         sealchain__api_reply__free_unpacked(*out, NULL);
         *out = NULL;
         return sealctl_fail(s, SEALCTL_EXIT_UNREACHABLE, "the node answered a seal query oddly");
@@ -109,12 +111,9 @@ const char *sealctl_usage_status(struct sealctl *s, struct sealctl_conn *c,
 int sealctl_cmd_org_register(struct sealctl *s, int argc, char **argv)
 {
     const char *id = NULL, *name = NULL, *admin = NULL, *lrh = NULL, *wait = NULL;
-    const struct sealctl_opt opts[] = { { "id", true, &id },
-                                        { "name", true, &name },
-                                        { "admin", true, &admin },
-                                        { "legal-rep-hash", true, &lrh },
-                                        { "wait", false, &wait },
-                                        { NULL, false, NULL } };
+    const struct sealctl_opt opts[] = { { "id", true, &id },       { "name", true, &name },
+                                        { "admin", true, &admin }, { "legal-rep-hash", true, &lrh },
+                                        { "wait", false, &wait },  { NULL, false, NULL } };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
         return rc;
@@ -149,8 +148,8 @@ int sealctl_cmd_org_register(struct sealctl *s, int argc, char **argv)
 
 static int seal_type(const char *name)
 {
-    for (int t = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OFFICIAL; t <= SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OTHER;
-         t++)
+    for (int t = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OFFICIAL;
+         t <= SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OTHER; t++)
         if (strcmp(ledger_seal_type_name(t), name) == 0)
             return t;
     return -1;
@@ -161,9 +160,9 @@ int sealctl_cmd_seal_register(struct sealctl *s, int argc, char **argv)
     const char *org = NULL, *type = NULL, *name = NULL, *pub = NULL, *cust = NULL, *image = NULL,
                *from = NULL, *to = NULL, *wait = NULL;
     const struct sealctl_opt opts[] = {
-        { "org", true, &org },         { "type", true, &type },         { "name", true, &name },
-        { "seal-pub", true, &pub },    { "custodian", true, &cust },    { "image", true, &image },
-        { "valid-from", true, &from }, { "valid-to", true, &to },       { "wait", false, &wait },
+        { "org", true, &org },         { "type", true, &type },      { "name", true, &name },
+        { "seal-pub", true, &pub },    { "custodian", true, &cust }, { "image", true, &image },
+        { "valid-from", true, &from }, { "valid-to", true, &to },    { "wait", false, &wait },
         { NULL, false, NULL },
     };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
@@ -174,8 +173,9 @@ int sealctl_cmd_seal_register(struct sealctl *s, int argc, char **argv)
     struct ledger_txb_seal p = { .org_id = org, .name = name, .type = seal_type(type) };
     uint8_t seal_pk[32], cust_pk[32], image_hash[32];
     if (p.type < 0)
-        return sealctl_usage_error(s, "--type '%s': want one of official finance invoice "
-                                      "contract legal-rep personal other",
+        return sealctl_usage_error(s,
+                                   "--type '%s': want one of official finance invoice "
+                                   "contract legal-rep personal other",
                                    type);
     if ((rc = sealctl_hex32_arg(s, "--seal-pub", pub, seal_pk)) != 0 ||
         (cust != NULL && (rc = sealctl_hex32_arg(s, "--custodian", cust, cust_pk)) != 0) ||
@@ -207,8 +207,9 @@ static int approvers_arg(struct sealctl *s, const char *val, uint8_t (*out)[32],
         size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
         char one[65];
         if (len != 64 || *n == LEDGER_MAX_APPROVERS)
-            return sealctl_usage_error(s, "--approvers: want 1..%d keys of 64 hex digits, "
-                                          "comma-separated",
+            return sealctl_usage_error(s,
+                                       "--approvers: want 1..%d keys of 64 hex digits, "
+                                       "comma-separated",
                                        LEDGER_MAX_APPROVERS);
         memcpy(one, p, 64);
         one[64] = '\0';
@@ -226,10 +227,10 @@ int sealctl_cmd_seal_grant(struct sealctl *s, int argc, char **argv)
     const char *seal = NULL, *to = NULL, *expires = NULL, *max_uses = NULL, *approvers = NULL,
                *threshold = NULL, *wait = NULL;
     const struct sealctl_opt opts[] = {
-        { "seal", true, &seal },         { "to", true, &to },
-        { "expires", true, &expires },   { "max-uses", true, &max_uses },
+        { "seal", true, &seal },           { "to", true, &to },
+        { "expires", true, &expires },     { "max-uses", true, &max_uses },
         { "approvers", true, &approvers }, { "threshold", true, &threshold },
-        { "wait", false, &wait },        { NULL, false, NULL },
+        { "wait", false, &wait },          { NULL, false, NULL },
     };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
@@ -265,9 +266,10 @@ int sealctl_cmd_seal_grant(struct sealctl *s, int argc, char **argv)
 int sealctl_cmd_seal_revoke_grant(struct sealctl *s, int argc, char **argv)
 {
     const char *seal = NULL, *to = NULL, *wait = NULL;
-    const struct sealctl_opt opts[] = {
-        { "seal", true, &seal }, { "to", true, &to }, { "wait", false, &wait }, { NULL, false, NULL }
-    };
+    const struct sealctl_opt opts[] = { { "seal", true, &seal },
+                                        { "to", true, &to },
+                                        { "wait", false, &wait },
+                                        { NULL, false, NULL } };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
         return rc;

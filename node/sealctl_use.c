@@ -1,4 +1,5 @@
-/* sealctl seal use: seal a document, and write the signature file once the node accepted the use. */
+/* sealctl seal use: seal a document, and write the signature file once the node accepted the use.
+ */
 #include <stdlib.h>
 #include <string.h>
 

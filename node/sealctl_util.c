@@ -73,8 +73,9 @@ int sealctl_time_arg(const struct sealctl *s, const char *opt, const char *val, 
     }
     const char *why = NULL;
     if (ledger_time_parse(val, out_ms, &why) != 0)
-        return sealctl_usage_error(s, "%s '%s': want RFC 3339 (2026-11-26T08:00:00Z) or unix "
-                                      "seconds (%s)",
+        return sealctl_usage_error(s,
+                                   "%s '%s': want RFC 3339 (2026-11-26T08:00:00Z) or unix "
+                                   "seconds (%s)",
                                    opt, val, why ? why : "bad time");
     return 0;
 }

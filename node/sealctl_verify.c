@@ -30,15 +30,14 @@ static json_t *sig_json(const Sealchain__VerifySignature *v)
         seal = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "seal_id", jbin(&v->seal->seal_id),
                          "org", v->seal->org, "type", v->seal->type, "name", v->seal->name,
                          "status", v->seal->status, "status_then",
-                         v->seal->status_then[0] ? json_string(v->seal->status_then)
-                                                 : json_null());
+                         v->seal->status_then[0] ? json_string(v->seal->status_then) : json_null());
     if (v->usage != NULL) {
         const Sealchain__VerifyUsage *u = v->usage;
         json_t *signers = json_array();
         for (size_t i = 0; signers != NULL && i < u->n_effective_signers; i++)
             json_array_append_new(signers, json_integer(u->effective_signers[i]));
-        usage = json_pack("{s:o, s:I, s:o, s:o, s:s, s:o, s:o}", "usage", jbin(&u->usage),
-                          "height", (json_int_t)u->height, "time", sealctl_jtime(u->time_ms),
+        usage = json_pack("{s:o, s:I, s:o, s:o, s:s, s:o, s:o}", "usage", jbin(&u->usage), "height",
+                          (json_int_t)u->height, "time", sealctl_jtime(u->time_ms),
                           "effective_height", sealctl_jint_or_null(u->effective_height),
                           "usage_status", u->usage_status, "effective_time",
                           sealctl_jtime(u->effective_time_ms), "effective_signers", signers);
@@ -114,14 +113,15 @@ static void human_report(json_t *o, FILE *f)
     fprintf(f, "Seal signatures   %zu\n", n);
     json_array_foreach(json_object_get(o, "reasons"), i, v)
         fprintf(f, "%-17s %s\n", i == 0 ? "Reasons" : "", json_string_value(v));
-    json_array_foreach(sigs, i, v)
-        human_sig(v, i, n, f);
+    json_array_foreach(sigs, i, v) human_sig(v, i, n, f);
 }
 
 int sealctl_cmd_verify(struct sealctl *s, int argc, char **argv)
 {
     const char *doc = NULL, *sig = NULL;
-    const struct sealctl_opt opts[] = { { "doc", true, &doc }, { "sig", true, &sig }, { NULL, false, NULL } };
+    const struct sealctl_opt opts[] = { { "doc", true, &doc },
+                                        { "sig", true, &sig },
+                                        { NULL, false, NULL } };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
         return rc;
@@ -179,7 +179,9 @@ int sealctl_cmd_verify(struct sealctl *s, int argc, char **argv)
 int sealctl_cmd_proof_export(struct sealctl *s, int argc, char **argv)
 {
     const char *usage = NULL, *out = NULL;
-    const struct sealctl_opt opts[] = { { "usage", true, &usage }, { "out", true, &out }, { NULL, false, NULL } };
+    const struct sealctl_opt opts[] = { { "usage", true, &usage },
+                                        { "out", true, &out },
+                                        { NULL, false, NULL } };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
         return rc;
@@ -244,14 +246,14 @@ int sealctl_cmd_proof_verify(struct sealctl *s, int argc, char **argv)
             json_t *reasons = json_array();
             for (size_t i = 0; reasons != NULL && i < res->n_reasons; i++)
                 json_array_append_new(reasons, sealctl_jstr(res->reasons[i]));
-            json_t *o = json_pack(
-                "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid", ok, "reasons", reasons,
-                "seal_id", ok ? sealctl_jhex(res->seal_id, 32) : json_null(), "org",
-                ok ? json_string(res->org) : json_null(), "doc_hash",
-                ok ? sealctl_jhex(res->doc_hash, 32) : json_null(), "height",
-                ok ? json_integer((json_int_t)res->height) : json_null(), "time",
-                ok ? sealctl_jtime(res->time_ms) : json_null(), "effective_height",
-                ok ? json_integer((json_int_t)res->effective_height) : json_null());
+            json_t *o =
+                json_pack("{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "valid", ok, "reasons",
+                          reasons, "seal_id", ok ? sealctl_jhex(res->seal_id, 32) : json_null(),
+                          "org", ok ? json_string(res->org) : json_null(), "doc_hash",
+                          ok ? sealctl_jhex(res->doc_hash, 32) : json_null(), "height",
+                          ok ? json_integer((json_int_t)res->height) : json_null(), "time",
+                          ok ? sealctl_jtime(res->time_ms) : json_null(), "effective_height",
+                          ok ? json_integer((json_int_t)res->effective_height) : json_null());
             rc = sealctl_print(s, o, NULL);
             rc = rc != 0 ? rc : ok ? SEALCTL_EXIT_OK : SEALCTL_EXIT_REFUSED;
         }

@@ -317,7 +317,8 @@ static void queries_with_bad_fields_are_answered(void **state)
     expect(d, &req, bad);
     vq.doc_hash = (ProtobufCBinaryData){ 32, zeros };
     for (int i = 0; i < 2; i++) { /* nothing, then 900 KiB of garbage */
-        vq.sigfile = i == 0 ? (ProtobufCBinaryData){ 0, NULL } : (ProtobufCBinaryData){ sizeof big, big };
+        vq.sigfile =
+            i == 0 ? (ProtobufCBinaryData){ 0, NULL } : (ProtobufCBinaryData){ sizeof big, big };
         memset(big, 0x5a, sizeof big);
         Sealchain__ApiReply *r = ask(d, &req);
         assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK);
