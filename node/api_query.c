@@ -298,7 +298,8 @@ struct vsig {
     Sealchain__VerifySeal seal;
     Sealchain__VerifyUsage usage;
     char *reasons[LEDGER_VERIFY_MAX_REASONS];
-    char type[32], status[32], then[32], ustatus[32];
+    char then[32];
+    char org_name[LEDGER_NAME_MAX + 1];
     uint32_t signers[LEDGER_MAX_VALIDATORS];
 };
 
@@ -347,7 +348,15 @@ static void fill_sig(struct ledger_rtxn *rt, struct ledger_verify_sig *s,
         v->seal.name = s->seal.name;
         v->seal.status = (char *)s->seal.status_name;
         v->seal.status_then = "";
+        v->seal.org_name = "";
         v->sig.seal = &v->seal;
+        Sealchain__OrgRecord *o = NULL;
+        if (ledger_q_org(rt, s->seal.org, &o) == 0) {
+            snprintf(v->org_name, sizeof v->org_name, "%s", o->name);
+            v->seal.org_name = v->org_name;
+        }
+        if (o != NULL)
+            sealchain__org_record__free_unpacked(o, NULL);
     }
     if (!s->usage_found)
         return;

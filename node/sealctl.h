@@ -145,6 +145,8 @@ struct sealctl_conn {
     struct node_client *c;
     struct ledger_genesis *g; /* owned */
     bool syncing;
+    unsigned node;                      /* the node's validator index */
+    char org_id[LEDGER_ORG_ID_MAX + 1]; /* its organisation */
 };
 
 /* Connects (and asks status). Returns 0 or SEALCTL_EXIT_UNREACHABLE with the

@@ -44,6 +44,8 @@ int sealctl_connect(const struct sealctl *s, struct sealctl_conn *out)
     memcpy(out->g->hash, r->status->genesis_hash.data, LEDGER_HASH_LEN);
     snprintf(out->g->chain_id, sizeof out->g->chain_id, "%s", r->status->chain_id);
     out->syncing = r->status->syncing;
+    out->node = r->status->node;
+    snprintf(out->org_id, sizeof out->org_id, "%s", r->status->org_id);
     sealchain__api_reply__free_unpacked(r, NULL);
     return 0;
 }

@@ -27,10 +27,12 @@ static json_t *sig_json(const Sealchain__VerifySignature *v)
 {
     json_t *seal = json_null(), *usage = json_null();
     if (v->seal != NULL)
-        seal = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "seal_id", jbin(&v->seal->seal_id),
+        seal = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "seal_id", jbin(&v->seal->seal_id),
                          "org", v->seal->org, "type", v->seal->type, "name", v->seal->name,
                          "status", v->seal->status, "status_then",
-                         v->seal->status_then[0] ? json_string(v->seal->status_then) : json_null());
+                         v->seal->status_then[0] ? json_string(v->seal->status_then) : json_null(),
+                         "org_name",
+                         v->seal->org_name[0] ? sealctl_jstr(v->seal->org_name) : json_null());
     if (v->usage != NULL) {
         const Sealchain__VerifyUsage *u = v->usage;
         json_t *signers = json_array();
@@ -63,7 +65,8 @@ static void human_sig(json_t *sig, size_t i, size_t n, FILE *f)
         fprintf(f, "  Seal            %s (%s)\n", str_or(seal, "name", "?"),
                 str_or(seal, "type", "?"));
         fprintf(f, "  Seal id         %s\n", str_or(seal, "seal_id", "?"));
-        fprintf(f, "  Organisation    %s\n", str_or(seal, "org", "?"));
+        fprintf(f, "  Organisation    %s (%s)\n", str_or(seal, "org_name", "?"),
+                str_or(seal, "org", "?"));
         fprintf(f, "  Seal status     %s when used, %s now\n", str_or(seal, "status_then", "-"),
                 str_or(seal, "status", "?"));
     } else {
@@ -108,7 +111,9 @@ static void human_report(json_t *o, FILE *f)
             json_is_true(json_object_get(o, "valid")) ? "VALID: every seal signature verifies"
                                                       : "NOT VALID");
     fprintf(f, "Document SHA-256  %s\n", str_or(o, "doc_hash", "?"));
-    fprintf(f, "Checked against   chain height %lld\n",
+    fprintf(f, "Checked by        validator %lld (%s) at chain height %lld\n",
+            (long long)json_integer_value(json_object_get(o, "checked_by")),
+            str_or(o, "checked_by_org", "?"),
             (long long)json_integer_value(json_object_get(o, "as_of_height")));
     fprintf(f, "Seal signatures   %zu\n", n);
     json_array_foreach(json_object_get(o, "reasons"), i, v)
@@ -153,6 +158,9 @@ int sealctl_cmd_verify(struct sealctl *s, int argc, char **argv)
                           s->node);
     else
         rc = sealctl_call(s, &c, &req, QUERY_MS, &r);
+    unsigned node = c.node;
+    char org[sizeof c.org_id];
+    memcpy(org, c.org_id, sizeof org);
     sealctl_close(&c);
     free(file);
     if (rc != 0)
@@ -170,6 +178,10 @@ int sealctl_cmd_verify(struct sealctl *s, int argc, char **argv)
                           sealctl_jhex(h, 32), "as_of_height", (json_int_t)v->as_of_height,
                           "reasons", jstrs(v->reasons, v->n_reasons), "signatures", sigs);
     sealchain__api_reply__free_unpacked(r, NULL);
+    if (o != NULL && !s->json) { /* who checked: for the report only */
+        json_object_set_new(o, "checked_by", json_integer(node));
+        json_object_set_new(o, "checked_by_org", sealctl_jstr(org));
+    }
     rc = sealctl_print(s, o, human_report);
     return rc != 0 ? rc : valid ? SEALCTL_EXIT_OK : SEALCTL_EXIT_REFUSED;
 }

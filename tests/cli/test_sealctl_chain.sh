@@ -215,13 +215,14 @@ cross_agency_story() {
     and .valid == true and .reasons == [] and (.signatures | length == 2) and (.as_of_height >= $eff)
     and (.signatures | map(.seal.seal_id) == [\"$ESID\", \"$FSID\"])
     and (.signatures[0].usage | .usage == \"$UUSE\" and .effective_height == $eff and .usage_status == \"effective\" and (.time | test(\"Z$\")) and (.height < $eff))
-    and (.signatures[0].seal | .org == \"$EORG\" and .type == \"contract\" and .name == \"合同专用章\" and .status == \"active\")
+    and (.signatures[0].seal | .org == \"$EORG\" and .org_name == \"甲公司 \\\"E\\\" Ltd\" and .type == \"contract\" and .name == \"合同专用章\" and .status == \"active\")
     and all(.signatures[]; .valid and .reasons == [] and (.usage.effective_signers | length >= 3))" || return 1
   # the human report a clerk files
   want 0 "$S" --node "$(sock 2)" verify --doc "$T/contract.pdf" || return 1
   head -1 "$T/out" | grep -q "验签报告" || { cat "$T/out"; return 1; }
   grep -qE "^Verdict +VALID" "$T/out" && out_has "Seal signature 2 of 2: VALID" &&
     out_has "合同专用章 (contract)" && out_has "Vouched for by  validators" &&
+    out_has "Organisation    甲公司 \"E\" Ltd ($EORG)" && out_has "Checked by        validator 2 (agency2)" &&
     out_has "User key        $U" && out_has "Effective       block $eff at " || { cat "$T/out"; return 1; }
   echo "the seal is suspended; a new use is refused, old uses still verify" >&2
   ok 0 "$T/cust.key" seal suspend --seal "$ESID" --reason '挂失 "lost"' --wait || return 1
