@@ -1,7 +1,9 @@
 /* sealctl seal use: seal a document, and write the signature file once the node accepted the use.
  */
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ledger/err.h"
 #include "ledger/sigfile.h"
@@ -74,6 +76,13 @@ static int prepare(struct sealctl *s, int argc, char **argv, struct use *u)
         (rc = sealctl_hash_file(s, u->doc, u->doc_hash)) != 0 ||
         (rc = sealctl_load_key(s, "--seal-key", u->seal_key, &u->seal_k)) != 0)
         return rc;
+    /* The file is written after the use is on chain: find out now whether
+     * it can be, not then. */
+    char *dir = strdup(u->out);
+    bool writable = dir != NULL && access(dirname(dir), W_OK) == 0;
+    free(dir);
+    if (!writable)
+        return sealctl_fail(s, SEALCTL_EXIT_USAGE, "%s: its directory is not writable", u->out);
     return sealctl_read_file(s, u->out, LEDGER_SIGFILE_MAX_LEN, true, &u->old, &u->old_len);
 }
 

@@ -448,6 +448,10 @@ bad_arguments_exit_2_and_help_works() {
   printf 'ed25519-seed nothex\n' >"$T/bad.key" && chmod 600 "$T/bad.key"
   want 2 "$S" $n --key "$T/bad.key" seal suspend --seal "$ESID" || return 1
   want 2 "$S" $n --key "$T/x.key" seal use --seal "$ESID" --seal-key "$T/eseal.key" --doc "$T/no-such-doc" || return 1
+  # a signature file that cannot be written: usage error before submitting
+  want 2 "$S" $n --key "$T/s.key" seal use --seal "$ESID" --seal-key "$T/eseal.key" --doc "$T/p.txt" \
+    --out "$T/no/such/dir/p.seal" --wait || return 1
+  err_has "not writable" || return 1
   # a signature file that is not one: usage error before submitting
   echo junk >"$T/junk.txt.seal" && echo doc >"$T/junk.txt"
   want 2 "$S" $n --key "$T/s.key" seal use --seal "$ESID" --seal-key "$T/eseal.key" --doc "$T/junk.txt" --wait || return 1
