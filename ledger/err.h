@@ -69,4 +69,13 @@ const char *ledger_strerror(int code);
 /* Returns "DUPLICATE_TX"-style names (stable, for JSON and tests). */
 const char *ledger_errname(int code);
 
+#include <stddef.h>
+
+/* Internal: the one error-message helper of the ledger. Formats into
+ * errmsg[0..errmsg_len) (nothing when errmsg is NULL or errmsg_len is 0) and
+ * returns code, so that a refusal is one statement:
+ *     return ledger__errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "...", ...); */
+int ledger__errf(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 #endif

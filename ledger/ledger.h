@@ -70,6 +70,15 @@ int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *
 int ledger_block_matches(const uint8_t *block, size_t len,
                          const uint8_t digest[static LEDGER_HASH_LEN]);
 
+/* ledger_block_matches for a node: the same checks (when digest is not
+ * NULL), and the block stays opened in l, so that ledger_validate_block or
+ * ledger_commit_block handed the same bytes next do not decode it or
+ * recompute its tx root again (one opening per block; DESIGN.md §3). The
+ * header goes to *out_hdr (may be NULL). Returns the codes of
+ * ledger_block_matches, with the reason in ledger_errmsg(l). */
+int ledger_block_check(struct ledger *l, const uint8_t *block, size_t len,
+                       const uint8_t digest[LEDGER_HASH_LEN], struct ledger_header *out_hdr);
+
 /* Backup (DESIGN.md §3): the header h of a block that came in a PRE-PREPARE
  * of view pp_view (reproposal: a prepared block re-proposed after a view
  * change). h must name as proposer the primary of its own view (view mod n),

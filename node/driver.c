@@ -74,8 +74,8 @@ static bool verify_cb(void *ctx, enum pbft_sig_kind kind, unsigned signer, const
 static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
                         size_t len)
 {
-    (void)ctx;
-    return ledger_block_matches(block, len, digest) == 0;
+    struct node_driver *d = ctx;
+    return ledger_block_check(d->cfg.l, block, len, digest, NULL) == 0;
 }
 
 static int fail(struct node_driver *d, int rc, const char *what)
@@ -166,9 +166,8 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
 static bool block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
     struct ledger_header h;
-    if (ledger_block_header(up->validate.payload, up->validate.payload_len, &h) != 0)
-        return false;
-    if (memcmp(h.hash, up->validate.digest, LEDGER_HASH_LEN) != 0 ||
+    if (ledger_block_check(d->cfg.l, up->validate.payload, up->validate.payload_len,
+                           up->validate.digest, &h) != 0 ||
         h.height != up->validate.height)
         return false;
     /* The header names the PRE-PREPARE's view and its primary (DESIGN.md §3). */
