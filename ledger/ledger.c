@@ -37,16 +37,15 @@ struct ledger {
      * (ledger_block_check) opens a proposed block, and validation takes
      * that opening instead of decoding the block again. */
     struct ledger__block opened;
-    bool failed;
     char errmsg[LEDGER_ERRMSG_LEN];
 };
 
 #define lerr(l, code, ...) ledger__errf((code), (l)->errmsg, sizeof((l)->errmsg), __VA_ARGS__)
 
-/* Fail-stop: the store refuses every later write, and so do we. */
+/* Fail-stop: the store refuses every later write, and so do we. The one
+ * failed state is the store's, and it keeps the first cause. */
 static int fatal(struct ledger *l)
 {
-    l->failed = true;
     ledger_store_fail(l->store, l->errmsg);
     return LEDGER_E_FATAL;
 }
@@ -180,7 +179,7 @@ void ledger_close(struct ledger *l)
 
 const char *ledger_errmsg(const struct ledger *l)
 {
-    return l->errmsg;
+    return ledger_failed(l) ? ledger_store_errmsg(l->store) : l->errmsg;
 }
 
 const struct ledger_genesis *ledger_genesis_get(const struct ledger *l)
@@ -195,7 +194,7 @@ struct ledger_store *ledger_store_get(struct ledger *l)
 
 bool ledger_failed(const struct ledger *l)
 {
-    return l->failed;
+    return ledger_store_failed(l->store);
 }
 
 void ledger_tip_get(const struct ledger *l, struct ledger_tip *out)
@@ -401,7 +400,7 @@ err_after_alloc:
 int ledger_validate_block(struct ledger *l, const uint8_t *block, size_t len,
                           struct ledger_header *out_hdr)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     struct ledger__block *o;
     int rc = open_block(l, block, len, &o);
@@ -483,7 +482,7 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
                        size_t *out_len, uint8_t out_hash[static LEDGER_HASH_LEN],
                        struct ledger_refusal *refusals, size_t *out_refused_count, size_t *out_used)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
@@ -551,10 +550,8 @@ static int write_blocks(struct ledger *l, struct ledger_store_block *sb, size_t 
 {
     int rc = ledger_store_commit(l->store, sb, n);
     prepared_clear(l); /* every kept execution was built on the old tip */
-    if (rc == LEDGER_E_FATAL) {
-        lerr(l, rc, "%s", ledger_store_errmsg(l->store));
-        return fatal(l);
-    }
+    if (rc != 0 && ledger_failed(l))
+        return LEDGER_E_FATAL; /* the store keeps LMDB's reason */
     if (rc != 0)
         return lerr(l, rc, "%s", ledger_store_errmsg(l->store));
     return 0;
@@ -634,7 +631,7 @@ static int commit_fresh(struct ledger *l, const uint8_t *block, size_t len, cons
 int ledger_commit_block(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
                         size_t cert_len)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
@@ -685,7 +682,7 @@ static int batch_one(struct ledger *l, const struct ledger_certified *c, struct 
 
 int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks, size_t count)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     if (count == 0 || count > LEDGER_MAX_SYNC_BATCH)
         return lerr(l, LEDGER_E_INVALID, "commit blocks: batch of %zu (1..%d)", count,

@@ -102,10 +102,14 @@ int ledger_open(const char *dir, const struct ledger_genesis *g,
 /* Frees everything; NULL is a no-op. */
 void ledger_close(struct ledger *l);
 
-/* Borrowed, valid until ledger_close. */
+/* Borrowed, valid until ledger_close. The last refusal's reason; once
+ * failed, the cause of the failure as the store keeps it, with LMDB's own
+ * reason ("commit block 812: mdb_txn_commit: No space left on device"). */
 const char *ledger_errmsg(const struct ledger *l);
 const struct ledger_genesis *ledger_genesis_get(const struct ledger *l);
 struct ledger_store *ledger_store_get(struct ledger *l);
+/* The one failed state (fail-stop) is the store's: true once a write failed
+ * or a certified block diverged (ledger_store_failed). */
 bool ledger_failed(const struct ledger *l);
 void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 

@@ -78,10 +78,14 @@ static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const
     return ledger_block_check(d->cfg.l, block, len, digest, NULL) == 0;
 }
 
+/* A failed ledger's message already names what failed and why ("commit
+ * block 812: mdb_txn_commit: No space left on device"): it is kept as it is. */
 static int fail(struct node_driver *d, int rc, const char *what)
 {
-    snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what,
-             ledger_failed(d->cfg.l) ? ledger_errmsg(d->cfg.l) : ledger_strerror(rc));
+    if (ledger_failed(d->cfg.l))
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", ledger_errmsg(d->cfg.l));
+    else
+        snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_strerror(rc));
     if (rc == LEDGER_E_FATAL || ledger_failed(d->cfg.l))
         d->failed = true;
     return rc;
@@ -150,7 +154,9 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
         char what[64];
         snprintf(what, sizeof what, "commit block %llu", (unsigned long long)c->height);
         /* A certified block must apply: anything else is fail-stop. */
-        if (!ledger_failed(d->cfg.l))
+        if (ledger_failed(d->cfg.l))
+            snprintf(d->errmsg, sizeof d->errmsg, "%s", ledger_errmsg(d->cfg.l));
+        else
             snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_errmsg(d->cfg.l));
         d->failed = true;
         return LEDGER_E_FATAL;
