@@ -89,15 +89,15 @@ static int check_body(const Sealchain__Block *b, const struct ledger_header *h, 
                       size_t errmsg_len)
 {
     if (b->n_txs != h->tx_count)
-        return ledger__errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
+        return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
                             "block %" PRIu64 ": %zu txs, header says %" PRIu32, h->height,
                             b->n_txs, h->tx_count);
     uint8_t root[LEDGER_HASH_LEN];
     int rc = body_tx_root(b, root);
     if (rc != 0)
-        return ledger__errf(rc, errmsg, errmsg_len, "tx root: %s", ledger_strerror(rc));
+        return ledger_errf(rc, errmsg, errmsg_len, "tx root: %s", ledger_strerror(rc));
     if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
-        return ledger__errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
+        return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
                             "block %" PRIu64 ": tx root mismatch", h->height);
     return 0;
 }
@@ -108,10 +108,10 @@ int ledger__block_open(const uint8_t *block, size_t len, struct ledger__block *o
     memset(out, 0, sizeof(*out));
     int rc = block_decode(block, len, &out->b, &out->hdr);
     if (rc != 0)
-        return ledger__errf(rc, errmsg, errmsg_len, "%s", ledger_strerror(rc));
+        return ledger_errf(rc, errmsg, errmsg_len, "%s", ledger_strerror(rc));
     if ((rc = check_body(out->b, &out->hdr, errmsg, errmsg_len)) != 0)
         goto err_after_decode;
-    rc = ledger__errf(LEDGER_E_NOMEM, errmsg, errmsg_len, "out of memory");
+    rc = ledger_errf(LEDGER_E_NOMEM, errmsg, errmsg_len, "out of memory");
     if ((out->bytes = malloc(len > 0 ? len : 1)) == NULL)
         goto err_after_decode;
     if (len > 0)

@@ -25,13 +25,18 @@ const char *ledger_errname(int code)
     return names[code];
 }
 
-int ledger__errf(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+int ledger_verrf(int code, char *errmsg, size_t errmsg_len, const char *fmt, va_list ap)
 {
-    if (errmsg != NULL && errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (errmsg != NULL && errmsg_len > 0)
         vsnprintf(errmsg, errmsg_len, fmt, ap);
-        va_end(ap);
-    }
+    return code;
+}
+
+int ledger_errf(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ledger_verrf(code, errmsg, errmsg_len, fmt, ap);
+    va_end(ap);
     return code;
 }

@@ -40,7 +40,16 @@ struct ledger {
     char errmsg[LEDGER_ERRMSG_LEN];
 };
 
-#define lerr(l, code, ...) ledger__errf((code), (l)->errmsg, sizeof((l)->errmsg), __VA_ARGS__)
+static int lerr(struct ledger *l, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int lerr(struct ledger *l, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ledger_verrf(code, l->errmsg, sizeof(l->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
 
 /* Fail-stop: the store refuses every later write, and so do we. The one
  * failed state is the store's, and it keeps the first cause. */

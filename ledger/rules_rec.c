@@ -10,12 +10,10 @@
 
 int ledger__fail(struct ledger__ctx *c, int code, const char *fmt, ...)
 {
-    if (c->errmsg != NULL && c->errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->errmsg, c->errmsg_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    ledger_verrf(code, c->errmsg, c->errmsg_len, fmt, ap);
+    va_end(ap);
     return code;
 }
 

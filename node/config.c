@@ -1,4 +1,5 @@
 /* The node configuration file: strict INI parsing, defaults, address checks, path resolution. */
+#include "ledger/err.h"
 #include "node/config.h"
 
 #include <arpa/inet.h>
@@ -227,7 +228,7 @@ static int fail(struct parse_ctx *c, const char *fmt, ...)
     if (!c->failed) { /* keep the first error: inih reports its line */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, sizeof(c->err), fmt, ap);
+        ledger_verrf(0, c->err, sizeof(c->err), fmt, ap);
         va_end(ap);
         c->failed = true;
     }
@@ -442,18 +443,6 @@ static int postcheck(struct parse_ctx *c)
     return 0;
 }
 
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg == NULL || errmsg_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
-
 int node_config_parse(const char *text, size_t len, const char *name, const char *base_dir,
                       struct node_config *out, char *errmsg, size_t errmsg_len)
 {
@@ -464,7 +453,7 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
         goto out;
     rc = NODE_CONFIG_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "%s:1: larger than %u bytes", name, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", name, NODE_CONFIG_FILE_MAX);
         goto out;
     }
     node_config_defaults(cfg);
@@ -487,7 +476,7 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
         rc = 0;
         goto out;
     }
-    set_err(errmsg, errmsg_len, "%s:%d: %s", name, line, c->err);
+    ledger_errf(0, errmsg, errmsg_len, "%s:%d: %s", name, line, c->err);
 out:
     free(cfg);
     free(c);
@@ -501,7 +490,7 @@ static int read_text(const char *path, char **out, size_t *out_len, char *errmsg
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
         return e == ENOENT ? NODE_CONFIG_E_NOT_FOUND
                            : e == EACCES ? NODE_CONFIG_E_PERM : NODE_CONFIG_E_IO;
     }
@@ -512,12 +501,12 @@ static int read_text(const char *path, char **out, size_t *out_len, char *errmsg
     size_t len = fread(buf, 1, NODE_CONFIG_FILE_MAX + 1, f);
     rc = NODE_CONFIG_E_IO;
     if (ferror(f)) {
-        set_err(errmsg, errmsg_len, "%s: read error", path);
+        ledger_errf(0, errmsg, errmsg_len, "%s: read error", path);
         goto err_after_alloc;
     }
     rc = NODE_CONFIG_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "%s:1: larger than %u bytes", path, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", path, NODE_CONFIG_FILE_MAX);
         goto err_after_alloc;
     }
     buf[len] = '\0';
@@ -557,7 +546,7 @@ int node_config_load(const char *path, struct node_config *out, char *errmsg, si
         return rc;
     char *base = dir_of(path);
     if (base == NULL) {
-        set_err(errmsg, errmsg_len, "%s: directory: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: directory: %s", path, strerror(errno));
         rc = NODE_CONFIG_E_IO;
         goto out;
     }

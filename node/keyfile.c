@@ -1,4 +1,5 @@
 /* Ed25519 key files: one line "ed25519-seed <64 hex>\n", mode 0600, O_EXCL, fsynced. */
+#include "ledger/err.h"
 #include "node/keyfile.h"
 
 #include <errno.h>
@@ -13,18 +14,6 @@
 
 #define PREFIX_LEN (sizeof(NODE_KEYFILE_PREFIX) - 1)
 #define SEED_LEN   32
-
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg == NULL || errmsg_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
 
 /* A key pair from a seed; the secret half in fresh sodium_malloc memory. */
 static int key_from_seed(const uint8_t seed[static SEED_LEN], struct node_key *out)
@@ -108,7 +97,7 @@ int node_keyfile_decode(const char *text, size_t len, struct node_key *out, char
     char why[96];
     const char *bad = layout_error(text, len, why, sizeof(why));
     if (bad != NULL) {
-        set_err(errmsg, errmsg_len, "malformed key file: %s", bad);
+        ledger_errf(0, errmsg, errmsg_len, "malformed key file: %s", bad);
         return NODE_CONFIG_E_INVALID;
     }
     if (sodium_init() < 0)
@@ -149,15 +138,15 @@ static int check_mode(int fd, const char *path, char *errmsg, size_t errmsg_len)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
         return NODE_CONFIG_E_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(errmsg, errmsg_len, "key file %s is not a regular file", path);
+        ledger_errf(0, errmsg, errmsg_len, "key file %s is not a regular file", path);
         return NODE_CONFIG_E_INVALID;
     }
     if ((st.st_mode & 077) != 0) {
-        set_err(errmsg, errmsg_len, "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s",
+        ledger_errf(0, errmsg, errmsg_len, "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s",
                 path, (unsigned)(st.st_mode & 07777), path);
         return NODE_CONFIG_E_PERM;
     }
@@ -169,7 +158,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        set_err(errmsg, errmsg_len, "key file %s: %s", path, strerror(e));
+        ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, strerror(e));
         return errno_code(e);
     }
     int rc = check_mode(fd, path, errmsg, errmsg_len);
@@ -186,7 +175,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            set_err(errmsg, errmsg_len, "key file %s: %s", path, strerror(errno));
+            ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, strerror(errno));
             rc = NODE_CONFIG_E_IO;
             goto err_after_alloc;
         }
@@ -197,7 +186,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
     char why[160];
     rc = node_keyfile_decode(buf, len, out, why, sizeof(why));
     if (rc != 0)
-        set_err(errmsg, errmsg_len, "key file %s: %s", path, why);
+        ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, why);
 err_after_alloc:
     sodium_free(buf);
 err_after_open:
@@ -256,21 +245,21 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
         int e = errno;
         rc = errno_code(e);
         if (rc == NODE_CONFIG_E_EXISTS)
-            set_err(errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
+            ledger_errf(0, errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
                     path);
         else
-            set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
+            ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
         goto out;
     }
     /* 0600 exactly, whatever the umask. */
     if (fchmod(fd, 0600) != 0 || write_all(fd, text, NODE_KEYFILE_LEN) != 0 || fsync(fd) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
         rc = NODE_CONFIG_E_IO;
         close(fd);
         goto err_after_create;
     }
     if (close(fd) != 0 || sync_dir(path) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
         rc = NODE_CONFIG_E_IO;
         goto err_after_create;
     }
