@@ -118,7 +118,7 @@ int node_addr_parse(const char *s, struct node_addr *out, const char **why)
     if (reason != NULL) {
         if (why != NULL)
             *why = reason;
-        return NODE_CONFIG_E_INVALID;
+        return NODE_E_MALFORMED;
     }
     memcpy(a.host, host, hlen + 1);
     *out = a;
@@ -448,10 +448,10 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
 {
     struct parse_ctx *c = calloc(1, sizeof(*c));
     struct node_config *cfg = malloc(sizeof(*cfg));
-    int rc = NODE_CONFIG_E_NOMEM, line;
+    int rc = NODE_E_NOMEM, line;
     if (c == NULL || cfg == NULL)
         goto out;
-    rc = NODE_CONFIG_E_TOO_LARGE;
+    rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
         ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", name, NODE_CONFIG_FILE_MAX);
         goto out;
@@ -459,11 +459,11 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
     node_config_defaults(cfg);
     c->cfg = cfg;
     c->base_dir = base_dir;
-    rc = NODE_CONFIG_E_INVALID;
+    rc = NODE_E_MALFORMED;
     if ((line = prescan(c, text, len)) == 0) {
         line = ini_parse_string(text, on_pair, c);
         if (line < 0) {
-            rc = NODE_CONFIG_E_NOMEM;
+            rc = NODE_E_NOMEM;
             goto out;
         }
         if (line > 0 && !c->failed)
@@ -491,20 +491,20 @@ static int read_text(const char *path, char **out, size_t *out_len, char *errmsg
     if (f == NULL) {
         int e = errno;
         ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
-        return e == ENOENT ? NODE_CONFIG_E_NOT_FOUND
-                           : e == EACCES ? NODE_CONFIG_E_PERM : NODE_CONFIG_E_IO;
+        return e == ENOENT ? NODE_E_NOT_FOUND
+                           : e == EACCES ? NODE_E_PERM : NODE_E_IO;
     }
-    int rc = NODE_CONFIG_E_NOMEM;
+    int rc = NODE_E_NOMEM;
     char *buf = malloc(NODE_CONFIG_FILE_MAX + 2);
     if (buf == NULL)
         goto err_after_open;
     size_t len = fread(buf, 1, NODE_CONFIG_FILE_MAX + 1, f);
-    rc = NODE_CONFIG_E_IO;
+    rc = NODE_E_IO;
     if (ferror(f)) {
         ledger_errf(0, errmsg, errmsg_len, "%s: read error", path);
         goto err_after_alloc;
     }
-    rc = NODE_CONFIG_E_TOO_LARGE;
+    rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
         ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", path, NODE_CONFIG_FILE_MAX);
         goto err_after_alloc;
@@ -547,7 +547,7 @@ int node_config_load(const char *path, struct node_config *out, char *errmsg, si
     char *base = dir_of(path);
     if (base == NULL) {
         ledger_errf(0, errmsg, errmsg_len, "%s: directory: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        rc = NODE_E_IO;
         goto out;
     }
     rc = node_config_parse(text, len, path, base, out, errmsg, errmsg_len);

@@ -7,6 +7,7 @@
 
 #include "ledger/cert.h"
 #include "ledger/err.h"
+#include "node/err.h"
 #include "node/log.h"
 #include "proto/block.pb-c.h"
 
@@ -373,9 +374,10 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
                     char *errmsg, size_t errmsg_len)
 {
     *out = NULL;
+    int rc = NODE_E_NOMEM;
     struct node_driver *d = calloc(1, sizeof *d);
     if (d == NULL)
-        return LEDGER_E_NOMEM;
+        goto err;
     d->cfg = *cfg;
     if (d->cfg.clock_skew_ms == 0)
         d->cfg.clock_skew_ms = NODE_DEFAULT_CLOCK_SKEW_MS;
@@ -397,15 +399,16 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };
-    int rc = pbft_new(&pc, &d->r);
-    if (rc != 0) {
-        snprintf(errmsg, errmsg_len, "consensus: %s", pbft_strerror(rc));
+    int prc = pbft_new(&pc, &d->r);
+    if (prc != 0) {
+        rc = prc == PBFT_ERR_NOMEM ? NODE_E_NOMEM : NODE_E_CONFIG;
+        ledger_errf(0, errmsg, errmsg_len, "consensus: %s", pbft_strerror(prc));
         goto err_after_pool;
     }
-    if ((rc = start(d, now)) != 0) {
-        snprintf(errmsg, errmsg_len, "%s", d->errmsg);
+    if (start(d, now) != 0) {
+        ledger_errf(0, errmsg, errmsg_len, "%s", d->errmsg);
         node_driver_free(d);
-        return rc;
+        return NODE_E_STATE;
     }
     *out = d;
     return 0;
@@ -414,7 +417,10 @@ err_after_pool:
     free(d->pool);
 err_after_alloc:
     free(d);
-    return LEDGER_E_NOMEM;
+err:
+    if (rc == NODE_E_NOMEM)
+        ledger_errf(0, errmsg, errmsg_len, "driver: out of memory");
+    return rc;
 }
 
 void node_driver_free(struct node_driver *d)

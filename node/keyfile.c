@@ -19,10 +19,10 @@
 static int key_from_seed(const uint8_t seed[static SEED_LEN], struct node_key *out)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *sk = sodium_malloc(LEDGER_SECRET_LEN);
     if (sk == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     crypto_sign_seed_keypair(out->pk, sk, seed);
     out->sk = sk;
     return 0;
@@ -31,10 +31,10 @@ static int key_from_seed(const uint8_t seed[static SEED_LEN], struct node_key *o
 int node_key_generate(struct node_key *out)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *seed = sodium_malloc(SEED_LEN);
     if (seed == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     randombytes_buf(seed, SEED_LEN);
     int rc = key_from_seed(seed, out);
     sodium_free(seed); /* wipes */
@@ -98,13 +98,13 @@ int node_keyfile_decode(const char *text, size_t len, struct node_key *out, char
     const char *bad = layout_error(text, len, why, sizeof(why));
     if (bad != NULL) {
         ledger_errf(0, errmsg, errmsg_len, "malformed key file: %s", bad);
-        return NODE_CONFIG_E_INVALID;
+        return NODE_E_MALFORMED;
     }
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *seed = sodium_malloc(SEED_LEN);
     if (seed == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     for (size_t i = 0; i < SEED_LEN; i++)
         seed[i] = (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 |
                             hexval(text[PREFIX_LEN + 2 * i + 1]));
@@ -121,15 +121,15 @@ static int errno_code(int e)
     switch (e) {
     case ENOENT:
     case ENOTDIR:
-        return NODE_CONFIG_E_NOT_FOUND;
+        return NODE_E_NOT_FOUND;
     case EACCES:
     case EPERM:
     case EROFS:
-        return NODE_CONFIG_E_PERM;
+        return NODE_E_PERM;
     case EEXIST:
-        return NODE_CONFIG_E_EXISTS;
+        return NODE_E_EXISTS;
     default:
-        return NODE_CONFIG_E_IO;
+        return NODE_E_IO;
     }
 }
 
@@ -139,16 +139,16 @@ static int check_mode(int fd, const char *path, char *errmsg, size_t errmsg_len)
     struct stat st;
     if (fstat(fd, &st) != 0) {
         ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        return NODE_CONFIG_E_IO;
+        return NODE_E_IO;
     }
     if (!S_ISREG(st.st_mode)) {
         ledger_errf(0, errmsg, errmsg_len, "key file %s is not a regular file", path);
-        return NODE_CONFIG_E_INVALID;
+        return NODE_E_MALFORMED;
     }
     if ((st.st_mode & 077) != 0) {
         ledger_errf(0, errmsg, errmsg_len, "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s",
                 path, (unsigned)(st.st_mode & 07777), path);
-        return NODE_CONFIG_E_PERM;
+        return NODE_E_PERM;
     }
     return 0;
 }
@@ -164,7 +164,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
     int rc = check_mode(fd, path, errmsg, errmsg_len);
     if (rc != 0)
         goto err_after_open;
-    rc = NODE_CONFIG_E_NOMEM;
+    rc = NODE_E_NOMEM;
     /* One byte more than a key file, so a longer file is seen as such. */
     char *buf = sodium_init() < 0 ? NULL : sodium_malloc(NODE_KEYFILE_LEN + 1);
     if (buf == NULL)
@@ -176,7 +176,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
             continue;
         if (r < 0) {
             ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, strerror(errno));
-            rc = NODE_CONFIG_E_IO;
+            rc = NODE_E_IO;
             goto err_after_alloc;
         }
         if (r == 0)
@@ -231,10 +231,10 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
                        size_t errmsg_len)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     char *text = sodium_malloc(NODE_KEYFILE_LEN + 1);
     if (text == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     memcpy(text, NODE_KEYFILE_PREFIX, PREFIX_LEN);
     /* the seed is the first half of libsodium's secret key */
     sodium_bin2hex(text + PREFIX_LEN, 65, k->sk, SEED_LEN);
@@ -244,7 +244,7 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
     if (fd < 0) {
         int e = errno;
         rc = errno_code(e);
-        if (rc == NODE_CONFIG_E_EXISTS)
+        if (rc == NODE_E_EXISTS)
             ledger_errf(0, errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
                     path);
         else
@@ -254,13 +254,13 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
     /* 0600 exactly, whatever the umask. */
     if (fchmod(fd, 0600) != 0 || write_all(fd, text, NODE_KEYFILE_LEN) != 0 || fsync(fd) != 0) {
         ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        rc = NODE_E_IO;
         close(fd);
         goto err_after_create;
     }
     if (close(fd) != 0 || sync_dir(path) != 0) {
         ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        rc = NODE_E_IO;
         goto err_after_create;
     }
     rc = 0;

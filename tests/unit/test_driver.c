@@ -14,6 +14,7 @@
 #include "ledger/err.h"
 #include "ledger/store.h"
 #include "ledger/txbuild.h"
+#include "node/err.h"
 #include "node/localnet.h"
 
 #define TIMEOUT_MS 20000
@@ -195,6 +196,22 @@ static void a_failed_store_write_stops_the_driver_with_lmdbs_reason(void **state
     assert_string_equal(ledger_errmsg(localnet_ledger(ln, 0)), cause);
 }
 
+/* A configuration the core refuses is reported as such, in the node's own
+ * codes (not as out of memory). */
+static void a_bad_driver_config_is_a_config_error(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    struct node_driver_config cfg = { .self = 7, /* n = 1 */
+                                      .l = localnet_ledger(ln, 0),
+                                      .node_sk = localnet_admin_sk(ln, 0) };
+    struct node_driver *d = NULL;
+    char err[256] = "";
+    assert_int_equal(node_driver_new(&cfg, localnet_now_ms(), &d, err, sizeof err),
+                     NODE_E_CONFIG);
+    assert_null(d);
+    assert_non_null(strstr(err, "consensus"));
+}
+
 /* A refused transaction never enters the mempool. */
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
 {
@@ -227,6 +244,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failed_store_write_stops_the_driver_with_lmdbs_reason,
                                         setup1, teardown),
+        cmocka_unit_test_setup_teardown(a_bad_driver_config_is_a_config_error, setup1, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
