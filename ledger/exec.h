@@ -50,11 +50,12 @@ int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
                         uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
 /* Computes the tx root over the applied txs' ids and the new cumulative state
- * root from prev_state_root. Call once, after the last ledger_exec_tx. */
+ * root from prev_state_root. Call once, after the last ledger_exec_tx.
+ * out_tx_root may be NULL: a block opened before execution had its tx root
+ * checked then (ledger/block.h), and is not hashed twice. */
 int ledger_exec_finish(struct ledger_exec *ex,
                        const uint8_t prev_state_root[static LEDGER_HASH_LEN],
-                       uint8_t out_tx_root[static LEDGER_HASH_LEN],
-                       uint8_t out_state_root[static LEDGER_HASH_LEN]);
+                       uint8_t *out_tx_root, uint8_t out_state_root[static LEDGER_HASH_LEN]);
 
 /* The writes so far; borrowed, valid until ledger_exec_free. */
 struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex);

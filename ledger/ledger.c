@@ -357,8 +357,8 @@ static int execute(struct ledger *l, struct prepared *p, const uint8_t prev_root
             return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %zu refused: %s (%s)",
                         h->height, i, why, ledger_errname(rc));
     }
-    uint8_t tx_root[LEDGER_HASH_LEN], state_root[LEDGER_HASH_LEN];
-    int rc = ledger_exec_finish(p->ex, prev_root, tx_root, state_root);
+    uint8_t state_root[LEDGER_HASH_LEN];
+    int rc = ledger_exec_finish(p->ex, prev_root, NULL, state_root);
     if (rc != 0)
         return lerr(l, rc, "block %" PRIu64 ": finish: %s", h->height, ledger_strerror(rc));
     if (memcmp(state_root, h->state_root, LEDGER_HASH_LEN) != 0) {
