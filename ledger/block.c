@@ -136,6 +136,14 @@ void ledger__block_drop_body(struct ledger__block *o)
     o->b = NULL;
 }
 
+void ledger__block_keep_header(struct ledger__block *o)
+{
+    ledger__block_drop_body(o);
+    free(o->bytes);
+    o->bytes = NULL;
+    o->len = 0;
+}
+
 void ledger__block_close(struct ledger__block *o)
 {
     ledger__block_drop_body(o);

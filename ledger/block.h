@@ -38,6 +38,10 @@ bool ledger__block_same(const struct ledger__block *o, const uint8_t *block, siz
 /* Frees the decoded body, keeping bytes and header. */
 void ledger__block_drop_body(struct ledger__block *o);
 
+/* Frees the decoded body and the bytes, keeping the header (a synced block
+ * once executed: the next block of the batch only needs its header). */
+void ledger__block_keep_header(struct ledger__block *o);
+
 /* Frees what o holds and zeroes it; a zeroed o is a no-op. */
 void ledger__block_close(struct ledger__block *o);
 

@@ -685,7 +685,7 @@ static int batch_one(struct ledger *l, const struct ledger_certified *c, struct 
         rc = execute(l, p, prev ? prev->blk.hdr.state_root : tip->state_root);
     if (rc != 0)
         rc = diverged(l, rc);
-    ledger__block_drop_body(&p->blk);
+    ledger__block_keep_header(&p->blk);
     return rc;
 }
 
