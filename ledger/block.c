@@ -90,15 +90,15 @@ static int check_body(const Sealchain__Block *b, const struct ledger_header *h, 
 {
     if (b->n_txs != h->tx_count)
         return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
-                            "block %" PRIu64 ": %zu txs, header says %" PRIu32, h->height,
-                            b->n_txs, h->tx_count);
+                           "block %" PRIu64 ": %zu txs, header says %" PRIu32, h->height, b->n_txs,
+                           h->tx_count);
     uint8_t root[LEDGER_HASH_LEN];
     int rc = body_tx_root(b, root);
     if (rc != 0)
         return ledger_errf(rc, errmsg, errmsg_len, "tx root: %s", ledger_strerror(rc));
     if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
         return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
-                            "block %" PRIu64 ": tx root mismatch", h->height);
+                           "block %" PRIu64 ": tx root mismatch", h->height);
     return 0;
 }
 

@@ -22,31 +22,34 @@ static int check_shape(const struct ledger_genesis *g, const Sealchain__CommitCe
     uint32_t q = ledger_genesis_quorum(g->n);
     if (c->height != height)
         return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate is for height %llu, not %llu", (unsigned long long)c->height,
-                    (unsigned long long)height);
+                           "certificate is for height %llu, not %llu",
+                           (unsigned long long)c->height, (unsigned long long)height);
     if (c->block_hash.len != LEDGER_HASH_LEN ||
         memcmp(c->block_hash.data, block_hash, LEDGER_HASH_LEN) != 0)
-        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len, "certificate is for another block hash");
+        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                           "certificate is for another block hash");
     if (c->n_signers != c->n_signatures)
         return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate has %zu signers but %zu signatures", c->n_signers,
-                    c->n_signatures);
+                           "certificate has %zu signers but %zu signatures", c->n_signers,
+                           c->n_signatures);
     for (size_t i = 0; i < c->n_signers; i++) {
         if (c->signers[i] >= g->n)
             return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signer %u is not a validator (n = %u)", c->signers[i], g->n);
+                               "signer %u is not a validator (n = %u)", c->signers[i], g->n);
         /* Strictly increasing: distinct signers with one encoding only. */
         if (i > 0 && c->signers[i] <= c->signers[i - 1])
             return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signers not strictly increasing (duplicate signer %u)", c->signers[i]);
+                               "signers not strictly increasing (duplicate signer %u)",
+                               c->signers[i]);
         if (c->signatures[i].len != LEDGER_SIG_LEN)
             return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signature of validator %u is %zu bytes, not %d", c->signers[i],
-                        c->signatures[i].len, LEDGER_SIG_LEN);
+                               "signature of validator %u is %zu bytes, not %d", c->signers[i],
+                               c->signatures[i].len, LEDGER_SIG_LEN);
     }
     if (c->n_signers < q)
         return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate has %zu signers, quorum is %u of %u", c->n_signers, q, g->n);
+                           "certificate has %zu signers, quorum is %u of %u", c->n_signers, q,
+                           g->n);
     return 0;
 }
 
@@ -60,8 +63,8 @@ int ledger_cert_check(const struct ledger_genesis *g, const uint8_t *cert, size_
     if (rc == LEDGER_E_NOMEM)
         return rc;
     if (rc != 0)
-        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len, "certificate does not decode: %s",
-                    ledger_strerror(rc));
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                           "certificate does not decode: %s", ledger_strerror(rc));
     Sealchain__CommitCert *c = (Sealchain__CommitCert *)m;
     rc = check_shape(g, c, height, block_hash, errmsg, errmsg_len);
     if (rc != 0)
@@ -75,7 +78,7 @@ int ledger_cert_check(const struct ledger_genesis *g, const uint8_t *cert, size_
                            c->signatures[i].data);
         if (rc == LEDGER_E_BAD_SIGNATURE) {
             rc = ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                      "COMMIT signature of validator %u does not verify", c->signers[i]);
+                             "COMMIT signature of validator %u does not verify", c->signers[i]);
             goto out;
         }
         if (rc != 0)

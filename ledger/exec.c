@@ -211,8 +211,8 @@ int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
 }
 
 int ledger_exec_finish(struct ledger_exec *ex,
-                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
-                       uint8_t *out_tx_root, uint8_t out_state_root[static LEDGER_HASH_LEN])
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN], uint8_t *out_tx_root,
+                       uint8_t out_state_root[static LEDGER_HASH_LEN])
 {
     if (ex->broken)
         return LEDGER_E_NOMEM;

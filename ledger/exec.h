@@ -54,8 +54,8 @@ int ledger_exec_recheck(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
  * out_tx_root may be NULL: a block opened before execution had its tx root
  * checked then (ledger/block.h), and is not hashed twice. */
 int ledger_exec_finish(struct ledger_exec *ex,
-                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
-                       uint8_t *out_tx_root, uint8_t out_state_root[static LEDGER_HASH_LEN]);
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN], uint8_t *out_tx_root,
+                       uint8_t out_state_root[static LEDGER_HASH_LEN]);
 
 /* The writes so far; borrowed, valid until ledger_exec_free. */
 struct ledger_overlay *ledger_exec_overlay(struct ledger_exec *ex);

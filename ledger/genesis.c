@@ -89,8 +89,8 @@ static int check_validator(const struct ledger_genesis *g, uint32_t i, char *err
         else if (strcmp(v->org_id, w->org_id) == 0)
             dup = "org_id";
         if (dup != NULL) {
-            ledger_errf(0, errmsg, errmsg_len, "validator %" PRIu32 ": same %s as validator %" PRIu32, i,
-                    dup, j);
+            ledger_errf(0, errmsg, errmsg_len,
+                        "validator %" PRIu32 ": same %s as validator %" PRIu32, i, dup, j);
             return LEDGER_E_INVALID;
         }
     }
@@ -134,7 +134,7 @@ int ledger_genesis_finish(struct ledger_genesis *g, char *errmsg, size_t errmsg_
     const char *why;
     if (g->n < 1 || g->n > LEDGER_MAX_VALIDATORS) {
         ledger_errf(0, errmsg, errmsg_len, "genesis: %" PRIu32 " validators (need 1..%d)", g->n,
-                LEDGER_MAX_VALIDATORS);
+                    LEDGER_MAX_VALIDATORS);
         return LEDGER_E_INVALID;
     }
     if ((why = check_text(g->chain_id, LEDGER_CHAIN_ID_MAX)) != NULL) {
@@ -506,7 +506,8 @@ int ledger_genesis_write(const char *path, const struct ledger_genesis *g, char 
         return rc;
     for (uint32_t i = 0; i < g->n; i++)
         if (strlen(g->validators[i].org_name) + 11 > GENESIS_LINE_MAX) {
-            ledger_errf(0, errmsg, errmsg_len, "validator %" PRIu32 ": org_name too long for a line", i);
+            ledger_errf(0, errmsg, errmsg_len,
+                        "validator %" PRIu32 ": org_name too long for a line", i);
             return LEDGER_E_INVALID;
         }
     /* Written to a temporary file, flushed and renamed: a crash leaves the old

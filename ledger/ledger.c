@@ -22,7 +22,7 @@
 
 /* One executed block, kept until it is committed or evicted. */
 struct prepared {
-    uint64_t seq; /* for eviction: lower is older */
+    uint64_t seq;                  /* for eviction: lower is older */
     struct ledger__block blk;      /* opened once; its body dropped once executed */
     struct ledger_state_base base; /* what ex reads; dead once executed */
     struct ledger_exec *ex;

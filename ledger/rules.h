@@ -203,8 +203,7 @@ int ledger__seal_unusable(const struct ledger__ctx *c, const struct ledger__seal
  * (revoked, or no longer the live grant of its seal and user) or
  * LEDGER_E_GRANT_EXPIRED at block time, with *why a static phrase; or a
  * store error from reading the live-grant index. */
-int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr,
-                           const char **why);
+int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr, const char **why);
 bool ledger__usage_lapsed(uint64_t usage_time, uint64_t window, uint64_t t);
 /* The signer's role toward seal s of org o among those allowed (a mask of
  * 1u << Role), or ROLE_NONE. */

@@ -437,8 +437,7 @@ int ledger__seal_unusable(const struct ledger__ctx *c, const struct ledger__seal
     return *why = NULL, 0;
 }
 
-int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr,
-                           const char **why)
+int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr, const char **why)
 {
     uint8_t live[LEDGER_HASH_LEN];
     int rc = ledger__raw_get(c, LEDGER_K_GRANT_LIVE, gr->seal_id, LEDGER_HASH_LEN, gr->user,

@@ -245,8 +245,8 @@ static int check_approve(struct ledger__ctx *c, struct ledger__work *w)
         return rc == LEDGER_E_NOT_FOUND ? LEDGER_E_STORE : rc;
     const char *why;
     if (ledger__seal_unusable(c, &w->seal, true, &why) != 0)
-        return ledger__fail(c, LEDGER_E_APPROVAL_INVALID, "use %s: approval refused, the seal is %s",
-                            u, why);
+        return ledger__fail(c, LEDGER_E_APPROVAL_INVALID,
+                            "use %s: approval refused, the seal is %s", u, why);
     rc = ledger__grant_unusable(c, &w->grant, &why);
     if (rc != 0 && why == NULL)
         return rc; /* a store error */

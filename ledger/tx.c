@@ -15,18 +15,19 @@ int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *e
 {
     memset(tx, 0, sizeof(*tx));
     if (len > LEDGER_MAX_TX_LEN)
-        return ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len, "transaction of %zu bytes (limit %d)",
-                    len, LEDGER_MAX_TX_LEN);
+        return ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
+                           "transaction of %zu bytes (limit %d)", len, LEDGER_MAX_TX_LEN);
     Sealchain__Tx *env = sealchain__tx__unpack(NULL, len, buf);
     if (env == NULL)
-        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction envelope does not parse");
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                           "transaction envelope does not parse");
     int rc = 0;
     if (env->signer.len != LEDGER_KEY_LEN)
         rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signer key is %zu bytes, not 32",
-                  env->signer.len);
+                         env->signer.len);
     else if (env->signature.len != LEDGER_SIG_LEN)
         rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signature is %zu bytes, not 64",
-                  env->signature.len);
+                         env->signature.len);
     else if (env->body.len == 0)
         rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "transaction body is empty");
     if (rc != 0) {
@@ -48,15 +49,15 @@ static int check_signer(const Sealchain__TxBody *body, const uint8_t signer[LEDG
     char named[LEDGER_SHORT_HEX], env[LEDGER_SHORT_HEX];
     if (body->signer.len != LEDGER_KEY_LEN)
         return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
-                    "transaction body names no signer (signer is %zu bytes, not 32)",
-                    body->signer.len);
+                           "transaction body names no signer (signer is %zu bytes, not 32)",
+                           body->signer.len);
     if (memcmp(body->signer.data, signer, LEDGER_KEY_LEN) != 0) {
         ledger_short_hex(body->signer.data, named);
         ledger_short_hex(signer, env);
         return ledger_errf(LEDGER_E_SIGNER_MISMATCH, errmsg, errmsg_len,
-                    "transaction body names signer %s but the envelope is signed by %s "
-                    "(a body re-signed by another key)",
-                    named, env);
+                           "transaction body names signer %s but the envelope is signed by %s "
+                           "(a body re-signed by another key)",
+                           named, env);
     }
     return 0;
 }
@@ -68,21 +69,24 @@ int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *
      * replay check); the body is decoded strictly, at every depth. */
     int rc = ledger_codec_canonical(&tx->env->base, buf, len);
     if (rc == LEDGER_E_MALFORMED)
-        return ledger_errf(rc, errmsg, errmsg_len, "transaction envelope is not canonically encoded");
+        return ledger_errf(rc, errmsg, errmsg_len,
+                           "transaction envelope is not canonically encoded");
     if (rc != 0)
         return rc;
     ProtobufCMessage *m;
     rc = ledger_decode_strict(&sealchain__tx_body__descriptor, tx->env->body.data,
                               tx->env->body.len, LEDGER_MAX_TX_LEN, &m);
     if (rc == LEDGER_E_MALFORMED)
-        return ledger_errf(rc, errmsg, errmsg_len,
-                    "transaction body does not parse or is not canonically encoded (unknown, "
-                    "repeated or misordered field)");
+        return ledger_errf(
+            rc, errmsg, errmsg_len,
+            "transaction body does not parse or is not canonically encoded (unknown, "
+            "repeated or misordered field)");
     if (rc != 0)
         return rc;
     Sealchain__TxBody *body = (Sealchain__TxBody *)m;
     if (body->op_case == SEALCHAIN__TX_BODY__OP__NOT_SET)
-        rc = ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body names no operation");
+        rc = ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                         "transaction body names no operation");
     else
         rc = check_signer(body, tx->signer, errmsg, errmsg_len);
     if (rc != 0) {

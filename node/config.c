@@ -185,8 +185,8 @@ struct parse_ctx {
     struct node_config *cfg;
     const char *base_dir;
     int section_line[S__COUNT];
-    int key_line[NKEYS];                      /* from the prescan */
-    bool seen[NKEYS];                         /* from the parse */
+    int key_line[NKEYS]; /* from the prescan */
+    bool seen[NKEYS];    /* from the parse */
     bool peer_seen[LEDGER_MAX_VALIDATORS];
     char err[256];
     bool failed;
@@ -385,8 +385,7 @@ static int header(struct parse_ctx *c, const char *p, size_t ll, int line)
     if (s < 0)
         return fail(c, "unknown section [%s]", name), -1;
     if (c->section_line[s] != 0)
-        return fail(c, "duplicate section [%s] (first at line %d)", name, c->section_line[s]),
-               -1;
+        return fail(c, "duplicate section [%s] (first at line %d)", name, c->section_line[s]), -1;
     c->section_line[s] = line;
     return s;
 }
@@ -453,7 +452,8 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
         goto out;
     rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", name, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", name,
+                    NODE_CONFIG_FILE_MAX);
         goto out;
     }
     node_config_defaults(cfg);
@@ -484,15 +484,13 @@ out:
 }
 
 /* Reads at most NODE_CONFIG_FILE_MAX bytes of path into *out (malloc'd, NUL-terminated). */
-static int read_text(const char *path, char **out, size_t *out_len, char *errmsg,
-                     size_t errmsg_len)
+static int read_text(const char *path, char **out, size_t *out_len, char *errmsg, size_t errmsg_len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
         ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
-        return e == ENOENT ? NODE_E_NOT_FOUND
-                           : e == EACCES ? NODE_E_PERM : NODE_E_IO;
+        return e == ENOENT ? NODE_E_NOT_FOUND : e == EACCES ? NODE_E_PERM : NODE_E_IO;
     }
     int rc = NODE_E_NOMEM;
     char *buf = malloc(NODE_CONFIG_FILE_MAX + 2);
@@ -506,7 +504,8 @@ static int read_text(const char *path, char **out, size_t *out_len, char *errmsg
     }
     rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", path, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", path,
+                    NODE_CONFIG_FILE_MAX);
         goto err_after_alloc;
     }
     buf[len] = '\0';

@@ -1,4 +1,5 @@
-/* The node configuration file (node.ini): paths, addresses, peers, consensus and resource limits. */
+/* The node configuration file (node.ini): paths, addresses, peers, consensus and resource limits.
+ */
 #ifndef SEALCHAIN_NODE_CONFIG_H
 #define SEALCHAIN_NODE_CONFIG_H
 
@@ -24,7 +25,6 @@ struct node_addr {
     uint16_t port;
 };
 
-
 /*
  * A loaded config. Plain value, no heap: copy freely. Paths are absolute
  * (relative ones in the file are resolved against the file's directory).
@@ -33,12 +33,12 @@ struct node_addr {
  */
 struct node_config {
     /* [node] */
-    char data_dir[NODE_PATH_MAX];           /* the node's LMDB store */
-    char key_file[NODE_PATH_MAX];           /* the node's Ed25519 key (node/keyfile.h) */
-    char genesis[NODE_PATH_MAX];            /* the chain's genesis file */
-    char api_socket[NODE_SOCKET_PATH_MAX];  /* the operator API's Unix socket */
-    struct node_addr listen;                /* peers connect here */
-    struct node_addr metrics_listen;        /* Prometheus endpoint; host "" = off */
+    char data_dir[NODE_PATH_MAX];          /* the node's LMDB store */
+    char key_file[NODE_PATH_MAX];          /* the node's Ed25519 key (node/keyfile.h) */
+    char genesis[NODE_PATH_MAX];           /* the chain's genesis file */
+    char api_socket[NODE_SOCKET_PATH_MAX]; /* the operator API's Unix socket */
+    struct node_addr listen;               /* peers connect here */
+    struct node_addr metrics_listen;       /* Prometheus endpoint; host "" = off */
     enum node_log_level log_level;
     /* [peers]: where to dial validator i (by genesis index); host "" = not
      * dialled (it may still dial us). Addresses live here, not in genesis,

@@ -51,8 +51,8 @@ struct node_driver_config {
     /* The core's timeouts (struct pbft_config; 0 = the core's defaults). */
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
     uint64_t request_timeout_ms;
-    size_t block_txs;       /* 0 = NODE_DEFAULT_BLOCK_TXS */
-    pbft_trace_fn trace;    /* optional */
+    size_t block_txs;    /* 0 = NODE_DEFAULT_BLOCK_TXS */
+    pbft_trace_fn trace; /* optional */
     void *trace_ctx;
 };
 

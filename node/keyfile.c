@@ -106,8 +106,8 @@ int node_keyfile_decode(const char *text, size_t len, struct node_key *out, char
     if (seed == NULL)
         return NODE_E_NOMEM;
     for (size_t i = 0; i < SEED_LEN; i++)
-        seed[i] = (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 |
-                            hexval(text[PREFIX_LEN + 2 * i + 1]));
+        seed[i] =
+            (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 | hexval(text[PREFIX_LEN + 2 * i + 1]));
     struct node_key k;
     int rc = key_from_seed(seed, &k);
     sodium_free(seed);
@@ -146,8 +146,9 @@ static int check_mode(int fd, const char *path, char *errmsg, size_t errmsg_len)
         return NODE_E_MALFORMED;
     }
     if ((st.st_mode & 077) != 0) {
-        ledger_errf(0, errmsg, errmsg_len, "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s",
-                path, (unsigned)(st.st_mode & 07777), path);
+        ledger_errf(0, errmsg, errmsg_len,
+                    "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s", path,
+                    (unsigned)(st.st_mode & 07777), path);
         return NODE_E_PERM;
     }
     return 0;
@@ -227,8 +228,7 @@ static int sync_dir(const char *path)
     return rc;
 }
 
-int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
-                       size_t errmsg_len)
+int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg, size_t errmsg_len)
 {
     if (sodium_init() < 0)
         return NODE_E_NOMEM;
@@ -246,7 +246,7 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
         rc = errno_code(e);
         if (rc == NODE_E_EXISTS)
             ledger_errf(0, errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
-                    path);
+                        path);
         else
             ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
         goto out;

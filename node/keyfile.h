@@ -1,4 +1,5 @@
-/* Ed25519 key files: strict decoding, mode 0600, never overwritten, secrets in sodium_malloc memory. */
+/* Ed25519 key files: strict decoding, mode 0600, never overwritten, secrets in sodium_malloc
+ * memory. */
 #ifndef SEALCHAIN_NODE_KEYFILE_H
 #define SEALCHAIN_NODE_KEYFILE_H
 
@@ -42,8 +43,7 @@ void node_key_close(struct node_key *k);
  * NODE_E_PERM (directory not writable), NODE_E_IO or
  * NODE_E_NOMEM, with "PATH: reason" in errmsg.
  */
-int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
-                       size_t errmsg_len);
+int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg, size_t errmsg_len);
 
 /*
  * Reads the key file at path into *out (close it with node_key_close). A

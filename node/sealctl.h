@@ -18,9 +18,9 @@ enum sealctl_exit {
 /* The global options, shared by every command. Strings borrowed from argv
  * or the environment. */
 struct sealctl {
-    const char *node; /* --node, default $SEALCHAIN_SOCKET (may be NULL) */
-    const char *key;  /* --key (may be NULL) */
-    bool json;        /* --json */
+    const char *node;              /* --node, default $SEALCHAIN_SOCKET (may be NULL) */
+    const char *key;               /* --key (may be NULL) */
+    bool json;                     /* --json */
     const struct sealctl_cmd *cmd; /* the command being run */
 };
 
@@ -75,8 +75,8 @@ int sealctl_exit_for_config_err(int err);
 
 /* A required option's value as an unsigned integer in [min, max] (plain
  * decimal). Returns 0 or a usage error (printed). */
-int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val,
-                     unsigned long min, unsigned long max, unsigned long *out);
+int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val, unsigned long min,
+                     unsigned long max, unsigned long *out);
 
 /* ---- output ---------------------------------------------------------------- */
 

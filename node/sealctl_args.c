@@ -38,12 +38,11 @@ int sealctl_fail(const struct sealctl *s, int code, const char *fmt, ...)
 
 int sealctl_exit_for_config_err(int err)
 {
-    return err == NODE_E_IO || err == NODE_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE
-                                                                 : SEALCTL_EXIT_USAGE;
+    return err == NODE_E_IO || err == NODE_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE : SEALCTL_EXIT_USAGE;
 }
 
-int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val,
-                     unsigned long min, unsigned long max, unsigned long *out)
+int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val, unsigned long min,
+                     unsigned long max, unsigned long *out)
 {
     unsigned long v = 0;
     bool ok = val[0] >= '0' && val[0] <= '9' && strlen(val) <= 9 && !(val[0] == '0' && val[1]);

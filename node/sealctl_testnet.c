@@ -1,4 +1,5 @@
-/* sealctl testnet: a local consortium on loopback (genesis, per-node config, node and admin keys). */
+/* sealctl testnet: a local consortium on loopback (genesis, per-node config, node and admin keys).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -140,8 +141,8 @@ static json_t *result_json(const struct testnet *t)
         snprintf(cfg, sizeof(cfg), "%s/node%u/node.ini", t->dir, i);
         snprintf(sock, sizeof(sock), "%s/node%u/node.sock", t->dir, i);
         snprintf(admin, sizeof(admin), "%s/node%u/admin.key", t->dir, i);
-        if (json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s}", "config", cfg,
-                                                   "socket", sock, "admin_key", admin, "org_id",
+        if (json_array_append_new(nodes, json_pack("{s:s, s:s, s:s, s:s}", "config", cfg, "socket",
+                                                   sock, "admin_key", admin, "org_id",
                                                    t->g.validators[i].org_id)) != 0)
             goto err_after_alloc;
     }
@@ -185,9 +186,8 @@ static int parse_testnet_args(struct sealctl *s, int argc, char **argv, struct t
     const char *nodes = NULL, *base = NULL;
     t->chain_id = NULL;
     const struct sealctl_opt opts[] = {
-        { "nodes", true, &nodes },         { "dir", true, dir },
-        { "base-port", true, &base },      { "chain-id", true, &t->chain_id },
-        { NULL, false, NULL },
+        { "nodes", true, &nodes },          { "dir", true, dir },  { "base-port", true, &base },
+        { "chain-id", true, &t->chain_id }, { NULL, false, NULL },
     };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)

@@ -1,4 +1,5 @@
-/* Tests of the node config file: defaults, strict refusals with FILE:LINE, paths, addresses, samples. */
+/* Tests of the node config file: defaults, strict refusals with FILE:LINE, paths, addresses,
+ * samples. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -89,8 +90,7 @@ static void a_valid_config_resolves_paths_and_takes_defaults(void **state)
     assert_int_equal(c->metrics_listen.port, 9100);
     assert_true(c->request_timeout_ms == 9000 && c->view_change_timeout_ms == 500);
     assert_true(c->view_change_max_ms == 8000 && c->clock_skew_ms == 2500);
-    assert_true(c->block_max_txs == 10 && c->block_max_bytes == 65536 &&
-                c->block_max_wait_ms == 0);
+    assert_true(c->block_max_txs == 10 && c->block_max_bytes == 65536 && c->block_max_wait_ms == 0);
     assert_true(c->mempool_max_txs == 7 && c->mempool_max_bytes == 100000);
     free(u);
     free(t);
@@ -106,7 +106,8 @@ static void each_bad_config_is_refused_with_file_line_and_reason(void **state)
 {
     (void)state;
     static const struct bad_case cases[] = {
-        { "data_dir = data\n", "data_dir = data\ncolour = red\n", "node.ini:3: unknown key 'colour' in [node]" },
+        { "data_dir = data\n", "data_dir = data\ncolour = red\n",
+          "node.ini:3: unknown key 'colour' in [node]" },
         { "[consensus]", "[consensu]", "node.ini:12: unknown section [consensu]" },
         { "[consensus]", "[peers]", "node.ini:12: duplicate section [peers] (first at line 8)" },
         { "key_file = node.key\n", "key_file = node.key\nkey_file = other.key\n",
@@ -114,42 +115,70 @@ static void each_bad_config_is_refused_with_file_line_and_reason(void **state)
         { "key_file = node.key\n", "", "node.ini:1: [node] lacks 'key_file'" },
         { "api_socket = node.sock\n", "", "node.ini:1: [node] lacks 'api_socket'" },
         { "[node]\n", "[nodes]\n", "node.ini:1: unknown section [nodes]" },
-        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1", "node.ini:5: listen '127.0.0.1': missing ':port'" },
-        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:0", "node.ini:5: listen '127.0.0.1:0': port" },
-        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:65536", "node.ini:5: listen '127.0.0.1:65536': port" },
+        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1",
+          "node.ini:5: listen '127.0.0.1': missing ':port'" },
+        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:0",
+          "node.ini:5: listen '127.0.0.1:0': port" },
+        { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:65536",
+          "node.ini:5: listen '127.0.0.1:65536': port" },
         { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:026600", "node.ini:5: listen" },
         { "listen = 127.0.0.1:26600", "listen = 127.0.0.1:+26", "node.ini:5: listen" },
-        { "listen = 127.0.0.1:26600", "listen = 127.0.0.256:26600", "node.ini:5: listen '127.0.0.256:26600': host must be" },
-        { "listen = 127.0.0.1:26600", "listen = example.org:26600", "node.ini:5: listen 'example.org:26600': host must be" },
-        { "listen = 127.0.0.1:26600", "listen = ::1:26600", "node.ini:5: listen '::1:26600': not an IPv6 literal" },
-        { "listen = 127.0.0.1:26600", "listen = [::1]26600", "node.ini:5: listen '[::1]26600': IPv6 address must be written" },
-        { "listen = 127.0.0.1:26600", "listen = [127.0.0.1]:26600", "node.ini:5: listen '[127.0.0.1]:26600': not an IPv6" },
-        { "listen = 127.0.0.1:26600", "listen = :26600", "node.ini:5: listen ':26600': empty host" },
-        { "data_dir = data\n", "data_dir = data\nlog_level = verbose\n", "node.ini:3: log_level 'verbose'" },
-        { "data_dir = data\n", "data_dir = data\nmetrics_listen = 9100\n", "node.ini:3: metrics_listen '9100'" },
+        { "listen = 127.0.0.1:26600", "listen = 127.0.0.256:26600",
+          "node.ini:5: listen '127.0.0.256:26600': host must be" },
+        { "listen = 127.0.0.1:26600", "listen = example.org:26600",
+          "node.ini:5: listen 'example.org:26600': host must be" },
+        { "listen = 127.0.0.1:26600", "listen = ::1:26600",
+          "node.ini:5: listen '::1:26600': not an IPv6 literal" },
+        { "listen = 127.0.0.1:26600", "listen = [::1]26600",
+          "node.ini:5: listen '[::1]26600': IPv6 address must be written" },
+        { "listen = 127.0.0.1:26600", "listen = [127.0.0.1]:26600",
+          "node.ini:5: listen '[127.0.0.1]:26600': not an IPv6" },
+        { "listen = 127.0.0.1:26600", "listen = :26600",
+          "node.ini:5: listen ':26600': empty host" },
+        { "data_dir = data\n", "data_dir = data\nlog_level = verbose\n",
+          "node.ini:3: log_level 'verbose'" },
+        { "data_dir = data\n", "data_dir = data\nmetrics_listen = 9100\n",
+          "node.ini:3: metrics_listen '9100'" },
         { "data_dir = data", "data_dir = ", "node.ini:2: data_dir is empty" },
-        { "1 = 127.0.0.1:26601", "64 = 127.0.0.1:26601", "node.ini:9: [peers] key '64' is not a validator index" },
+        { "1 = 127.0.0.1:26601", "64 = 127.0.0.1:26601",
+          "node.ini:9: [peers] key '64' is not a validator index" },
         { "1 = 127.0.0.1:26601", "01 = 127.0.0.1:26601", "node.ini:9: [peers] key '01'" },
         { "1 = 127.0.0.1:26601", "x = 127.0.0.1:26601", "node.ini:9: [peers] key 'x'" },
         { "2 = [::1]:26602", "1 = [::1]:26602", "node.ini:10: duplicate key '1' in [peers]" },
-        { "3 = localhost:26603", "3 = 127.0.0.1:26601", "node.ini:11: peer 3 has the same address as peer 1" },
-        { "1 = 127.0.0.1:26601", "1 = 127.0.0.1", "node.ini:9: peer 1 '127.0.0.1': missing ':port'" },
-        { "progress_timeout_ms = 3000", "progress_timeout_ms = 3", "node.ini:13: progress_timeout_ms '3': want a plain decimal number in 100..600000" },
-        { "progress_timeout_ms = 3000", "progress_timeout_ms = 3s", "node.ini:13: progress_timeout_ms '3s'" },
-        { "progress_timeout_ms = 3000", "progress_timeout_ms = -3000", "node.ini:13: progress_timeout_ms" },
-        { "progress_timeout_ms = 3000", "progress_timeout_ms = 03000", "node.ini:13: progress_timeout_ms" },
-        { "progress_timeout_ms = 3000", "progress_timeout_ms = 99999999999999999999999", "node.ini:13: progress_timeout_ms" },
-        { "progress_timeout_ms = 3000", "view_change_max_ms = 1000", "node.ini:13: view_change_max_ms (1000) is below view_change_timeout_ms (2000)" },
-        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_txs = 0\n", "node.ini:15: max_txs '0'" },
-        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_txs = 5000\n", "node.ini:15: max_txs '5000'" },
-        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_bytes = 1024\n", "node.ini:15: max_bytes '1024'" },
-        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[mempool]\nmax_wait_ms = 10\n", "node.ini:15: unknown key 'max_wait_ms' in [mempool]" },
+        { "3 = localhost:26603", "3 = 127.0.0.1:26601",
+          "node.ini:11: peer 3 has the same address as peer 1" },
+        { "1 = 127.0.0.1:26601", "1 = 127.0.0.1",
+          "node.ini:9: peer 1 '127.0.0.1': missing ':port'" },
+        { "progress_timeout_ms = 3000", "progress_timeout_ms = 3",
+          "node.ini:13: progress_timeout_ms '3': want a plain decimal number in 100..600000" },
+        { "progress_timeout_ms = 3000", "progress_timeout_ms = 3s",
+          "node.ini:13: progress_timeout_ms '3s'" },
+        { "progress_timeout_ms = 3000", "progress_timeout_ms = -3000",
+          "node.ini:13: progress_timeout_ms" },
+        { "progress_timeout_ms = 3000", "progress_timeout_ms = 03000",
+          "node.ini:13: progress_timeout_ms" },
+        { "progress_timeout_ms = 3000", "progress_timeout_ms = 99999999999999999999999",
+          "node.ini:13: progress_timeout_ms" },
+        { "progress_timeout_ms = 3000", "view_change_max_ms = 1000",
+          "node.ini:13: view_change_max_ms (1000) is below view_change_timeout_ms (2000)" },
+        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_txs = 0\n",
+          "node.ini:15: max_txs '0'" },
+        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_txs = 5000\n",
+          "node.ini:15: max_txs '5000'" },
+        { "progress_timeout_ms = 3000\n", "progress_timeout_ms = 3000\n[block]\nmax_bytes = 1024\n",
+          "node.ini:15: max_bytes '1024'" },
+        { "progress_timeout_ms = 3000\n",
+          "progress_timeout_ms = 3000\n[mempool]\nmax_wait_ms = 10\n",
+          "node.ini:15: unknown key 'max_wait_ms' in [mempool]" },
         { "data_dir = data\n", "data_dir = data\n  continued\n", "node.ini:3: indented line" },
         { "data_dir = data\n", "data_dir data\n", "node.ini:2: syntax error" },
         { "[node]\n", "stray = 1\n[node]\n", "node.ini:1: unknown section []" },
         { "[node]\n", "[node\n", "node.ini:1: bad section header" },
         { "[node]\n", "[node] x\n", "node.ini:1: text after a section header" },
-        { "api_socket = node.sock", "api_socket = a/very/long/path/that/makes/the/socket/path/longer/than/the/one/hundred/and/seven/bytes/a/unix/socket/allows/node.sock",
+        { "api_socket = node.sock",
+          "api_socket = "
+          "a/very/long/path/that/makes/the/socket/path/longer/than/the/one/hundred/and/seven/bytes/"
+          "a/unix/socket/allows/node.sock",
           "node.ini:6: api_socket 'a/very" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -190,9 +219,9 @@ static void long_lines_nul_bytes_empty_and_big_files_are_refused(void **state)
     assert_non_null(big);
     memset(big, ';', NODE_CONFIG_FILE_MAX + 1);
     big[NODE_CONFIG_FILE_MAX + 1] = '\0';
-    assert_int_equal(node_config_parse(big, NODE_CONFIG_FILE_MAX + 1, "big.ini", "/", &c, err,
-                                       sizeof(err)),
-                     NODE_E_TOO_LARGE);
+    assert_int_equal(
+        node_config_parse(big, NODE_CONFIG_FILE_MAX + 1, "big.ini", "/", &c, err, sizeof(err)),
+        NODE_E_TOO_LARGE);
     assert_non_null(strstr(err, "big.ini:1: larger than"));
     free(big);
 }
@@ -248,7 +277,7 @@ static void addresses_parse_and_format_back(void **state)
 {
     (void)state;
     static const char *const good[] = { "127.0.0.1:1", "0.0.0.0:65535", "[::1]:26600",
-                                         "[fe80::1:2]:80", "localhost:26600" };
+                                        "[fe80::1:2]:80", "localhost:26600" };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct node_addr a;
         char out[NODE_ADDR_STR_MAX];
@@ -258,10 +287,10 @@ static void addresses_parse_and_format_back(void **state)
         node_addr_format(&a, out);
         assert_string_equal(out, good[i]);
     }
-    static const char *const bad[] = { "",          "127.0.0.1",       "127.0.0.1:",
-                                       "1.2.3:80",  "[::1]",           "[::1:80",
-                                       "host:80",   "127.0.0.1:80 ",   "127.0.0.1:8O",
-                                       "[]:80",     "LOCALHOST:80",    "[localhost]:80" };
+    static const char *const bad[] = {
+        "",        "127.0.0.1",     "127.0.0.1:",   "1.2.3:80", "[::1]",        "[::1:80",
+        "host:80", "127.0.0.1:80 ", "127.0.0.1:8O", "[]:80",    "LOCALHOST:80", "[localhost]:80"
+    };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct node_addr a;
         memset(&a, 0xab, sizeof(a));

@@ -206,8 +206,7 @@ static void a_bad_driver_config_is_a_config_error(void **state)
                                       .node_sk = localnet_admin_sk(ln, 0) };
     struct node_driver *d = NULL;
     char err[256] = "";
-    assert_int_equal(node_driver_new(&cfg, localnet_now_ms(), &d, err, sizeof err),
-                     NODE_E_CONFIG);
+    assert_int_equal(node_driver_new(&cfg, localnet_now_ms(), &d, err, sizeof err), NODE_E_CONFIG);
     assert_null(d);
     assert_non_null(strstr(err, "consensus"));
 }

@@ -1,4 +1,5 @@
-/* The ledger's quorum pinned to the core's: ledger/ may not include consensus/, so a test links both. */
+/* The ledger's quorum pinned to the core's: ledger/ may not include consensus/, so a test links
+ * both. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
