@@ -1,4 +1,5 @@
-/* RFC 3339 times <-> unix milliseconds (UTC): civil-date arithmetic after H. Hinnant's algorithms. */
+/* RFC 3339 times <-> unix milliseconds (UTC): civil-date arithmetic after H. Hinnant's algorithms.
+ */
 #include "ledger/timefmt.h"
 
 #include <stdbool.h>

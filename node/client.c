@@ -106,8 +106,8 @@ static int read_all(struct node_client *c, uint8_t *p, size_t n, uint64_t deadli
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(errmsg, errmsg_len, "%s closed the connection%s%s", c->path,
-                     r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+            snprintf(errmsg, errmsg_len, "%s closed the connection%s%s", c->path, r < 0 ? ": " : "",
+                     r < 0 ? strerror(errno) : "");
             return -1;
         }
         p += r;
@@ -138,8 +138,8 @@ int node_client_send(struct node_client *c, Sealchain__ApiRequest *req, uint64_t
     return rc;
 }
 
-int node_client_recv(struct node_client *c, int timeout_ms, Sealchain__ApiReply **out,
-                     char *errmsg, size_t errmsg_len)
+int node_client_recv(struct node_client *c, int timeout_ms, Sealchain__ApiReply **out, char *errmsg,
+                     size_t errmsg_len)
 {
     uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
     uint8_t hdr[4];

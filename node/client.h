@@ -28,8 +28,8 @@ int node_client_call(struct node_client *c, Sealchain__ApiRequest *req, int time
 int node_client_send(struct node_client *c, Sealchain__ApiRequest *req, uint64_t *out_id,
                      char *errmsg, size_t errmsg_len);
 /* Waits for the next reply, whichever request it answers. */
-int node_client_recv(struct node_client *c, int timeout_ms, Sealchain__ApiReply **out,
-                     char *errmsg, size_t errmsg_len);
+int node_client_recv(struct node_client *c, int timeout_ms, Sealchain__ApiReply **out, char *errmsg,
+                     size_t errmsg_len);
 
 /* The socket descriptor, for poll() by a pipelining caller. */
 int node_client_fd(const struct node_client *c);

@@ -324,8 +324,8 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
     } else {
         dm->lag_since = 0;
     }
-    bool want = behind || best >= tip.height + 2 ||
-                (best > tip.height && now - dm->lag_since >= LAG_MS);
+    bool want =
+        behind || best >= tip.height + 2 || (best > tip.height && now - dm->lag_since >= LAG_MS);
     if (!want) {
         if (dm->sync_t0 != 0 && best <= tip.height) {
             node_log(NODE_LOG_INFO, "sync", "caught up height=%" PRIu64, tip.height);
@@ -341,8 +341,7 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
     for (unsigned i = 0; peer == LEDGER_MAX_VALIDATORS && i < dm->o->g->n; i++)
         if (i != dm->o->self && dm->peers[i].up && dm->peers[i].tip == best && best > tip.height)
             peer = i;
-    if (peer == LEDGER_MAX_VALIDATORS && behind && behind_p < dm->o->g->n &&
-        dm->peers[behind_p].up)
+    if (peer == LEDGER_MAX_VALIDATORS && behind && behind_p < dm->o->g->n && dm->peers[behind_p].up)
         peer = behind_p;
     if (peer == LEDGER_MAX_VALIDATORS)
         return;
@@ -477,8 +476,8 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     uint64_t best = best_peer_height(dm);
     double secs = (double)(now_ms() - dm->sync_t0) / 1000.0;
     node_log(NODE_LOG_INFO, "sync",
-             "applied=%zu height=%" PRIu64 " target=%" PRIu64 " peer=%u rate=%.0f_blocks/s",
-             count, tip.height, best > tip.height ? best : tip.height, peer,
+             "applied=%zu height=%" PRIu64 " target=%" PRIu64 " peer=%u rate=%.0f_blocks/s", count,
+             tip.height, best > tip.height ? best : tip.height, peer,
              secs > 0 ? (double)dm->sync_applied / secs : 0.0);
     checked(dm, node_driver_synced(dm->d, now_ms()), "synced");
     resolve_committed(dm);
@@ -592,8 +591,8 @@ static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
     else if (rc == 0)
         node_p2p_broadcast(dm->p2p, NODE_WIRE_TX, s->tx.data, s->tx.len);
     if (rc != 0) {
-        reply_submit(dm, client, req, id, "rejected", 0, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
-                     rc, why);
+        reply_submit(dm, client, req, id, "rejected", 0,
+                     SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, why);
         return;
     }
     /* It may already be committed: a single validator commits inside submit. */
@@ -606,8 +605,8 @@ static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
         ledger_rtxn_end(r);
     }
     if (on_chain) {
-        reply_submit(dm, client, req, id, "committed", height, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK,
-                     0, NULL);
+        reply_submit(dm, client, req, id, "committed", height,
+                     SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
         return;
     }
     if (!s->wait) {
@@ -698,8 +697,8 @@ static void api_block(struct daemon *dm, uint64_t client, uint64_t req, uint64_t
     ledger_rtxn_end(rt);
     if (rc != 0) {
         reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc,
-                    rc == LEDGER_E_NOT_FOUND ? "no block at height %" PRIu64 : "block %" PRIu64
-                                                                                ": %s",
+                    rc == LEDGER_E_NOT_FOUND ? "no block at height %" PRIu64
+                                             : "block %" PRIu64 ": %s",
                     height, ledger_strerror(rc));
         return;
     }
@@ -910,11 +909,11 @@ static int open_io(struct daemon *dm)
         .node_sk = dm->o->node_sk,
         .listen = dm->o->listen,
         .frame_max = pbft_msg_max_size(dm->o->g->n, LEDGER_MAX_BLOCK_LEN) + 1,
-        .queue_max_bytes = dm->o->queue_max_bytes ? dm->o->queue_max_bytes
-                                                  : NODE_DAEMON_QUEUE_MAX,
+        .queue_max_bytes = dm->o->queue_max_bytes ? dm->o->queue_max_bytes : NODE_DAEMON_QUEUE_MAX,
         .on_frame = on_frame,
         .on_peer = on_peer,
-        .clock_warn_ms = (dm->o->clock_skew_ms ? dm->o->clock_skew_ms : NODE_DEFAULT_CLOCK_SKEW_MS) / 2,
+        .clock_warn_ms =
+            (dm->o->clock_skew_ms ? dm->o->clock_skew_ms : NODE_DEFAULT_CLOCK_SKEW_MS) / 2,
         .ctx = dm,
     };
     memcpy(pc.peers, dm->o->peers, sizeof pc.peers);

@@ -20,8 +20,8 @@ struct node_daemon_opts {
     uint64_t clock_skew_ms; /* 0 = the driver's default */
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
     uint64_t request_timeout_ms; /* each 0 = the core's default */
-    size_t block_txs;       /* 0 = the driver's default */
-    size_t queue_max_bytes; /* per-peer send queue; 0 = NODE_DAEMON_QUEUE_MAX */
+    size_t block_txs;            /* 0 = the driver's default */
+    size_t queue_max_bytes;      /* per-peer send queue; 0 = NODE_DAEMON_QUEUE_MAX */
 };
 
 /* A peer is dropped when more than this is queued for it: a few full

@@ -65,8 +65,8 @@ int node_frame_seal(struct node_frame_tx *tx, const uint8_t *plain, size_t len, 
     return 0;
 }
 
-int node_frame_seal_alloc(struct node_frame_tx *tx, const uint8_t *plain, size_t len,
-                          uint8_t **out, size_t *out_len)
+int node_frame_seal_alloc(struct node_frame_tx *tx, const uint8_t *plain, size_t len, uint8_t **out,
+                          size_t *out_len)
 {
     *out = NULL;
     if (len > NODE_FRAME_PLAIN_MAX)

@@ -60,13 +60,13 @@ struct node_frame_tx {
 /* Receiving half of a link (or a plaintext reader when st is NULL). Fields
  * are private; the struct may be moved by value like node_frame_tx. */
 struct node_frame_rx {
-    void *st;        /* sodium_malloc'd secretstream state, NULL in plain mode */
-    size_t max;      /* largest body accepted */
-    int err;         /* sticky: 0 until the first error */
+    void *st;   /* sodium_malloc'd secretstream state, NULL in plain mode */
+    size_t max; /* largest body accepted */
+    int err;    /* sticky: 0 until the first error */
     uint8_t prefix[NODE_FRAME_PREFIX_LEN];
     size_t prefix_have;
-    size_t want;     /* body length of the frame being read */
-    uint8_t *buf;    /* body bytes, malloc'd, grown as they arrive */
+    size_t want;  /* body length of the frame being read */
+    uint8_t *buf; /* body bytes, malloc'd, grown as they arrive */
     size_t cap, have;
     uint64_t frames; /* frames delivered so far */
 };
@@ -90,8 +90,8 @@ int node_frame_seal(struct node_frame_tx *tx, const uint8_t *plain, size_t len, 
                     size_t cap, size_t *out_len);
 /* As node_frame_seal into a malloc'd buffer: *out is owned by the caller
  * (free()). Returns 0, NODE_E_NOMEM (stream unchanged) or as above. */
-int node_frame_seal_alloc(struct node_frame_tx *tx, const uint8_t *plain, size_t len,
-                          uint8_t **out, size_t *out_len);
+int node_frame_seal_alloc(struct node_frame_tx *tx, const uint8_t *plain, size_t len, uint8_t **out,
+                          size_t *out_len);
 
 /* A plaintext reader for handshake messages: bodies of at most max bytes
  * are delivered as they are. No allocation here. Returns 0. */

@@ -222,8 +222,7 @@ static int find_key(const struct node_hs *hs, const uint8_t key[static LEDGER_KE
 static int check_peer_key(struct node_hs *hs, const uint8_t key[static LEDGER_KEY_LEN])
 {
     if (sodium_memcmp(key, hs->own_key, LEDGER_KEY_LEN) == 0)
-        return fail(hs, NODE_E_HS_SELF, "peer presented our own node key %s",
-                    short_hex(key).s);
+        return fail(hs, NODE_E_HS_SELF, "peer presented our own node key %s", short_hex(key).s);
     int idx = find_key(hs, key);
     if (idx < 0)
         return fail(hs, NODE_E_HS_UNKNOWN_PEER,
@@ -242,10 +241,10 @@ static int check_peer_key(struct node_hs *hs, const uint8_t key[static LEDGER_KE
 static int derive_keys(struct node_hs *hs)
 {
     uint8_t rx[crypto_kx_SESSIONKEYBYTES], tx[crypto_kx_SESSIONKEYBYTES];
-    int rc = hs->role == NODE_HS_DIALER
-                 ? crypto_kx_client_session_keys(rx, tx, hs->own_eph, hs->sec->eph_sk, hs->peer_eph)
-                 : crypto_kx_server_session_keys(rx, tx, hs->own_eph, hs->sec->eph_sk,
-                                                 hs->peer_eph);
+    int rc =
+        hs->role == NODE_HS_DIALER
+            ? crypto_kx_client_session_keys(rx, tx, hs->own_eph, hs->sec->eph_sk, hs->peer_eph)
+            : crypto_kx_server_session_keys(rx, tx, hs->own_eph, hs->sec->eph_sk, hs->peer_eph);
     if (rc == 0) {
         static const char ctx[crypto_kdf_CONTEXTBYTES] = "sealp2p1";
         crypto_kdf_derive_from_key(hs->sec->send_stream, NODE_FRAME_KEY_LEN, 1, ctx, tx);
@@ -315,8 +314,8 @@ static int check_mac(struct node_hs *hs, const uint8_t *msg, size_t len)
     uint8_t mac[NODE_HS_MAC_LEN];
     transcript_mac(hs, msg, len - NODE_HS_MAC_LEN, hs->sec->recv_mac, mac);
     if (sodium_memcmp(mac, msg + len - NODE_HS_MAC_LEN, NODE_HS_MAC_LEN) != 0)
-        return fail(hs, NODE_E_HS_BAD_MAC,
-                    "validator %d did not prove it holds the session keys", hs->peer_index);
+        return fail(hs, NODE_E_HS_BAD_MAC, "validator %d did not prove it holds the session keys",
+                    hs->peer_index);
     return 0;
 }
 

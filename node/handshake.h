@@ -59,8 +59,8 @@
 enum node_hs_type { NODE_HS_HELLO = 1, NODE_HS_REPLY = 2, NODE_HS_FINISH = 3 };
 enum node_hs_role { NODE_HS_DIALER = 1, NODE_HS_LISTENER = 2 };
 
-#define NODE_HS_MAC_LEN    32 /* crypto_auth_hmacsha512256_BYTES */
-#define NODE_HS_HELLO_LEN  (2 + LEDGER_HASH_LEN + 2 * LEDGER_KEY_LEN + 8)
+#define NODE_HS_MAC_LEN   32 /* crypto_auth_hmacsha512256_BYTES */
+#define NODE_HS_HELLO_LEN (2 + LEDGER_HASH_LEN + 2 * LEDGER_KEY_LEN + 8)
 #define NODE_HS_REPLY_LEN                                                                          \
     (2 + 2 * LEDGER_KEY_LEN + 8 + LEDGER_SIG_LEN + NODE_FRAME_HEADER_LEN + NODE_HS_MAC_LEN)
 #define NODE_HS_FINISH_LEN (2 + 8 + LEDGER_SIG_LEN + NODE_FRAME_HEADER_LEN + NODE_HS_MAC_LEN)
@@ -100,8 +100,7 @@ int node_hs_finish_decode(const uint8_t *in, size_t len, struct node_hs_finish *
 /* Encoders into a fixed-size buffer (the matching NODE_HS_*_LEN bytes). */
 void node_hs_hello_encode(const struct node_hs_hello *m, uint8_t out[static NODE_HS_HELLO_LEN]);
 void node_hs_reply_encode(const struct node_hs_reply *m, uint8_t out[static NODE_HS_REPLY_LEN]);
-void node_hs_finish_encode(const struct node_hs_finish *m,
-                           uint8_t out[static NODE_HS_FINISH_LEN]);
+void node_hs_finish_encode(const struct node_hs_finish *m, uint8_t out[static NODE_HS_FINISH_LEN]);
 
 /* The signed payload (after tag ‖ genesis) for the given signer role. */
 void node_hs_signed_payload(enum node_hs_role role, const uint8_t dialer_key[static LEDGER_KEY_LEN],
@@ -139,12 +138,12 @@ struct node_hs {
 
 /* What a completed handshake hands the transport. */
 struct node_hs_result {
-    uint32_t peer_index;                /* the peer's validator index in genesis */
-    uint8_t peer_key[LEDGER_KEY_LEN];   /* its node key */
-    int64_t clock_offset_ms;            /* estimate of peer clock − own clock */
-    uint64_t rtt_ms;                    /* measured round trip (0 if the clock stepped back) */
-    struct node_frame_tx tx;            /* owned by the caller: node_frame_tx_close */
-    struct node_frame_rx rx;            /* owned by the caller: node_frame_rx_close */
+    uint32_t peer_index;              /* the peer's validator index in genesis */
+    uint8_t peer_key[LEDGER_KEY_LEN]; /* its node key */
+    int64_t clock_offset_ms;          /* estimate of peer clock − own clock */
+    uint64_t rtt_ms;                  /* measured round trip (0 if the clock stepped back) */
+    struct node_frame_tx tx;          /* owned by the caller: node_frame_tx_close */
+    struct node_frame_rx rx;          /* owned by the caller: node_frame_rx_close */
 };
 
 /*

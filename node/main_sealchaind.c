@@ -198,14 +198,15 @@ static int dev_init(const char *dir, char *errmsg, size_t errmsg_len)
         snprintf(errmsg, errmsg_len, "%.900s: %s", path, strerror(errno));
         goto out;
     }
-    fprintf(f, "; sealchaind --dev: a one-validator development chain.\n"
-               "[node]\n"
-               "data_dir = data\n"
-               "key_file = node.key\n"
-               "genesis = genesis.ini\n"
-               "listen = 127.0.0.1:%u\n"
-               "api_socket = node.sock\n"
-               "log_level = info\n",
+    fprintf(f,
+            "; sealchaind --dev: a one-validator development chain.\n"
+            "[node]\n"
+            "data_dir = data\n"
+            "key_file = node.key\n"
+            "genesis = genesis.ini\n"
+            "listen = 127.0.0.1:%u\n"
+            "api_socket = node.sock\n"
+            "log_level = info\n",
             free_port());
     rc = fclose(f) == 0 ? 0 : -1;
 out:
@@ -244,8 +245,10 @@ static int run_dev(const char *dir)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "dev", no_argument, NULL, 'd' },
-        { "data", required_argument, NULL, 'D' },   { "help", no_argument, NULL, 'h' },
+        { "config", required_argument, NULL, 'c' },
+        { "dev", no_argument, NULL, 'd' },
+        { "data", required_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *config = NULL, *data = NULL;

@@ -1,4 +1,5 @@
-/* sealctl: the operator CLI. Global options, then a command from the table in node/sealctl_cmds.c. */
+/* sealctl: the operator CLI. Global options, then a command from the table in node/sealctl_cmds.c.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,8 +78,8 @@ int main(int argc, char **argv)
             s.cmd = c;
             return c->run(&s, argc - i - words, argv + i + words);
         }
-        known_word |= strncmp(c->name, argv[i], strlen(argv[i])) == 0 &&
-                      c->name[strlen(argv[i])] == ' ';
+        known_word |=
+            strncmp(c->name, argv[i], strlen(argv[i])) == 0 && c->name[strlen(argv[i])] == ' ';
     }
     fprintf(stderr, "sealctl: unknown command '%s%s%s'\n", argv[i], known_word ? " " : "",
             known_word && i + 1 < argc ? argv[i + 1] : "");

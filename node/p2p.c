@@ -119,8 +119,8 @@ static void link_close(struct link *k, const char *why)
             s->dialing = false;
     }
     if (why != NULL)
-        node_log(was_up ? NODE_LOG_INFO : NODE_LOG_WARN, "p2p", "close peer=%d addr=%s reason=\"%s\"",
-                 k->peer, k->addr, why);
+        node_log(was_up ? NODE_LOG_INFO : NODE_LOG_WARN, "p2p",
+                 "close peer=%d addr=%s reason=\"%s\"", k->peer, k->addr, why);
     uv_close((uv_handle_t *)&k->timer, link_free_cb);
     uv_close((uv_handle_t *)&k->tcp, link_free_cb);
     if (was_up && k->peer >= 0 && p->slots[k->peer].link == NULL && !p->closing) {
@@ -297,10 +297,11 @@ static void link_up(struct link *k)
              k->addr, k->dialer ? "self" : "peer", res.clock_offset_ms, res.rtt_ms);
     int64_t off = res.clock_offset_ms < 0 ? -res.clock_offset_ms : res.clock_offset_ms;
     if (p->cfg.clock_warn_ms != 0 && (uint64_t)off >= p->cfg.clock_warn_ms)
-        node_log(NODE_LOG_WARN, "p2p",
-                 "clock peer=%d offset_ms=%" PRId64
-                 " reason=\"our clocks disagree; blocks are refused past the skew limit: check NTP\"",
-                 k->peer, res.clock_offset_ms);
+        node_log(
+            NODE_LOG_WARN, "p2p",
+            "clock peer=%d offset_ms=%" PRId64
+            " reason=\"our clocks disagree; blocks are refused past the skew limit: check NTP\"",
+            k->peer, res.clock_offset_ms);
     p->cfg.on_peer(p->cfg.ctx, (unsigned)k->peer, true);
 }
 
@@ -338,9 +339,9 @@ static int hs_start(struct link *k)
     const uint8_t *out = NULL;
     size_t out_len = 0;
     node_frame_rx_init_plain(&k->rx, NODE_HS_MSG_MAX);
-    int rc = node_hs_init(&k->hs, k->dialer ? NODE_HS_DIALER : NODE_HS_LISTENER, g->hash,
-                          p->cfg.node_sk, &keys[0][0], g->n, k->dialer ? k->peer : -1, now_ms(),
-                          &out, &out_len);
+    int rc =
+        node_hs_init(&k->hs, k->dialer ? NODE_HS_DIALER : NODE_HS_LISTENER, g->hash, p->cfg.node_sk,
+                     &keys[0][0], g->n, k->dialer ? k->peer : -1, now_ms(), &out, &out_len);
     sodium_memzero(keys, sizeof keys);
     if (rc != 0) {
         link_close(k, node_hs_errmsg(&k->hs));
@@ -566,8 +567,7 @@ int node_p2p_start(const struct node_p2p_config *cfg, struct node_p2p **out, cha
     return 0;
 }
 
-int node_p2p_send(struct node_p2p *p, unsigned peer, uint8_t type, const uint8_t *body,
-                  size_t len)
+int node_p2p_send(struct node_p2p *p, unsigned peer, uint8_t type, const uint8_t *body, size_t len)
 {
     if (p == NULL || peer >= LEDGER_MAX_VALIDATORS || p->slots[peer].link == NULL)
         return -1;

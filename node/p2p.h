@@ -31,9 +31,9 @@ struct node_p2p_config {
     const uint8_t *node_sk; /* 64 bytes, borrowed */
     struct node_p2p_addr listen;
     struct node_p2p_addr peers[LEDGER_MAX_VALIDATORS]; /* by validator index */
-    size_t frame_max;        /* largest frame body accepted or sent */
-    size_t queue_max_bytes;  /* per-peer send queue bound */
-    uint64_t clock_warn_ms;  /* warn when a peer's clock is this far off (0 = never) */
+    size_t frame_max;                                  /* largest frame body accepted or sent */
+    size_t queue_max_bytes;                            /* per-peer send queue bound */
+    uint64_t clock_warn_ms; /* warn when a peer's clock is this far off (0 = never) */
     /* A frame body from an authenticated peer (borrowed for the call). */
     void (*on_frame)(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len);
     /* A link to peer came up (true) or went down (false). */
@@ -50,8 +50,7 @@ int node_p2p_start(const struct node_p2p_config *cfg, struct node_p2p **out, cha
 
 /* Queues a frame to peer (copied). Returns 0, or -1 when the peer has no
  * link (the frame is dropped: consensus and sync retry on their own). */
-int node_p2p_send(struct node_p2p *p, unsigned peer, uint8_t type, const uint8_t *body,
-                  size_t len);
+int node_p2p_send(struct node_p2p *p, unsigned peer, uint8_t type, const uint8_t *body, size_t len);
 
 /* Queues a frame to every connected peer. */
 void node_p2p_broadcast(struct node_p2p *p, uint8_t type, const uint8_t *body, size_t len);

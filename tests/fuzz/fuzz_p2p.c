@@ -99,8 +99,8 @@ static void state_machine(const uint8_t *in, size_t len, enum node_hs_role role)
     struct node_hs hs;
     const uint8_t *out;
     size_t out_len;
-    if (node_hs_init(&hs, role, genesis, sk[0], &pk[0][0], N, role == NODE_HS_DIALER ? 1 : -1,
-                     1000, &out, &out_len) != 0)
+    if (node_hs_init(&hs, role, genesis, sk[0], &pk[0][0], N, role == NODE_HS_DIALER ? 1 : -1, 1000,
+                     &out, &out_len) != 0)
         abort();
     struct node_frame_rx rx;
     node_frame_rx_init_plain(&rx, NODE_HS_MSG_MAX);

@@ -24,7 +24,7 @@ struct cluster {
     unsigned n;
     uint16_t base_port;
     struct ledger_genesis g;
-    pid_t pid[CLUSTER_MAX]; /* 0 = not running */
+    pid_t pid[CLUSTER_MAX];         /* 0 = not running */
     uint8_t *admin_sk[CLUSTER_MAX]; /* each validator's filing-authority key */
 };
 

@@ -80,8 +80,8 @@ static void start_all(struct cluster *c)
 
 /* Submits one fresh tx at node i (signed by agency i's admin) and returns
  * its reply status. */
-static void submit_one(struct cluster *c, unsigned i, bool wait, char status[16],
-                       uint64_t *height, uint8_t id_out[32])
+static void submit_one(struct cluster *c, unsigned i, bool wait, char status[16], uint64_t *height,
+                       uint8_t id_out[32])
 {
     uint8_t *tx;
     size_t len;
@@ -412,10 +412,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(four_nodes_commit_what_any_node_was_given, setup4,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_killed_backup_catches_up_and_agrees, setup4, teardown),
-        cmocka_unit_test_setup_teardown(a_killed_primary_is_replaced_and_rejoins, setup4,
+        cmocka_unit_test_setup_teardown(a_killed_primary_is_replaced_and_rejoins, setup4, teardown),
+        cmocka_unit_test_setup_teardown(all_four_killed_at_once_lose_nothing_told_committed, setup4,
                                         teardown),
-        cmocka_unit_test_setup_teardown(all_four_killed_at_once_lose_nothing_told_committed,
-                                        setup4, teardown),
         cmocka_unit_test_setup_teardown(a_key_not_in_genesis_is_refused_and_logged, setup4,
                                         teardown),
         cmocka_unit_test_setup_teardown(an_empty_node_syncs_a_chain_of_a_thousand_blocks,

@@ -134,9 +134,9 @@ static void submit_seal(struct dev *d, bool wait, char status[16])
     clock_gettime(CLOCK_REALTIME, &ts);
     uint8_t *tx;
     size_t len;
-    assert_int_equal(ledger_txb_seal_register(&g, admin.sk, (uint64_t)ts.tv_sec * 1000 + 3600000,
-                                              &p, &tx, &len),
-                     0);
+    assert_int_equal(
+        ledger_txb_seal_register(&g, admin.sk, (uint64_t)ts.tv_sec * 1000 + 3600000, &p, &tx, &len),
+        0);
     node_key_close(&admin);
     struct node_client *cl;
     assert_int_equal(node_client_open(d->sock, &cl, err, sizeof err), 0);
@@ -293,8 +293,8 @@ static void a_bad_config_names_file_and_line_and_exits_2(void **state)
 {
     (void)state;
     char out[2048];
-    int rc = run_with_config("[node]\ndata_dir = data\nlisten = 127.0.0.1:99999\n", out,
-                             sizeof out);
+    int rc =
+        run_with_config("[node]\ndata_dir = data\nlisten = 127.0.0.1:99999\n", out, sizeof out);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "node.ini:3:"));
     rc = run_with_config("[node]\nbogus = 1\n", out, sizeof out);

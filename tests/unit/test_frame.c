@@ -71,10 +71,10 @@ static void pattern(uint8_t *out, size_t len, size_t i)
 
 struct got {
     size_t count;
-    int rc;          /* first error, or 0 */
-    size_t fail_at;  /* stream offset where it was reported */
+    int rc;         /* first error, or 0 */
+    size_t fail_at; /* stream offset where it was reported */
     size_t sizes[16];
-    int ok[16];      /* frame matched its pattern */
+    int ok[16]; /* frame matched its pattern */
 };
 
 /* Feeds s[from..to) in chunks chosen by next_chunk; records frames. */
@@ -281,8 +281,7 @@ static void an_oversized_length_is_refused_before_any_allocation(void **state)
     assert_int_equal(flen, 1000);
     free(wire);
     EXPECT_RC(node_frame_seal_alloc(&l.tx, p, 1001, &wire, &wire_len), 0);
-    EXPECT_RC(node_frame_rx_feed(&l.rx, wire, wire_len, &used, &f, &flen),
-              NODE_E_FRAME_TOO_LARGE);
+    EXPECT_RC(node_frame_rx_feed(&l.rx, wire, wire_len, &used, &f, &flen), NODE_E_FRAME_TOO_LARGE);
     free(wire);
     link_close(&l);
 
@@ -412,8 +411,7 @@ static void a_too_small_buffer_writes_nothing_and_keeps_the_stream(void **state)
     uint8_t p[10] = "0123456789", out[64];
     size_t n, used, flen;
     const uint8_t *f;
-    EXPECT_RC(node_frame_seal(&l.tx, p, 10, out, node_frame_wire_len(10) - 1, &n),
-              NODE_E_INVALID);
+    EXPECT_RC(node_frame_seal(&l.tx, p, 10, out, node_frame_wire_len(10) - 1, &n), NODE_E_INVALID);
     EXPECT_RC(node_frame_seal(&l.tx, p, 10, out, sizeof out, &n), 0);
     EXPECT_RC(node_frame_rx_feed(&l.rx, out, n, &used, &f, &flen), 0);
     assert_int_equal(flen, 10);

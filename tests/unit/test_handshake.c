@@ -100,9 +100,9 @@ static void listen_as(struct pair *p, int self, const uint8_t *g)
     keys_flat(keys);
     const uint8_t *out;
     size_t out_len;
-    EXPECT_RC(node_hs_init(&p->l, NODE_HS_LISTENER, g, sk[self], &keys[0][0], N, -1, 0, &out,
-                           &out_len),
-              0);
+    EXPECT_RC(
+        node_hs_init(&p->l, NODE_HS_LISTENER, g, sk[self], &keys[0][0], N, -1, 0, &out, &out_len),
+        0);
     assert_int_equal(out_len, 0);
 }
 
@@ -194,8 +194,7 @@ static void handshake_with_skew(int d, int l, int64_t skew, uint64_t out_ms, uin
     assert_int_equal(rl.rtt_ms, rtt);
     assert_true(abs64(rd.clock_offset_ms - skew) <= (int64_t)rtt / 2);
     assert_true(abs64(rl.clock_offset_ms + skew) <= (int64_t)rtt / 2);
-    assert_true(abs64(rd.clock_offset_ms - skew) ==
-                abs64((int64_t)out_ms - (int64_t)back_ms) / 2);
+    assert_true(abs64(rd.clock_offset_ms - skew) == abs64((int64_t)out_ms - (int64_t)back_ms) / 2);
 
     /* The session carries frames both ways, and the two directions differ. */
     frame_across(&rd.tx, &rl.rx, "prepare from the dialer");
@@ -250,9 +249,9 @@ static void a_key_not_in_genesis_is_refused(void **state)
     memcpy(keys[3], pk[N], LEDGER_KEY_LEN);
     const uint8_t *out;
     size_t out_len;
-    EXPECT_RC(node_hs_init(&p.l, NODE_HS_LISTENER, genesis, sk[N], &keys[0][0], N, -1, 0, &out,
-                           &out_len),
-              0);
+    EXPECT_RC(
+        node_hs_init(&p.l, NODE_HS_LISTENER, genesis, sk[N], &keys[0][0], N, -1, 0, &out, &out_len),
+        0);
     EXPECT_RC(to_listener_hello(&p, 1000), 0);
     EXPECT_RC(to_dialer_reply(&p, 1001), NODE_E_HS_UNKNOWN_PEER);
     assert_false(node_hs_done(&p.d));
@@ -397,9 +396,8 @@ static void resign_finish(struct pair *p, enum node_hs_role role)
     EXPECT_RC(node_hs_finish_decode(p->finish.b, p->finish.len, &f), 0);
     uint8_t payload[NODE_HS_SIGNED_LEN];
     node_hs_signed_payload(role, h.node_key, r.node_key, h.eph, r.eph, payload);
-    assert_int_equal(ledger_sign(LEDGER_TAG_HANDSHAKE, genesis, payload, sizeof payload, sk[0],
-                                 f.sig),
-                     0);
+    assert_int_equal(
+        ledger_sign(LEDGER_TAG_HANDSHAKE, genesis, payload, sizeof payload, sk[0], f.sig), 0);
     node_hs_finish_encode(&f, p->finish.b);
 }
 
@@ -515,8 +513,7 @@ static void a_step_after_completion_or_failure_is_refused(void **state)
     EXPECT_RC(to_dialer_reply(&p, 1001), 0);
     EXPECT_RC(node_hs_step(&p.d, p.reply.b, p.reply.len, 1002, &out, &out_len),
               NODE_E_HS_UNEXPECTED);
-    EXPECT_RC(node_hs_step(&p.d, p.reply.b, p.reply.len, 1002, &out, &out_len),
-              NODE_E_HS_FAILED);
+    EXPECT_RC(node_hs_step(&p.d, p.reply.b, p.reply.len, 1002, &out, &out_len), NODE_E_HS_FAILED);
     pair_close(&p);
 }
 
@@ -528,21 +525,21 @@ static void bad_arguments_are_refused(void **state)
     size_t out_len;
     uint8_t keys[N][LEDGER_KEY_LEN];
     keys_flat(keys);
-    EXPECT_RC(node_hs_init(&hs, NODE_HS_DIALER, genesis, sk[0], &keys[0][0], N, N, 0, &out,
-                           &out_len),
-              NODE_E_INVALID);
+    EXPECT_RC(
+        node_hs_init(&hs, NODE_HS_DIALER, genesis, sk[0], &keys[0][0], N, N, 0, &out, &out_len),
+        NODE_E_INVALID);
     node_hs_close(&hs);
-    EXPECT_RC(node_hs_init(&hs, NODE_HS_DIALER, genesis, sk[0], &keys[0][0], N, 0, 0, &out,
-                           &out_len),
-              NODE_E_INVALID); /* dialling ourselves */
+    EXPECT_RC(
+        node_hs_init(&hs, NODE_HS_DIALER, genesis, sk[0], &keys[0][0], N, 0, 0, &out, &out_len),
+        NODE_E_INVALID); /* dialling ourselves */
     node_hs_close(&hs);
-    EXPECT_RC(node_hs_init(&hs, NODE_HS_LISTENER, genesis, sk[0], &keys[0][0], N, 1, 0, &out,
-                           &out_len),
-              NODE_E_INVALID);
+    EXPECT_RC(
+        node_hs_init(&hs, NODE_HS_LISTENER, genesis, sk[0], &keys[0][0], N, 1, 0, &out, &out_len),
+        NODE_E_INVALID);
     node_hs_close(&hs);
-    EXPECT_RC(node_hs_init(&hs, NODE_HS_LISTENER, genesis, sk[0], &keys[0][0], 0, -1, 0, &out,
-                           &out_len),
-              NODE_E_INVALID);
+    EXPECT_RC(
+        node_hs_init(&hs, NODE_HS_LISTENER, genesis, sk[0], &keys[0][0], 0, -1, 0, &out, &out_len),
+        NODE_E_INVALID);
     node_hs_close(&hs);
 }
 

@@ -28,10 +28,10 @@ static void valid_times_give_their_unix_milliseconds(void **state)
         { "2026-11-26T08:00:00.5Z", 1795680000500ull },
         { "2026-11-26T08:00:00.25Z", 1795680000250ull },
         { "2026-11-26T08:00:00.123456789Z", 1795680000123ull },
-        { "2000-02-29T12:00:00Z", 951825600000ull },      /* divisible by 400: leap */
-        { "2024-02-29T00:00:00Z", 1709164800000ull },     /* divisible by 4: leap */
-        { "2024-12-31T23:59:59Z", 1735689599000ull },     /* day 366 */
-        { "1970-01-01T08:00:00+08:00", 0 },               /* the epoch, east of UTC */
+        { "2000-02-29T12:00:00Z", 951825600000ull },        /* divisible by 400: leap */
+        { "2024-02-29T00:00:00Z", 1709164800000ull },       /* divisible by 4: leap */
+        { "2024-12-31T23:59:59Z", 1735689599000ull },       /* day 366 */
+        { "1970-01-01T08:00:00+08:00", 0 },                 /* the epoch, east of UTC */
         { "9999-12-31T23:59:59.999Z", 253402300799999ull }, /* the last writable instant */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -39,8 +39,8 @@ static void valid_times_give_their_unix_milliseconds(void **state)
         const char *why = NULL;
         int rc = ledger_time_parse(cases[i].text, &ms, &why);
         if (rc != 0 || ms != cases[i].ms)
-            fail_msg("%s: rc %d (%s), %llu ms, wanted %llu", cases[i].text, rc,
-                     why ? why : "-", (unsigned long long)ms, (unsigned long long)cases[i].ms);
+            fail_msg("%s: rc %d (%s), %llu ms, wanted %llu", cases[i].text, rc, why ? why : "-",
+                     (unsigned long long)ms, (unsigned long long)cases[i].ms);
     }
 }
 
@@ -52,10 +52,10 @@ static void impossible_or_malformed_times_are_refused_with_a_reason(void **state
 {
     (void)state;
     static const struct bad_case cases[] = {
-        { "2026-02-30T00:00:00Z", "no such day" },   /* Feb 30 */
-        { "2026-02-29T00:00:00Z", "no such day" },   /* not a leap year */
-        { "1900-02-29T00:00:00Z", "no such day" },   /* divisible by 100, not 400 */
-        { "2026-04-31T00:00:00Z", "no such day" },   /* April has 30 */
+        { "2026-02-30T00:00:00Z", "no such day" }, /* Feb 30 */
+        { "2026-02-29T00:00:00Z", "no such day" }, /* not a leap year */
+        { "1900-02-29T00:00:00Z", "no such day" }, /* divisible by 100, not 400 */
+        { "2026-04-31T00:00:00Z", "no such day" }, /* April has 30 */
         { "2026-13-01T00:00:00Z", "month" },
         { "2026-00-10T00:00:00Z", "month" },
         { "2026-01-00T00:00:00Z", "no such day" },
