@@ -8,6 +8,7 @@
 #include "ledger/cert.h"
 #include "ledger/err.h"
 #include "node/reqtimer.h"
+#include "node/err.h"
 #include "node/log.h"
 #include "proto/block.pb-c.h"
 
@@ -79,14 +80,18 @@ static bool verify_cb(void *ctx, enum pbft_sig_kind kind, unsigned signer, const
 static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
                         size_t len)
 {
-    (void)ctx;
-    return ledger_block_matches(block, len, digest) == 0;
+    struct node_driver *d = ctx;
+    return ledger_block_check(d->cfg.l, block, len, digest, NULL) == 0;
 }
 
+/* A failed ledger's message already names what failed and why ("commit
+ * block 812: mdb_txn_commit: No space left on device"): it is kept as it is. */
 static int fail(struct node_driver *d, int rc, const char *what)
 {
-    snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what,
-             ledger_failed(d->cfg.l) ? ledger_errmsg(d->cfg.l) : ledger_strerror(rc));
+    if (ledger_failed(d->cfg.l))
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", ledger_errmsg(d->cfg.l));
+    else
+        snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_strerror(rc));
     if (rc == LEDGER_E_FATAL || ledger_failed(d->cfg.l))
         d->failed = true;
     return rc;
@@ -178,7 +183,9 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
         char what[64];
         snprintf(what, sizeof what, "commit block %llu", (unsigned long long)c->height);
         /* A certified block must apply: anything else is fail-stop. */
-        if (!ledger_failed(d->cfg.l))
+        if (ledger_failed(d->cfg.l))
+            snprintf(d->errmsg, sizeof d->errmsg, "%s", ledger_errmsg(d->cfg.l));
+        else
             snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_errmsg(d->cfg.l));
         d->failed = true;
         return LEDGER_E_FATAL;
@@ -198,9 +205,8 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
 static bool block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
     struct ledger_header h;
-    if (ledger_block_header(up->validate.payload, up->validate.payload_len, &h) != 0)
-        return false;
-    if (memcmp(h.hash, up->validate.digest, LEDGER_HASH_LEN) != 0 ||
+    if (ledger_block_check(d->cfg.l, up->validate.payload, up->validate.payload_len,
+                           up->validate.digest, &h) != 0 ||
         h.height != up->validate.height)
         return false;
     /* The header names the PRE-PREPARE's view and its primary (DESIGN.md §3). */
@@ -400,9 +406,10 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
                     char *errmsg, size_t errmsg_len)
 {
     *out = NULL;
+    int rc = NODE_E_NOMEM;
     struct node_driver *d = calloc(1, sizeof *d);
     if (d == NULL)
-        return LEDGER_E_NOMEM;
+        goto err;
     d->cfg = *cfg;
     if (d->cfg.clock_skew_ms == 0)
         d->cfg.clock_skew_ms = NODE_DEFAULT_CLOCK_SKEW_MS;
@@ -430,15 +437,16 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };
-    int rc = pbft_new(&pc, &d->r);
-    if (rc != 0) {
-        snprintf(errmsg, errmsg_len, "consensus: %s", pbft_strerror(rc));
+    int prc = pbft_new(&pc, &d->r);
+    if (prc != 0) {
+        rc = prc == PBFT_ERR_NOMEM ? NODE_E_NOMEM : NODE_E_CONFIG;
+        ledger_errf(0, errmsg, errmsg_len, "consensus: %s", pbft_strerror(prc));
         goto err_after_pool;
     }
-    if ((rc = start(d, now)) != 0) {
-        snprintf(errmsg, errmsg_len, "%s", d->errmsg);
+    if (start(d, now) != 0) {
+        ledger_errf(0, errmsg, errmsg_len, "%s", d->errmsg);
         node_driver_free(d);
-        return rc;
+        return NODE_E_STATE;
     }
     *out = d;
     return 0;
@@ -447,7 +455,10 @@ err_after_pool:
     free(d->pool);
 err_after_alloc:
     free(d);
-    return LEDGER_E_NOMEM;
+err:
+    if (rc == NODE_E_NOMEM)
+        ledger_errf(0, errmsg, errmsg_len, "driver: out of memory");
+    return rc;
 }
 
 void node_driver_free(struct node_driver *d)

@@ -69,7 +69,10 @@ struct node_driver;
 
 /* Creates the replica and starts it from the store's persisted snapshot and
  * the ledger tip. *out owned by the caller (node_driver_free).
- * Returns 0 or a ledger/pbft error with the reason in errmsg. */
+ * Returns 0, or a node/err.h code with the reason in errmsg: NODE_E_NOMEM,
+ * NODE_E_CONFIG (the core refuses the configuration: self, n, timeouts) or
+ * NODE_E_STATE (the stored consensus state or the tip's certificate cannot
+ * be read or resumed). */
 int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
                     char *errmsg, size_t errmsg_len);
 void node_driver_free(struct node_driver *d);
