@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/err.h"
 #include "ledger/genesis.h"
 #include "ledger/txbuild.h"
 #include "node/client.h"
@@ -331,6 +332,68 @@ static void queries_with_bad_fields_are_answered(void **state)
     assert_int_equal(status_ok(d->sock), 0);
 }
 
+/* Submits tx and returns the reply (owned by the caller). */
+static Sealchain__ApiReply *submit_raw(struct dev *d, const uint8_t *tx, size_t len)
+{
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__SubmitRequest s = SEALCHAIN__SUBMIT_REQUEST__INIT;
+    s.tx = (ProtobufCBinaryData){ len, (uint8_t *)tx };
+    s.wait = true;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SUBMIT;
+    req.submit = &s;
+    return ask(d, &req);
+}
+
+static void expect_refusal(struct dev *d, const uint8_t *tx, size_t len, int code)
+{
+    Sealchain__ApiReply *r = submit_raw(d, tx, len);
+    assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED);
+    assert_int_equal(r->code, code);
+    assert_true(strlen(r->error) > 0);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
+/* The refusals of the contract that sealctl never sends (it checks the
+ * credit code first, and builds every tx fresh, valid for an hour): the
+ * node gives them too. */
+static void the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx(void **state)
+{
+    struct dev *d = *state;
+    char path[256], err[512];
+    struct ledger_genesis g;
+    snprintf(path, sizeof path, "%s/genesis.ini", d->dir);
+    assert_int_equal(ledger_genesis_load(path, &g, err, sizeof err), 0);
+    struct node_key admin;
+    snprintf(path, sizeof path, "%s/admin.key", d->dir);
+    assert_int_equal(node_keyfile_read(path, &admin, err, sizeof err), 0);
+    uint8_t pk[32], sk[64], *tx;
+    size_t len;
+    crypto_sign_keypair(pk, sk);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000;
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now + 3600000, "91350100M000100Y44",
+                                             "bad code", pk, NULL, &tx, &len),
+                     0);
+    expect_refusal(d, tx, len, LEDGER_E_BAD_CREDIT_CODE);
+    free(tx);
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now - 60000, "91350100M000100Y43",
+                                             "expired", pk, NULL, &tx, &len),
+                     0);
+    expect_refusal(d, tx, len, LEDGER_E_EXPIRED_TX);
+    free(tx);
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now + 3600000, "91350100M000100Y43",
+                                             "once", pk, NULL, &tx, &len),
+                     0);
+    Sealchain__ApiReply *r = submit_raw(d, tx, len);
+    assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_SUBMIT);
+    assert_string_equal(r->submit->status, "committed");
+    sealchain__api_reply__free_unpacked(r, NULL);
+    expect_refusal(d, tx, len, LEDGER_E_DUPLICATE_TX);
+    free(tx);
+    node_key_close(&admin);
+}
+
 static void a_stale_socket_file_is_replaced(void **state)
 {
     struct dev *d = *state;
@@ -409,6 +472,9 @@ int main(void)
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(queries_with_bad_fields_are_answered, dev_setup,
                                         dev_teardown),
+        cmocka_unit_test_setup_teardown(
+            the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx, dev_setup,
+            dev_teardown),
         cmocka_unit_test_setup_teardown(a_stale_socket_file_is_replaced, dev_setup, dev_teardown),
         cmocka_unit_test(a_bad_config_names_file_and_line_and_exits_2),
     };
