@@ -213,12 +213,28 @@ static void seal(struct q *q, const ProtobufCBinaryData *id)
     s.seal = sq.seal;
     s.n_history = sq.n_history;
     s.history = sq.history;
+    Sealchain__HistoryEntry **kept = NULL;
+    if (sq.n_history > LEDGER_Q_LIST_MAX) { /* bounded: the registration and the latest */
+        kept = calloc(LEDGER_Q_LIST_MAX, sizeof *kept);
+        if (kept == NULL) {
+            ledger_q_seal_close(&sq);
+            fail(q, UNAVAILABLE, LEDGER_E_NOMEM, "out of memory");
+            return;
+        }
+        kept[0] = sq.history[0];
+        memcpy(kept + 1, sq.history + sq.n_history - (LEDGER_Q_LIST_MAX - 1),
+               (LEDGER_Q_LIST_MAX - 1) * sizeof *kept);
+        s.n_history = LEDGER_Q_LIST_MAX;
+        s.history = kept;
+        s.history_omitted = (uint32_t)(sq.n_history - LEDGER_Q_LIST_MAX);
+    }
     s.n_grants = sq.n_grants;
     s.grants = sq.grants;
     s.more_grants = sq.more_grants;
     r.rep_case = SEALCHAIN__API_REPLY__REP_SEAL;
     r.seal = &s;
     send_rep(q, &r);
+    free(kept);
     ledger_q_seal_close(&sq);
 }
 

@@ -210,12 +210,13 @@ int sealctl_cmd_seal_show(struct sealctl *s, int argc, char **argv)
         return rc;
     const Sealchain__SealRecord *k = r->seal->seal;
     json_t *o = json_pack(
-        "{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:b}", "seal_id",
+        "{s:o, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:i, s:o, s:b}", "seal_id",
         jbin(&k->seal_id), "org", k->org_id, "type", ledger_seal_type_name(k->type), "name",
         k->name, "seal_public_key", jbin(&k->seal_key), "custodian", jbin(&k->custodian_key),
         "status", ledger_seal_status_name(k->status), "valid_from", sealctl_jtime(k->valid_from_ms),
-        "valid_to", sealctl_jtime(k->valid_to_ms), "history", history_json(r->seal), "grants",
-        grants_json(r->seal), "more_grants", r->seal->more_grants);
+        "valid_to", sealctl_jtime(k->valid_to_ms), "history", history_json(r->seal),
+        "history_omitted", (int)r->seal->history_omitted, "grants", grants_json(r->seal),
+        "more_grants", r->seal->more_grants);
     sealchain__api_reply__free_unpacked(r, NULL);
     return sealctl_print(s, o, sealctl_human_short);
 }

@@ -22,6 +22,7 @@
 
 #include "ledger/err.h"
 #include "ledger/genesis.h"
+#include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "node/client.h"
 #include "node/keyfile.h"
@@ -394,6 +395,62 @@ static void the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx(voi
     node_key_close(&admin);
 }
 
+/* A seal suspended and resumed 1,100 times: `seal show` sends the
+ * registration and the latest 999 entries, and says how many it left out. */
+static void a_long_seal_history_is_sent_bounded(void **state)
+{
+    struct dev *d = *state;
+    char path[256], err[512];
+    struct ledger_genesis g;
+    snprintf(path, sizeof path, "%s/genesis.ini", d->dir);
+    assert_int_equal(ledger_genesis_load(path, &g, err, sizeof err), 0);
+    struct node_key admin;
+    snprintf(path, sizeof path, "%s/admin.key", d->dir);
+    assert_int_equal(node_keyfile_read(path, &admin, err, sizeof err), 0);
+    uint8_t pk[32], sk[64], seal[32], prev[32], *tx;
+    size_t len;
+    crypto_sign_keypair(pk, sk);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t until = (uint64_t)ts.tv_sec * 1000 + 3600000;
+    struct ledger_txb_seal p = { .org_id = g.validators[0].org_id,
+                                 .type = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OTHER,
+                                 .name = "busy seal",
+                                 .seal_key = pk };
+    assert_int_equal(ledger_txb_seal_register(&g, admin.sk, until, &p, &tx, &len), 0);
+    enum { ENTRIES = 1100 };
+    for (int i = 0; i <= ENTRIES; i++) {
+        if (i > 0 && i % 2 == 1)
+            assert_int_equal(ledger_txb_suspend(&g, admin.sk, until, seal, prev, NULL, &tx, &len),
+                             0);
+        else if (i > 0)
+            assert_int_equal(ledger_txb_resume(&g, admin.sk, until, seal, prev, &tx, &len), 0);
+        assert_int_equal(ledger_tx_id(tx, len, prev), 0);
+        if (i == 0)
+            memcpy(seal, prev, 32);
+        Sealchain__ApiReply *r = submit_raw(d, tx, len);
+        assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK);
+        sealchain__api_reply__free_unpacked(r, NULL);
+        free(tx);
+    }
+    node_key_close(&admin);
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__SealRequest sq = SEALCHAIN__SEAL_REQUEST__INIT;
+    sq.seal_id = (ProtobufCBinaryData){ 32, seal };
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SEAL;
+    req.seal = &sq;
+    Sealchain__ApiReply *r = ask(d, &req);
+    assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_SEAL);
+    Sealchain__SealReply *s = r->seal;
+    assert_int_equal(s->n_history, 1000);
+    assert_int_equal(s->history_omitted, ENTRIES + 1 - 1000);
+    assert_int_equal(s->history[0]->action, SEALCHAIN__HISTORY_ACTION__HISTORY_ACTION_REGISTER);
+    assert_memory_equal(s->history[999]->tx.data, prev, 32); /* the latest */
+    assert_memory_equal(s->seal->last_history_tx.data, prev, 32);
+    assert_true(s->history[1]->height > s->history[0]->height + 1);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
 static void a_stale_socket_file_is_replaced(void **state)
 {
     struct dev *d = *state;
@@ -475,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx, dev_setup,
             dev_teardown),
+        cmocka_unit_test_setup_teardown(a_long_seal_history_is_sent_bounded, dev_setup,
+                                        dev_teardown),
         cmocka_unit_test_setup_teardown(a_stale_socket_file_is_replaced, dev_setup, dev_teardown),
         cmocka_unit_test(a_bad_config_names_file_and_line_and_exits_2),
     };
