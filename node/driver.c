@@ -203,8 +203,8 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
     pool_recheck(d, now);
     /* A block that cannot be read back counts as full: no censorship evidence. */
     struct node_block_info info;
-    bool read = d->chain.block_info(d->chain.ctx, up->committed.payload,
-                                    up->committed.payload_len, &info) == 0;
+    bool read = d->chain.block_info(d->chain.ctx, up->committed.payload, up->committed.payload_len,
+                                    &info) == 0;
     requests_after_commit(d, read ? info.tx_count : SIZE_MAX, now);
     if (d->cfg.on_commit != NULL)
         d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
@@ -218,8 +218,8 @@ static bool block_valid(struct node_driver *d, const struct pbft_update *up, uin
 {
     struct node_block_info info;
     const char *why = NULL;
-    if (d->chain.block_info(d->chain.ctx, up->validate.payload, up->validate.payload_len,
-                            &info) != 0)
+    if (d->chain.block_info(d->chain.ctx, up->validate.payload, up->validate.payload_len, &info) !=
+        0)
         why = "not a block";
     else if (memcmp(info.digest, up->validate.digest, PBFT_DIGEST_SIZE) != 0)
         why = "digest differs";

@@ -322,9 +322,8 @@ void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
                  { SIM_BYZ_FLOOD, act_flood },          { SIM_BYZ_GARBAGE, act_garbage },
                  { SIM_BYZ_REPLAY, act_replay } };
     struct pbft_stats st;
-    if (r->core == NULL)
+    if (!sim_replica_stats(r, &st))
         return;
-    pbft_get_stats(r->core, &st);
     size_t k = sizeof(acts) / sizeof(acts[0]);
     size_t start = (size_t)(arg % k);
     for (size_t i = 0; i < k; i++) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "consensus/pbft.h"
+#include "node/driver.h"
 #include "tests/sim/check.h"
 #include "tests/sim/net.h"
 #include "tests/sim/node.h"
@@ -14,6 +15,9 @@
 #include "tests/sim/rng.h"
 #include "tests/sim/sign.h"
 #include "tests/sim/trace.h"
+
+/* Signatures a replica remembers until it sees them leave (its last few of every kind). */
+#define SIM_SIGNED_RING 16
 
 /* Byzantine behaviours (bit set per Byzantine replica). */
 enum {
@@ -76,28 +80,35 @@ struct sim_timing {
 
 struct sim_cluster;
 
-/* One replica instance (a slot): core, caller, durable state. Twins share an identity. */
+/*
+ * One replica instance (a slot): the production driver (node/driver.c, with the core and
+ * the mempool) over the simulated chain (chain.c), and its durable state. Twins share an
+ * identity.
+ */
 struct sim_replica {
     struct sim_cluster *c;
     int slot, id;
     bool up, byz, twin;
     unsigned byz_kinds;
     uint32_t epoch; /* bumped by every crash: events of a dead incarnation are dropped */
-    struct pbft *core;
-    struct sim_node node;
-    unsigned char *durable; /* last snapshot acknowledged durable (survives crashes) */
+    struct node_driver *drv;
+    struct node_chain chain; /* the simulated chain's table (chain.c), ctx = this replica */
+    struct sim_node node;    /* applied chain (survives crashes) */
+    unsigned char *durable;  /* last snapshot acknowledged durable (survives crashes) */
     size_t durable_len;
     uint64_t durable_seq;
-    uint64_t deadline; /* newest deadline of the core */
-    bool want_propose;
-    uint64_t prop_height, prop_view;
-    bool proposing; /* a PROPOSE event is queued */
-    /* Recently signed votes and NEW-VIEWs not yet seen leaving (for the double-sign check). */
+    uint64_t deadline;      /* newest deadline of the driver (on this node's clock) */
+    bool sync_queued;       /* a SYNC event is queued */
+    uint64_t sync_retry_at; /* a sync that found nothing to apply is retried from then on */
+    bool fail_commits;      /* scenarios: the chain fails the next commit (fail-stop) */
+    bool chain_failed;      /* the chain failed a commit: the driver must stop */
+    /* Recently signed payloads of every kind not yet seen leaving (double-sign check). */
     struct {
         int kind;
-        unsigned char payload[49]; /* 48 for votes, 49 for a NEW-VIEW (pbft_sig_kind) */
+        size_t len;
+        unsigned char payload[PBFT_SIG_PAYLOAD_MAX];
         unsigned char sig[PBFT_SIG_SIZE];
-    } signed_ring[16];
+    } signed_ring[SIM_SIGNED_RING];
     unsigned ring_next;
     /* Equivocation state of a Byzantine primary: the second block of (height, view). */
     uint64_t eq_height, eq_view;
@@ -111,7 +122,6 @@ struct sim_replica {
     struct sim_blob *sent_ring[8]; /* Byzantine: its own old messages, for replays */
     unsigned sent_next;
     struct pbft_cert tip_cert; /* certificate of the applied tip (durable with the chain) */
-    uint64_t overdue_reports;  /* REQUEST_OVERDUE events stepped */
     bool crash_on_persist;     /* crash between the next persist request and its fsync */
 };
 
@@ -129,11 +139,12 @@ struct sim_cluster {
     struct sim_check chk;
     struct sim_trace *trace;
     struct sim_stats st;
-    bool trace_core;      /* pass the core's trace lines into the trace */
-    uint64_t next_tx;     /* next client request number */
-    uint64_t censored_tx; /* the transaction a censoring primary leaves out (0: none) */
-    bool censor_done;     /* the censored transaction was committed */
-    uint64_t *pending;    /* client txs not yet committed anywhere */
+    bool trace_core;          /* pass the core's trace lines into the trace */
+    uint64_t next_tx;         /* next client request number */
+    uint64_t censored_tx;     /* the transaction a censoring primary leaves out (0: none) */
+    bool censor_done;         /* the censored transaction was committed */
+    uint64_t *pending;        /* client txs not yet committed anywhere */
+    struct sim_map committed; /* tx id -> height of the block that committed it */
     size_t npending, cap_pending;
     bool stop_clients;
     bool healed;     /* the faulty period is over: queued crash faults are void */
@@ -177,6 +188,12 @@ void sim_cluster_schedule_byz(struct sim_cluster *c, int s, uint64_t at, uint64_
 void sim_cluster_send_to(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len);
 /* The crypto callbacks of slot s (for crafting messages in its name). */
 struct pbft_crypto sim_cluster_crypto(struct sim_replica *r);
+/* The simulated chain behind slot r's driver (chain.c): block rules, state, durability. */
+struct node_chain sim_chain_for(struct sim_replica *r);
+/* The node clock of slot r now: what its driver is given as `now`. */
+uint64_t sim_replica_clock(const struct sim_replica *r);
+/* Copies the core counters of slot r; false when it is down. */
+bool sim_replica_stats(const struct sim_replica *r, struct pbft_stats *out);
 /*
  * Finds the vote of `kind` (PBFT_SIG_*) for height h that slot r signed most recently;
  * copies its digest (and view) out. Returns false when none is in r's recent ring.
@@ -187,7 +204,10 @@ bool sim_replica_signed(const struct sim_replica *r, int kind, uint64_t h,
 void sim_cluster_collect(struct sim_cluster *c);
 
 /* Byzantine behaviour (byz.c). */
-/* Rewrites or multiplies an outgoing message of a Byzantine slot; returns true if it took over. */
+/*
+ * Rewrites or multiplies an outgoing message of a Byzantine slot (m->bytes borrowed; kind,
+ * height and view from its header); returns true if it took over.
+ */
 bool sim_byz_outgoing(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m);
 /* A Byzantine slot's caller answered a proposal request with block A: prepare block B. */
 void sim_byz_proposed(struct sim_cluster *c, struct sim_replica *r, uint64_t height, uint64_t view,

@@ -145,8 +145,7 @@ static void liveness_fail(struct sim_cluster *c, uint64_t target, uint64_t heal_
     size_t k = 0;
     for (int s = 0; s < c->slots && k + 24 < sizeof(buf); s++) {
         struct pbft_stats st = { 0 };
-        if (c->r[s].core != NULL)
-            pbft_get_stats(c->r[s].core, &st);
+        sim_replica_stats(&c->r[s], &st);
         k += (size_t)snprintf(buf + k, sizeof(buf) - k, " %d:h%llu/v%llu%s", s,
                               (unsigned long long)c->r[s].node.height, (unsigned long long)st.view,
                               c->r[s].byz ? "b" : (c->r[s].twin ? "t" : ""));
@@ -165,9 +164,8 @@ static void check_views(struct sim_cluster *c)
 {
     for (int s = 0; s < c->n; s++) {
         struct pbft_stats st = { 0 };
-        if (c->r[s].byz || c->r[s].twin || c->r[s].core == NULL)
+        if (c->r[s].byz || c->r[s].twin || !sim_replica_stats(&c->r[s], &st))
             continue;
-        pbft_get_stats(c->r[s].core, &st);
         if (st.view > 1000000)
             sim_check_fail(&c->chk, SIM_V_LIVENESS, "honest replica %d was pushed to view %llu", s,
                            (unsigned long long)st.view);
