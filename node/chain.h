@@ -24,8 +24,10 @@
  * table are borrowed for the call unless said otherwise.
  */
 
-/* persist(): the snapshot is being written; node_driver_persisted() follows. */
-#define NODE_CHAIN_PENDING 1
+/* persist(), validate(), build(): the work goes on after the call returns;
+ * node_driver_persisted(), node_driver_validated() or node_driver_proposal()
+ * follows. */
+#define NODE_CHAIN_PENDING (-1)
 
 /* What the driver reads from a block's header. */
 struct node_block_info {
@@ -50,10 +52,12 @@ struct node_chain {
     int (*block_info)(void *ctx, const uint8_t *block, size_t len, struct node_block_info *out);
     /* Execute, then agree: every rule beyond digest, height and clock (chain,
      * parent, proposer of `view`, transactions over committed state). 0 when
-     * the block may follow the tip; the execution may be kept for commit. */
+     * the block may follow the tip (the execution may be kept for commit),
+     * NODE_CHAIN_PENDING when the verdict comes later, else the refusal. */
     int (*validate)(void *ctx, const uint8_t *block, size_t len, uint64_t view, bool reproposal);
     /* Builds block tip + 1 from the candidates (in order; it may leave some
-     * out) at time_ms. *out_block is transferred (free()). */
+     * out) at time_ms. *out_block is transferred (free()). NODE_CHAIN_PENDING:
+     * the block comes later (or never: the core asks again in a new view). */
     int (*build)(void *ctx, const struct node_txref *txs, size_t count, uint64_t time_ms,
                  unsigned proposer, uint64_t view, uint8_t **out_block, size_t *out_len,
                  uint8_t out_digest[PBFT_DIGEST_SIZE]);

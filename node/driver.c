@@ -213,11 +213,13 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
 
 /* Execute, then agree: the verdict the core waits for before it PREPAREs.
  * The digest, the height and the clock are the driver's rules; the rest is
- * the chain's. */
-static bool block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
+ * the chain's, which may answer later (NODE_CHAIN_PENDING, then
+ * node_driver_validated). Returns 1 valid, 0 refused, NODE_CHAIN_PENDING. */
+static int block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
     struct node_block_info info;
     const char *why = NULL;
+    int rc = 0;
     if (d->chain.block_info(d->chain.ctx, up->validate.payload, up->validate.payload_len, &info) !=
         0)
         why = "not a block";
@@ -230,26 +232,30 @@ static bool block_valid(struct node_driver *d, const struct pbft_update *up, uin
     else if (!up->validate.reproposal &&
              (info.time_ms > now ? info.time_ms - now : now - info.time_ms) > d->cfg.clock_skew_ms)
         why = "time more than the clock skew from this clock";
-    else if (d->chain.validate(d->chain.ctx, up->validate.payload, up->validate.payload_len,
-                               up->validate.view, up->validate.reproposal) != 0)
+    else if ((rc = d->chain.validate(d->chain.ctx, up->validate.payload, up->validate.payload_len,
+                                     up->validate.view, up->validate.reproposal)) != 0 &&
+             rc != NODE_CHAIN_PENDING)
         why = "refused by the chain";
     trace(d, now, "driver: block h=%llu v=%llu %s%s", (unsigned long long)up->validate.height,
-          (unsigned long long)up->validate.view, why ? why : "valid",
+          (unsigned long long)up->validate.view,
+          why ? why : (rc == NODE_CHAIN_PENDING ? "being validated" : "valid"),
           up->validate.reproposal ? " (re-proposal)" : "");
-    return why == NULL;
+    if (why != NULL)
+        return 0;
+    return rc == NODE_CHAIN_PENDING ? NODE_CHAIN_PENDING : 1;
 }
 
 /* Builds the block the core asked for, when it can, as the queue's next event. */
 static int propose(struct node_driver *d, uint64_t now, struct queue *q)
 {
-    if (!d->want_propose || d->pool_len == 0)
+    if (!d->want_propose || (d->pool_len == 0 && !d->cfg.propose_idle))
         return 0;
     uint64_t tip, tip_time;
     d->chain.tip(d->chain.ctx, &tip, &tip_time);
     if (tip + 1 != d->propose_height)
         return 0; /* not applied yet; asked again later */
     size_t count = d->pool_len < d->cfg.block_txs ? d->pool_len : d->cfg.block_txs;
-    struct node_txref *refs = calloc(count, sizeof *refs);
+    struct node_txref *refs = calloc(count ? count : 1, sizeof *refs);
     if (refs == NULL)
         return fail(d, LEDGER_E_NOMEM, "propose");
     for (size_t i = 0; i < count; i++)
@@ -261,9 +267,11 @@ static int propose(struct node_driver *d, uint64_t now, struct queue *q)
     int rc = d->chain.build(d->chain.ctx, refs, count, time, d->cfg.self, d->propose_view, &block,
                             &len, ev.proposal.digest);
     free(refs);
-    if (rc != 0)
+    if (rc != 0 && rc != NODE_CHAIN_PENDING)
         return fail(d, rc, "build block");
     d->want_propose = false;
+    if (rc == NODE_CHAIN_PENDING)
+        return 0; /* node_driver_proposal follows */
     ev.proposal.height = d->propose_height;
     ev.proposal.payload = block;
     ev.proposal.payload_len = len;
@@ -307,10 +315,12 @@ static int handle(struct node_driver *d, const struct pbft_update *up, uint64_t 
         struct pbft_event ev = { .type = PBFT_EV_VALIDATED, .now = now };
         ev.validated.height = up->validate.height;
         memcpy(ev.validated.digest, up->validate.digest, PBFT_DIGEST_SIZE);
-        ev.validated.ok = block_valid(d, up, now);
+        int valid = block_valid(d, up, now);
         if (chain_failed(d))
             return fail(d, LEDGER_E_FATAL, "validate block");
-        queue_put(q, &ev, NULL);
+        ev.validated.ok = valid == 1;
+        if (valid != NODE_CHAIN_PENDING)
+            queue_put(q, &ev, NULL);
     }
     return 0;
 }
@@ -564,6 +574,34 @@ int node_driver_persisted(struct node_driver *d, uint64_t seq, uint64_t now)
 {
     struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = now };
     ev.persisted.seq = seq;
+    return run(d, &ev, now);
+}
+
+int node_driver_validated(struct node_driver *d, uint64_t height,
+                          const uint8_t digest[PBFT_DIGEST_SIZE], bool ok, uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_VALIDATED, .now = now };
+    ev.validated.height = height;
+    memcpy(ev.validated.digest, digest, PBFT_DIGEST_SIZE);
+    ev.validated.ok = ok;
+    return run(d, &ev, now);
+}
+
+int node_driver_proposal(struct node_driver *d, uint64_t height,
+                         const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block, size_t len,
+                         uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = now };
+    ev.proposal.height = height;
+    memcpy(ev.proposal.digest, digest, PBFT_DIGEST_SIZE);
+    ev.proposal.payload = block;
+    ev.proposal.payload_len = len;
+    return run(d, &ev, now);
+}
+
+int node_driver_request_overdue(struct node_driver *d, uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
     return run(d, &ev, now);
 }
 

@@ -67,6 +67,10 @@ struct node_driver_config {
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
     uint64_t request_timeout_ms;
     uint64_t resend_ms; /* the core's retransmission interval (0 = its default) */
+    /* Ask the chain for a block as soon as the core wants one, even with an
+     * empty mempool (a chain that fills its blocks itself, or sends empty
+     * ones). false: only when transactions are held. */
+    bool propose_idle;
     /* Largest block proposed or accepted; 0 = block_txs of the largest
      * ledger transactions (within PBFT_MAX_PAYLOAD_LIMIT). */
     size_t max_payload;
@@ -110,6 +114,23 @@ int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *byt
 /* The chain made snapshot `seq` durable after its persist() answered
  * NODE_CHAIN_PENDING (node/chain.h): the votes held for it leave now. */
 int node_driver_persisted(struct node_driver *d, uint64_t seq, uint64_t now);
+
+/* The chain's verdict on a block whose validate() answered
+ * NODE_CHAIN_PENDING: height and digest of update.validate, ok. A stale one
+ * is ignored by the core. */
+int node_driver_validated(struct node_driver *d, uint64_t height,
+                          const uint8_t digest[PBFT_DIGEST_SIZE], bool ok, uint64_t now);
+
+/* The block a build() that answered NODE_CHAIN_PENDING made for `height`
+ * (block borrowed; the core copies it). Ignored unless still wanted. */
+int node_driver_proposal(struct node_driver *d, uint64_t height,
+                         const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block, size_t len,
+                         uint64_t now);
+
+/* A request the caller tracks itself (not through this mempool) is overdue:
+ * PBFT_EV_REQUEST_OVERDUE (pbft.h). The mempool's own are reported by
+ * node_driver_tick. */
+int node_driver_request_overdue(struct node_driver *d, uint64_t now);
 
 /* Fires the core's timer if due, and reports overdue requests: PBFT's
  * request timer, restarted by every committed block, or a block with room
