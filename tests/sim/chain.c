@@ -88,7 +88,7 @@ static void pending_remove(struct sim_cluster *c, uint64_t tx)
 static void note_committed(struct sim_cluster *c, struct sim_replica *r, const struct sim_block *b)
 {
     for (uint32_t i = 0; i < b->ntx; i++) {
-        sim_map_put(&c->committed, &b->tx[i], sizeof(b->tx[i]), &b->height, sizeof(b->height));
+        sim_cluster_note_committed(c, b->tx[i], b->height);
         if (r->byz || r->twin)
             continue;
         pending_remove(c, b->tx[i]);
@@ -187,11 +187,8 @@ static int check_tx(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, b
         return LEDGER_E_MALFORMED;
     }
     uint64_t id = tx_of(tx);
-    const unsigned char *at = sim_map_get(&c->committed, &id, sizeof(id));
-    uint64_t h = 0;
-    if (at != NULL)
-        memcpy(&h, at, sizeof(h));
-    if (at != NULL && h <= r->node.height) {
+    uint64_t h = sim_cluster_committed_at(c, id);
+    if (h != 0 && h <= r->node.height) {
         snprintf(why, why_len, "committed at h=%llu", (unsigned long long)h);
         return LEDGER_E_DUPLICATE_TX;
     }

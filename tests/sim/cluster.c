@@ -17,6 +17,7 @@ static int cb_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, s
     sim_sign(&r->c->keys, r->id, msg, l, sig);
     unsigned i = r->ring_next++ % SIM_SIGNED_RING;
     r->signed_ring[i].kind = (int)kind;
+    r->signed_ring[i].left = false;
     r->signed_ring[i].len = len;
     memcpy(r->signed_ring[i].payload, payload, len);
     memcpy(r->signed_ring[i].sig, sig, PBFT_SIG_SIZE);
@@ -74,7 +75,6 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
                                  .tx_every = 300 };
     sim_rng_seed(&c->rng, seed);
     sim_queue_init(&c->q_ev);
-    sim_map_init(&c->committed);
     sim_net_init(&c->net, c->slots, mix->delay_min, mix->delay_max);
     if (sim_keys_init(&c->keys, n, seed, real_keys) != 0)
         return -1;
@@ -109,7 +109,7 @@ void sim_cluster_close(struct sim_cluster *c)
             sim_blob_unref(c->r[s].sent_ring[i]);
     }
     sim_queue_close(&c->q_ev);
-    sim_map_close(&c->committed);
+    free(c->committed_at);
     sim_keys_close(&c->keys);
     free(c->pending);
     free(c->msgbuf);
@@ -262,6 +262,30 @@ void sim_cluster_run_until(struct sim_cluster *c, uint64_t until)
         sim_cluster_step_one(c);
     if (c->now < until)
         c->now = until;
+}
+
+uint64_t sim_cluster_committed_at(const struct sim_cluster *c, uint64_t tx)
+{
+    uint64_t seq = sim_tx_seq(tx);
+    return seq < c->cap_committed ? c->committed_at[seq] : 0;
+}
+
+void sim_cluster_note_committed(struct sim_cluster *c, uint64_t tx, uint64_t height)
+{
+    uint64_t seq = sim_tx_seq(tx);
+    if (seq >= c->cap_committed) {
+        size_t cap = c->cap_committed ? c->cap_committed : 1024;
+        while (cap <= seq)
+            cap *= 2;
+        uint64_t *p = realloc(c->committed_at, cap * sizeof(*p));
+        if (p == NULL)
+            abort();
+        memset(p + c->cap_committed, 0, (cap - c->cap_committed) * sizeof(*p));
+        c->committed_at = p;
+        c->cap_committed = cap;
+    }
+    if (c->committed_at[seq] == 0)
+        c->committed_at[seq] = height;
 }
 
 bool sim_cluster_tx_committed(const struct sim_cluster *c, uint64_t tx)

@@ -62,6 +62,8 @@ struct sim_mix {
     unsigned byz;             /* SIM_BYZ_* behaviours of the Byzantine replicas (0: none) */
     bool twins;               /* f identities run twice, on different sides of partitions */
     uint32_t commit_drop_ppm; /* extra loss of COMMITs only: prepared-but-uncommitted states */
+    uint32_t tx_per_s;        /* client load (0: a trickle, one tx every tx_every ms or so) */
+    uint64_t faulty_max;      /* cap on the faulty period, ms (0: the usual 10-25 s or 60 s) */
 };
 
 /* Totals over a run (and summed over runs). */
@@ -105,6 +107,7 @@ struct sim_replica {
     /* Recently signed payloads of every kind not yet seen leaving (double-sign check). */
     struct {
         int kind;
+        bool left; /* seen leaving (and checked) once */
         size_t len;
         unsigned char payload[PBFT_SIG_PAYLOAD_MAX];
         unsigned char sig[PBFT_SIG_SIZE];
@@ -139,12 +142,13 @@ struct sim_cluster {
     struct sim_check chk;
     struct sim_trace *trace;
     struct sim_stats st;
-    bool trace_core;          /* pass the core's trace lines into the trace */
-    uint64_t next_tx;         /* next client request number */
-    uint64_t censored_tx;     /* the transaction a censoring primary leaves out (0: none) */
-    bool censor_done;         /* the censored transaction was committed */
-    uint64_t *pending;        /* client txs not yet committed anywhere */
-    struct sim_map committed; /* tx id -> height of the block that committed it */
+    bool trace_core;        /* pass the core's trace lines into the trace */
+    uint64_t next_tx;       /* next client request number */
+    uint64_t censored_tx;   /* the transaction a censoring primary leaves out (0: none) */
+    bool censor_done;       /* the censored transaction was committed */
+    uint64_t *pending;      /* client txs not yet committed anywhere */
+    uint64_t *committed_at; /* by tx request number: height of the block that committed it */
+    size_t cap_committed;
     size_t npending, cap_pending;
     bool stop_clients;
     bool healed;     /* the faulty period is over: queued crash faults are void */
@@ -178,6 +182,10 @@ void sim_cluster_restart(struct sim_cluster *c, int s);
 uint64_t sim_cluster_submit(struct sim_cluster *c);
 /* Lowest committed height among honest up replicas (UINT64_MAX when none is up). */
 uint64_t sim_cluster_min_honest_height(const struct sim_cluster *c);
+/* Height of the first block that committed tx (0: none yet). */
+uint64_t sim_cluster_committed_at(const struct sim_cluster *c, uint64_t tx);
+/* Records that block `height` committed tx (the first such block is kept). */
+void sim_cluster_note_committed(struct sim_cluster *c, uint64_t tx, uint64_t height);
 /* True when tx is committed (no longer pending). */
 bool sim_cluster_tx_committed(const struct sim_cluster *c, uint64_t tx);
 /* Makes slot s Byzantine with the given behaviours. */

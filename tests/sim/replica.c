@@ -36,11 +36,13 @@ static void note_emitted(struct sim_cluster *c, struct sim_replica *r, const uin
                          size_t len)
 {
     for (unsigned i = 0; i < SIM_SIGNED_RING; i++) {
-        if (r->signed_ring[i].kind == 0)
+        if (r->signed_ring[i].kind == 0 || r->signed_ring[i].left)
             continue;
-        if (memmem(bytes, len, r->signed_ring[i].sig, PBFT_SIG_SIZE) != NULL)
-            sim_check_emitted(&c->chk, r->id, r->signed_ring[i].kind, r->signed_ring[i].payload,
-                              r->signed_ring[i].len);
+        if (memmem(bytes, len, r->signed_ring[i].sig, PBFT_SIG_SIZE) == NULL)
+            continue;
+        sim_check_emitted(&c->chk, r->id, r->signed_ring[i].kind, r->signed_ring[i].payload,
+                          r->signed_ring[i].len);
+        r->signed_ring[i].left = true; /* recorded: a re-send of it changes nothing */
     }
 }
 
@@ -205,13 +207,23 @@ static void ev_client_tx(struct sim_cluster *c, struct sim_replica *r, uint64_t 
     after(c, r, rc == LEDGER_E_FATAL ? rc : 0, "submit");
 }
 
+/* Client load ticks this often when a mix sets a rate. */
+#define LOAD_TICK_MS 10
+
 static void ev_client(struct sim_cluster *c)
 {
-    if (!c->stop_clients)
+    uint64_t gap = 1 + sim_rng_below(&c->rng, 2 * c->tm.tx_every);
+    if (c->mix->tx_per_s != 0) {
+        /* A batch every tick, its size drawn around the rate: load near a chain's capacity. */
+        uint64_t mean = (uint64_t)c->mix->tx_per_s * LOAD_TICK_MS / 1000;
+        uint64_t k = mean / 2 + sim_rng_below(&c->rng, mean + 1);
+        for (uint64_t i = 0; i < k && !c->stop_clients; i++)
+            sim_cluster_submit(c);
+        gap = LOAD_TICK_MS;
+    } else if (!c->stop_clients) {
         sim_cluster_submit(c);
-    struct sim_event ev = { .at = c->now + 1 + sim_rng_below(&c->rng, 2 * c->tm.tx_every),
-                            .kind = SIM_EV_CLIENT,
-                            .to = -1 };
+    }
+    struct sim_event ev = { .at = c->now + gap, .kind = SIM_EV_CLIENT, .to = -1 };
     sim_queue_push(&c->q_ev, &ev);
 }
 

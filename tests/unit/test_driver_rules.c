@@ -1,4 +1,5 @@
-/* The driver's own rules (node/driver.c) on the fixture's in-memory chain: clock, durability, fail-stop. */
+/* The driver's own rules (node/driver.c) on the fixture's in-memory chain: clock, durability,
+ * fail-stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
