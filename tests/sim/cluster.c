@@ -107,6 +107,8 @@ void sim_cluster_close(struct sim_cluster *c)
         free(c->r[s].durable);
         for (int i = 0; i < 8; i++)
             sim_blob_unref(c->r[s].sent_ring[i]);
+        for (int i = 0; i < SIM_VC_STASH; i++)
+            sim_blob_unref(c->r[s].vc_stash[i]);
     }
     sim_queue_close(&c->q_ev);
     free(c->committed_at);

@@ -32,7 +32,14 @@ enum {
     SIM_BYZ_SELECTIVE = 1 << 8,   /* sends each of its own messages to a random subset only */
     SIM_BYZ_REPLAY = 1 << 9,      /* re-sends its own old messages (old heights and views) */
     SIM_BYZ_DEAF = 1 << 10,       /* ignores VIEW-CHANGEs that carry a prepared block */
+    SIM_BYZ_NEWVIEW = 1 << 11, /* as new primary: NEW-VIEWs from chosen or stale VIEW-CHANGE sets,
+                                  wrong re-proposals, a lying base; equivocated */
+    SIM_BYZ_VCHANGE = 1 << 12, /* VIEW-CHANGEs with replayed old certificates or a hidden
+                                  prepared one; equivocated */
 };
+
+/* VIEW-CHANGEs a Byzantine replica keeps from what it hears, for crafting (byzvc.c). */
+#define SIM_VC_STASH 24
 
 /* Byzantine message counters, by kind, for the summary line. */
 enum sim_byz_kind {
@@ -46,6 +53,8 @@ enum sim_byz_kind {
     SIM_BK_SELECTIVE,
     SIM_BK_REPLAY,
     SIM_BK_DEAF,
+    SIM_BK_NEWVIEW,
+    SIM_BK_VCHANGE,
     SIM_BK_COUNT
 };
 
@@ -122,7 +131,9 @@ struct sim_replica {
     uint64_t eq_fixed; /* scenarios: this B side instead of a random one (0: random) */
     unsigned char eq_payload[SIM_BLOCK_MAX_LEN]; /* block B */
     size_t eq_len;
-    struct sim_blob *sent_ring[8]; /* Byzantine: its own old messages, for replays */
+    struct sim_blob *sent_ring[8];           /* Byzantine: its own old messages, for replays */
+    struct sim_blob *vc_stash[SIM_VC_STASH]; /* Byzantine: VIEW-CHANGEs heard (byzvc.c) */
+    unsigned vc_next;
     unsigned sent_next;
     struct pbft_cert tip_cert; /* certificate of the applied tip (durable with the chain) */
     bool crash_on_persist;     /* crash between the next persist request and its fsync */
@@ -230,6 +241,15 @@ int sim_byz_huge_viewchange(struct sim_cluster *c, struct sim_replica *r, uint64
  * ignores VIEW-CHANGEs carrying a prepared block, hoping to propose a fresh one).
  */
 bool sim_byz_deaf(struct sim_cluster *c, struct sim_replica *r, const uint8_t *bytes, size_t len);
+/* A Byzantine slot hears a message (bytes borrowed): it keeps VIEW-CHANGEs for crafting. */
+void sim_byz_heard(struct sim_cluster *c, struct sim_replica *r, const uint8_t *bytes, size_t len);
+/*
+ * Its own NEW-VIEW (m) is leaving: sends crafted NEW-VIEWs for that view instead, to some
+ * replicas or all. Returns true if it took over.
+ */
+bool sim_byz_newview(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m);
+/* Its own VIEW-CHANGE (m) is leaving: the same with crafted VIEW-CHANGEs. */
+bool sim_byz_viewchange(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m);
 /* A scheduled Byzantine action (flood, forged votes, huge numbers, garbage). */
 void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg);
 

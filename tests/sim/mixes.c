@@ -68,6 +68,15 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30 },
+    { .name = "newview",
+      .desc = "f Byzantine crafting VIEW-CHANGEs (replayed certificates, hidden prepared blocks) "
+              "and NEW-VIEWs (chosen or stale sets, wrong re-proposals, lying bases), each "
+              "equivocated, amid COMMIT loss and partitions that force view changes",
+      .delay_min = 1,
+      .delay_max = 20,
+      .commit_drop_ppm = 300000,
+      .partitions = true,
+      .byz = SIM_BYZ_NEWVIEW | SIM_BYZ_VCHANGE },
     { .name = "slow",
       .desc = "delays of 50 ms to several seconds (beyond the timeouts), 2% drop, crashes, "
               "fsync up to 400 ms",
@@ -103,7 +112,8 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30,
-      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF },
+      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF |
+             SIM_BYZ_NEWVIEW | SIM_BYZ_VCHANGE },
 };
 
 #define NMIX ((int)(sizeof(mixes) / sizeof(mixes[0])))

@@ -229,6 +229,8 @@ static void ev_client(struct sim_cluster *c)
 
 static void ev_msg(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
 {
+    if (r->byz)
+        sim_byz_heard(c, r, ev->blob->data, ev->blob->len);
     if (r->byz && sim_byz_deaf(c, r, ev->blob->data, ev->blob->len))
         return;
     int rc = node_driver_receive(r->drv, (unsigned)c->r[ev->from].id, ev->blob->data, ev->blob->len,
