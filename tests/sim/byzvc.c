@@ -1,4 +1,5 @@
-/* Byzantine VIEW-CHANGEs and NEW-VIEWs: chosen and stale sets, wrong choices, replayed certificates. */
+/* Byzantine VIEW-CHANGEs and NEW-VIEWs: chosen and stale sets, wrong choices, replayed
+ * certificates. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,7 +107,8 @@ static const struct sim_vc *prepared_at(const struct sim_vc *set, unsigned count
     for (unsigned i = 0; i < count; i++) {
         const struct sim_vc *vc = &set[i];
         if (vc->prepared && vc->height == base && vc->payload_len > 0 &&
-            (p == NULL || (lowest ? vc->pcert.view < p->pcert.view : vc->pcert.view > p->pcert.view)))
+            (p == NULL ||
+             (lowest ? vc->pcert.view < p->pcert.view : vc->pcert.view > p->pcert.view)))
             p = vc;
     }
     return p;
@@ -130,10 +132,9 @@ bool sim_byz_newview(struct sim_cluster *c, struct sim_replica *r, const struct 
         p = prepared_at(set, count, base, true);
     if (variant == 3) /* a base the set does not give */
         base += sim_rng_below(&c->rng, 2) ? 1 : (uint64_t)-1;
-    size_t len = sim_nv_encode(&cr, (unsigned)r->id, base, m->view, p != NULL,
-                               p != NULL ? p->pcert.digest : NULL, set, count,
-                               p != NULL ? p->payload : NULL, p != NULL ? p->payload_len : 0,
-                               c->msgbuf, c->msgcap);
+    size_t len = sim_nv_encode(
+        &cr, (unsigned)r->id, base, m->view, p != NULL, p != NULL ? p->pcert.digest : NULL, set,
+        count, p != NULL ? p->payload : NULL, p != NULL ? p->payload_len : 0, c->msgbuf, c->msgcap);
     if (len == 0)
         return false;
     sim_trace(c->trace, c->now, r->slot, "BYZ new-view v=%llu: %s set of %u, base %llu%s",
@@ -145,8 +146,7 @@ bool sim_byz_newview(struct sim_cluster *c, struct sim_replica *r, const struct 
     return true;
 }
 
-bool sim_byz_viewchange(struct sim_cluster *c, struct sim_replica *r,
-                        const struct pbft_out_msg *m)
+bool sim_byz_viewchange(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m)
 {
     struct sim_vc vcs[SIM_VC_STASH], own;
     struct pbft_crypto cr = sim_cluster_crypto(r);
@@ -170,7 +170,8 @@ bool sim_byz_viewchange(struct sim_cluster *c, struct sim_replica *r,
         variant = 2;
     }
     size_t len;
-    if (sim_vc_sign(&cr, &own) != 0 || (len = sim_vc_encode(&own, false, c->msgbuf, c->msgcap)) == 0)
+    if (sim_vc_sign(&cr, &own) != 0 ||
+        (len = sim_vc_encode(&own, false, c->msgbuf, c->msgcap)) == 0)
         return false;
     sim_trace(c->trace, c->now, r->slot, "BYZ view-change v=%llu h=%llu: %s",
               (unsigned long long)own.view, (unsigned long long)own.height,

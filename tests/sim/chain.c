@@ -129,7 +129,7 @@ static int persist(void *ctx, uint64_t seq, const uint8_t *snap, size_t len)
 {
     struct sim_replica *r = ctx;
     struct sim_cluster *c = r->c;
-    uint64_t lag = c->mix->persist_max ? sim_rng_below(&c->rng, c->mix->persist_max + 1) : 0;
+    uint64_t lag = c->persist_max ? sim_rng_below(&c->rng, c->persist_max + 1) : 0;
     struct sim_event ev = { .kind = SIM_EV_FAULT, .to = r->slot, .epoch = r->epoch };
     if (r->crash_on_persist) {
         /* Pushed first, so it pops before the fsync completes even when lag is 0. */

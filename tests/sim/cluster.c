@@ -64,6 +64,7 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
     c->slots = n + (mix->twins ? c->f : 0);
     c->seed = seed;
     c->mix = mix;
+    c->persist_max = mix->persist_max;
     c->trace = trace;
     c->trace_core = trace->verbose || !trace->off;
     c->tm = (struct sim_timing){ .progress = 1000,

@@ -162,8 +162,9 @@ struct sim_cluster {
     size_t cap_committed;
     size_t npending, cap_pending;
     bool stop_clients;
-    bool healed;     /* the faulty period is over: queued crash faults are void */
-    uint8_t *msgbuf; /* scratch for crafted messages */
+    bool healed;          /* the faulty period is over: queued crash faults are void */
+    uint32_t persist_max; /* slowest fsync now, ms (the mix's until the settling period) */
+    uint8_t *msgbuf;      /* scratch for crafted messages */
     size_t msgcap;
     /* Scenario hook: return true to drop a message from slot `from` to slot `to`. */
     bool (*filter)(struct sim_cluster *c, int from, int to, const uint8_t *bytes, size_t len);

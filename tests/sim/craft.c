@@ -126,8 +126,7 @@ int sim_vc_sign(const struct pbft_crypto *crypto, struct sim_vc *vc)
     put(&w, vc->prepared ? vc->pcert.digest : zero, PBFT_DIGEST_SIZE);
     if (w.fail || w.len != sizeof(buf))
         return -1;
-    return crypto->sign(crypto->ctx, PBFT_SIG_VIEWCHANGE, buf, sizeof(buf), vc->sig) == 0 ? 0
-                                                                                         : -1;
+    return crypto->sign(crypto->ctx, PBFT_SIG_VIEWCHANGE, buf, sizeof(buf), vc->sig) == 0 ? 0 : -1;
 }
 
 static void put_vc(struct wr *w, const struct sim_vc *vc, bool strip)

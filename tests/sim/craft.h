@@ -1,4 +1,5 @@
-/* The core's VIEW-CHANGE and NEW-VIEW wire format, re-encoded for Byzantine replicas (tests only). */
+/* The core's VIEW-CHANGE and NEW-VIEW wire format, re-encoded for Byzantine replicas (tests only).
+ */
 #ifndef SIM_CRAFT_H
 #define SIM_CRAFT_H
 
@@ -21,8 +22,8 @@ struct sim_vc {
     uint64_t height, view;
     struct pbft_cert cert; /* height-1: view, digest, signatures */
     bool prepared;
-    struct pbft_cert pcert;  /* height: view, digest, PREPARE signatures */
-    const uint8_t *payload;  /* the prepared block (borrowed), NULL/0 if none or stripped */
+    struct pbft_cert pcert; /* height: view, digest, PREPARE signatures */
+    const uint8_t *payload; /* the prepared block (borrowed), NULL/0 if none or stripped */
     size_t payload_len;
     uint8_t sig[PBFT_SIG_SIZE];
 };

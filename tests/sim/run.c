@@ -215,21 +215,25 @@ static void check_views(struct sim_cluster *c)
     }
 }
 
+/* fsyncs at most this slow once every fault is off (the crash mixes' own speed) */
+#define SETTLED_FSYNC_MS 30
+
 /*
- * After liveness: SIM_SETTLE_MS more with the clients on. Progress alone would let endless view
- * churn pass; here honest replicas must settle. With only benign faults behind them none may
- * change view again; with f Byzantine or twinned identities each may cost one view change as
- * primary (f + 1 with the view that replaces the last); fsyncs that stay slow (the slow mix)
- * may cost one. And blocks keep committing.
+ * After liveness: every fault off, slow storage included, then SIM_SETTLE_MS more with the
+ * clients on. Progress alone would let endless view churn pass; here honest replicas must
+ * settle. With only benign faults behind them none may change view again (one, if a slow fsync
+ * from before was still in flight); with f Byzantine or twinned identities each may cost one view
+ * change as primary (f + 1 with the view that replaces the last). And blocks keep committing.
  */
 static void settle_period(struct sim_cluster *c)
 {
     uint64_t before[SIM_MAX_SLOTS], h = c->chk.max_height;
-    view_changes(c, before);
     uint64_t allowed = c->mix->byz != 0 || c->mix->twins ? (uint64_t)c->f + 1 : 0;
-    /* fsyncs still slow after healing (three per block) can outlast a progress time-out once */
-    if (3 * (uint64_t)c->mix->persist_max >= c->tm.progress)
+    if (c->persist_max > SETTLED_FSYNC_MS) {
+        c->persist_max = SETTLED_FSYNC_MS;
         allowed++;
+    }
+    view_changes(c, before);
     sim_cluster_run_until(c, c->now + SIM_SETTLE_MS);
     if (c->chk.violated)
         return;
