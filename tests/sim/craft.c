@@ -14,6 +14,8 @@ struct wr {
 
 static void put(struct wr *w, const void *b, size_t len)
 {
+    if (len == 0)
+        return;
     if (w->fail || len > w->cap - w->len) {
         w->fail = true;
         return;
