@@ -207,19 +207,13 @@ static void a_pre_prepare_for_the_next_height_is_taken_up_once_the_backup_commit
     /* Everything flows except the COMMITs for replica 3, which are held back. */
     struct fx_msg held[64];
     size_t nheld = 0;
-    while (x->nmsgs > 0) {
-        struct fx_msg m = x->msgs[0];
-        memmove(&x->msgs[0], &x->msgs[1], (x->nmsgs - 1) * sizeof(x->msgs[0]));
-        x->nmsgs--;
+    struct fx_msg m;
+    while (fx_pop(x, &m)) {
         if (m.to == 3 && m.kind == PBFT_MSG_COMMIT && nheld < 64) {
             held[nheld++] = m;
             continue;
         }
-        struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
-        ev.receive.from = m.from;
-        ev.receive.bytes = m.bytes;
-        ev.receive.len = m.len;
-        fx_step(x, m.to, &ev);
+        fx_receive(x, &m);
         free(m.bytes);
     }
     assert_int_equal(x->nodes[0].committed, 1);
@@ -244,10 +238,7 @@ static void a_pre_prepare_for_the_next_height_is_taken_up_once_the_backup_commit
     assert_int_equal(x->nodes[3].validate_height, 1);
     /* The COMMITs arrive: replica 3 commits h=1 and validates block 2 in the same step. */
     for (size_t i = 0; i < nheld; i++) {
-        ev.receive.from = held[i].from;
-        ev.receive.bytes = held[i].bytes;
-        ev.receive.len = held[i].len;
-        fx_step(x, 3, &ev);
+        fx_receive(x, &held[i]);
         free(held[i].bytes);
     }
     assert_int_equal(x->nodes[3].committed, 1);

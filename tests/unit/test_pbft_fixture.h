@@ -499,20 +499,36 @@ static inline void fx_free(struct fx *x)
     }
     free(x);
 }
+/* Takes the oldest queued message (its bytes become the caller's); false when none. */
+static inline bool fx_pop(struct fx *x, struct fx_msg *out)
+{
+    if (x->nmsgs == 0) {
+        return false;
+    }
+    *out = x->msgs[0];
+    memmove(&x->msgs[0], &x->msgs[1], (x->nmsgs - 1) * sizeof(x->msgs[0]));
+    x->nmsgs--;
+    return true;
+}
+
+/* Hands m (borrowed) to its destination's driver now. */
+static inline void fx_receive(struct fx *x, const struct fx_msg *m)
+{
+    struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
+    ev.receive.from = m->from;
+    ev.receive.bytes = m->bytes;
+    ev.receive.len = m->len;
+    fx_step(x, m->to, &ev);
+}
+
 /* Delivers queued messages in FIFO order (bounded); returns how many were delivered. */
 static inline size_t fx_deliver(struct fx *x, size_t max)
 {
     size_t done = 0;
-    while (x->nmsgs > 0 && done < max) {
-        struct fx_msg m = x->msgs[0];
-        memmove(&x->msgs[0], &x->msgs[1], (x->nmsgs - 1) * sizeof(x->msgs[0]));
-        x->nmsgs--;
+    struct fx_msg m;
+    while (done < max && fx_pop(x, &m)) {
         if (!x->cut[m.from][m.to] && m.kind != x->drop_kind && x->nodes[m.to].up) {
-            struct pbft_event ev = { .type = PBFT_EV_RECEIVE, .now = x->now };
-            ev.receive.from = m.from;
-            ev.receive.bytes = m.bytes;
-            ev.receive.len = m.len;
-            fx_step(x, m.to, &ev);
+            fx_receive(x, &m);
         }
         free(m.bytes);
         done++;
