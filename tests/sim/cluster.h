@@ -79,7 +79,7 @@ struct sim_mix {
 struct sim_stats {
     uint64_t runs, drops, dups, reorders, cut, partitions, crashes, restarts, all_crashes,
         lost_persists, byz[SIM_BK_COUNT], view_changes, blocks, max_height, events, txs, syncs,
-        core_dropped, short_certs, votes_checked, certs_checked, commit_drops;
+        core_dropped, short_certs, votes_checked, certs_checked, commit_drops, fail_stops;
 };
 
 /* Timing of the caller and the core, in virtual ms. */

@@ -69,6 +69,13 @@ void sim_replica_send(void *ctx, int to, const uint8_t *bytes, size_t len)
 /* After every driver call: its return, its timer, and a sync it wants. */
 static void after(struct sim_cluster *c, struct sim_replica *r, int rc, const char *what)
 {
+    if (rc == LEDGER_E_FATAL && r->chain_failed) {
+        /* Fail-stop: the node stops, as sealchaind exits; its durable state stays. */
+        sim_trace(c->trace, c->now, r->slot, "FAIL-STOP: %s", node_driver_errmsg(r->drv));
+        c->st.fail_stops++;
+        sim_cluster_crash(c, r->slot);
+        return;
+    }
     if (rc != 0 && r->drv != NULL) {
         sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "slot %d: driver %s = %s: %s", r->slot, what,
                        ledger_strerror(rc), node_driver_errmsg(r->drv));

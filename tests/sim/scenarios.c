@@ -404,6 +404,37 @@ static int scen_backlog(struct sim_scen *s, struct sim_cluster *c)
     return 0;
 }
 
+/*
+ * (11) Fail-stop through the driver: replica 2's chain cannot apply the next certified block.
+ * Its driver stops (every call LEDGER_E_FATAL) and the node goes down with the block unapplied;
+ * the other three go on. Restarted from its durable state it catches up on the same chain.
+ */
+static int scen_fail_stop(struct sim_scen *s, struct sim_cluster *c)
+{
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, 1, 5000), "no commit of h=1 in a healthy cluster");
+    c->r[2].fail_commits = true;
+    sim_scen_say(c, "replica 2's chain will fail its next commit");
+    sim_cluster_submit(c);
+    for (int i = 0; i < 500 && c->r[2].up; i++)
+        sim_cluster_run_until(c, c->now + 10);
+    EXPECT(s, !c->r[2].up && c->st.fail_stops == 1, "replica 2 did not stop on a failed commit");
+    EXPECT(s, c->r[2].node.height == 1, "replica 2 applied h=%llu after failing",
+           (unsigned long long)c->r[2].node.height);
+    for (int k = 0; k < 3; k++)
+        sim_cluster_submit(c);
+    uint64_t h = c->chk.max_height;
+    sim_cluster_run_until(c, c->now + 3000);
+    EXPECT(s, c->chk.max_height > h, "the other three made no progress without replica 2");
+    sim_scen_say(c, "restart replica 2 from its durable state");
+    sim_cluster_restart(c, 2);
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, c->chk.max_height, 20000), "replica 2 did not catch up");
+    EXPECT(s, most_view_changes(c) == 0, "a view change although the primary never failed");
+    sim_scen_say(c, "replica 2 stopped, the others went on, and it caught up after a restart");
+    return 0;
+}
+
 static const struct sim_scen_def defs[] = {
     { "primary crash: view change; the prepared block survives and commits at the same height",
       scen_primary_crash, NULL },
@@ -424,6 +455,8 @@ static const struct sim_scen_def defs[] = {
       "twins" },
     { "a backlog and load above the drain rate: commits go on, the primary is never replaced",
       scen_backlog, NULL },
+    { "a replica whose chain cannot apply a certified block stops (fail-stop); the rest go on",
+      scen_fail_stop, NULL },
 };
 
 static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)
