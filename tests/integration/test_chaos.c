@@ -311,8 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_node_killed_every_few_seconds_loses_and_forks_nothing,
                                         setup4, teardown),
-        cmocka_unit_test_setup_teardown(a_paused_primary_is_replaced_and_rejoins, setup4,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_paused_primary_is_replaced_and_rejoins, setup4, teardown),
         cmocka_unit_test_setup_teardown(a_full_disk_stops_the_node_and_it_recovers_with_room,
                                         setup4, teardown),
     };
