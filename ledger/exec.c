@@ -198,7 +198,7 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
     uint8_t leaf[LEDGER_HASH_LEN];
     if (apply) {
         ledger_merkle_tx_leaf(buf, len, leaf);
-        c.sigs_known = ex->verified != NULL && ex->verified(ex->verified_ctx, leaf);
+        c.sigs_known = ex->verified != NULL && ex->verified(ex->verified_ctx, tx.id, leaf);
     }
     if (out_id != NULL)
         memcpy(out_id, tx.id, LEDGER_HASH_LEN);

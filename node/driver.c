@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ledger/err.h"
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "node/err.h"
 #include "node/log.h"
 #include "node/reqtimer.h"
@@ -26,6 +28,7 @@ struct pooled {
     uint8_t *tx;
     size_t len;
     uint8_t id[LEDGER_HASH_LEN];
+    uint8_t leaf[LEDGER_HASH_LEN]; /* SHA-256 of the whole tx: its signatures were verified */
     struct node_reqwait wait;
 };
 
@@ -37,6 +40,11 @@ struct node_driver {
     struct pbft *r;
     struct pooled *pool;
     size_t pool_len;
+    /* Open-addressing index of the pool by tx id: slot + 1, 0 = empty.
+     * idx_mask + 1 is a power of two at least twice the pool's bound, so a
+     * probe ends quickly; it is rebuilt when pool_recheck compacts. */
+    uint32_t *idx;
+    size_t idx_mask;
     struct node_reqtimer req; /* PBFT's request timer over the pool */
     size_t pool_bytes;
     bool want_propose;
@@ -94,6 +102,56 @@ static void trace(const struct node_driver *d, uint64_t now, const char *fmt, ..
 static int run(struct node_driver *d, const struct pbft_event *first, uint64_t now);
 /* ---- mempool -------------------------------------------------------------- */
 
+/* Ids are SHA-256 outputs: their first bytes are as good as any hash. */
+static size_t idx_home(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    uint64_t h;
+    memcpy(&h, id, sizeof h);
+    return (size_t)h & d->idx_mask;
+}
+
+static const struct pooled *pool_find(const struct node_driver *d,
+                                      const uint8_t id[LEDGER_HASH_LEN])
+{
+    for (size_t i = idx_home(d, id);; i = (i + 1) & d->idx_mask) {
+        uint32_t v = d->idx[i];
+        if (v == 0)
+            return NULL;
+        if (memcmp(d->pool[v - 1].id, id, LEDGER_HASH_LEN) == 0)
+            return &d->pool[v - 1];
+    }
+}
+
+static void idx_put(struct node_driver *d, size_t slot)
+{
+    size_t i = idx_home(d, d->pool[slot].id);
+    while (d->idx[i] != 0)
+        i = (i + 1) & d->idx_mask;
+    d->idx[i] = (uint32_t)(slot + 1);
+}
+
+static void idx_rebuild(struct node_driver *d)
+{
+    memset(d->idx, 0, (d->idx_mask + 1) * sizeof *d->idx);
+    for (size_t i = 0; i < d->pool_len; i++)
+        idx_put(d, i);
+}
+
+static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    return pool_find(d, id) != NULL;
+}
+
+/* The ledger's oracle (ledger_set_verified): every transaction in the pool
+ * had its signatures verified on admission; a block holding the very same
+ * bytes need not verify them again. */
+static bool pool_verified(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
+                          const uint8_t leaf[LEDGER_HASH_LEN])
+{
+    const struct pooled *p = pool_find(ctx, id);
+    return p != NULL && memcmp(p->leaf, leaf, LEDGER_HASH_LEN) == 0;
+}
+
 /* After a block: drop what it included (now a duplicate) and what it made
  * invalid; the rules are the same ones admission used. Order is kept so
  * that older transactions are proposed first. */
@@ -123,6 +181,7 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
         d->pool[keep++] = *p;
     }
     d->pool_len = keep;
+    idx_rebuild(d);
 }
 
 /* PBFT's request timer after a committed block of block_txs transactions: the
@@ -143,14 +202,6 @@ static bool requests_overdue(const struct node_driver *d, uint64_t now)
         return true;
     for (size_t i = 0; i < d->pool_len; i++)
         if (node_reqwait_overdue(&d->req, &d->pool[i].wait, now))
-            return true;
-    return false;
-}
-
-static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
-{
-    for (size_t i = 0; i < d->pool_len; i++)
-        if (memcmp(d->pool[i].id, id, LEDGER_HASH_LEN) == 0)
             return true;
     return false;
 }
@@ -453,8 +504,13 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         goto err;
     configure(d, cfg);
     d->pool = calloc(d->cfg.mempool_max_txs, sizeof *d->pool);
-    if (d->pool == NULL)
-        goto err_after_alloc;
+    size_t cap = 16;
+    while (cap < 2 * d->cfg.mempool_max_txs)
+        cap *= 2;
+    d->idx = calloc(cap, sizeof *d->idx);
+    d->idx_mask = cap - 1;
+    if (d->pool == NULL || d->idx == NULL)
+        goto err_after_pool;
     struct pbft_config pc = {
         .n = d->n,
         .self = cfg->self,
@@ -479,12 +535,15 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         node_driver_free(d);
         return NODE_E_STATE;
     }
+    /* Blocks skip the signature checks of what the pool verified already. */
+    if (cfg->chain == NULL)
+        ledger_set_verified(cfg->l, pool_verified, d);
     *out = d;
     return 0;
 
 err_after_pool:
+    free(d->idx);
     free(d->pool);
-err_after_alloc:
     free(d);
 err:
     if (rc == NODE_E_NOMEM)
@@ -497,9 +556,12 @@ void node_driver_free(struct node_driver *d)
     if (d == NULL)
         return;
     pbft_free(d->r);
+    if (d->cfg.chain == NULL)
+        ledger_set_verified(d->cfg.l, NULL, NULL);
     for (size_t i = 0; i < d->pool_len; i++)
         free(d->pool[i].tx);
     free(d->pool);
+    free(d->idx);
     free(d);
 }
 
@@ -523,8 +585,11 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
     if (copy == NULL)
         return LEDGER_E_NOMEM;
     memcpy(copy, tx, len);
-    d->pool[d->pool_len] = (struct pooled){ .tx = copy, .len = len };
-    memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
+    struct pooled *p = &d->pool[d->pool_len];
+    *p = (struct pooled){ .tx = copy, .len = len };
+    memcpy(p->id, id, LEDGER_HASH_LEN);
+    ledger_merkle_tx_leaf(tx, len, p->leaf);
+    idx_put(d, d->pool_len++);
     d->pool_bytes += len;
     node_reqtimer_admitted(&d->req, now);
     return run(d, NULL, now);

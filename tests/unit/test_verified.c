@@ -20,8 +20,9 @@ struct oracle {
     unsigned asked;
 };
 
-static bool known(void *ctx, const uint8_t leaf[LEDGER_HASH_LEN])
+static bool known(void *ctx, const uint8_t id[LEDGER_HASH_LEN], const uint8_t leaf[LEDGER_HASH_LEN])
 {
+    (void)id;
     struct oracle *o = ctx;
     o->asked++;
     return memcmp(o->leaf, leaf, LEDGER_HASH_LEN) == 0;
