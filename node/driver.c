@@ -74,12 +74,13 @@ static int fail(struct node_driver *d, int rc, const char *what)
 {
     bool dead = rc == LEDGER_E_FATAL || chain_failed(d);
     /* A failed chain keeps its first cause with its own context ("commit
-     * block 812: mdb_txn_commit: ..."): that is the operator's message, not
-     * whichever later call noticed it. */
-    if (chain_failed(d))
-        snprintf(d->errmsg, sizeof d->errmsg, "%s", d->chain.errmsg(d->chain.ctx));
+     * block 812: mdb_txn_commit: ..."); what this call was doing goes in
+     * front unless the cause already says it. */
+    const char *cause = chain_failed(d) ? d->chain.errmsg(d->chain.ctx) : ledger_strerror(rc);
+    if (strncmp(cause, what, strlen(what)) == 0)
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", cause);
     else
-        snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_strerror(rc));
+        snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, cause);
     if (dead)
         d->failed = true;
     return dead ? LEDGER_E_FATAL : rc;

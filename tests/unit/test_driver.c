@@ -251,7 +251,7 @@ static void a_failed_store_write_stops_the_driver_with_lmdbs_reason(void **state
     free(tx);
     assert_int_equal(localnet_run_until_height(ln, 1, 5000, err, sizeof err), LEDGER_E_FATAL);
     assert_true(ledger_failed(localnet_ledger(ln, 0)));
-    assert_string_equal(node_driver_errmsg(localnet_driver(ln, 0)), cause);
+    assert_non_null(strstr(node_driver_errmsg(localnet_driver(ln, 0)), cause));
     assert_string_equal(ledger_errmsg(localnet_ledger(ln, 0)), cause);
 }
 
