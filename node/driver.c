@@ -45,6 +45,8 @@ struct node_driver {
      * probe ends quickly; it is rebuilt when pool_recheck compacts. */
     uint32_t *idx;
     size_t idx_mask;
+    uint64_t rechecked_at;    /* when pool_recheck last ran over the whole pool */
+    bool pool_stale;          /* a block committed since: a full re-check is due */
     struct node_reqtimer req; /* PBFT's request timer over the pool */
     size_t pool_bytes;
     bool want_propose;
@@ -103,6 +105,12 @@ static void trace(const struct node_driver *d, uint64_t now, const char *fmt, ..
 static int run(struct node_driver *d, const struct pbft_event *first, uint64_t now);
 /* ---- mempool -------------------------------------------------------------- */
 
+/* The whole pool is re-checked against the new state at most this often
+ * under load (each re-check decodes and runs the rules of every held tx);
+ * between, a block's own transactions leave by id. Half a second bounds how
+ * long a tx a block made invalid lingers, well inside the request time-out. */
+#define RECHECK_MS 500
+
 /* Ids are SHA-256 outputs: their first bytes are as good as any hash. */
 static size_t idx_home(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
 {
@@ -159,6 +167,8 @@ static bool pool_verified(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
 static void pool_recheck(struct node_driver *d, uint64_t now)
 {
     size_t keep = 0;
+    d->rechecked_at = now;
+    d->pool_stale = false;
     for (size_t i = 0; i < d->pool_len; i++) {
         struct pooled *p = &d->pool[i];
         char why[LEDGER_REASON_LEN];
@@ -181,6 +191,35 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
         }
         d->pool[keep++] = *p;
     }
+    d->pool_len = keep;
+    idx_rebuild(d);
+}
+
+/* After a block whose tx ids are known: drops what it included (an index
+ * lookup each) and leaves the full re-check, which decodes and re-runs the
+ * rules of everything held, to every RECHECK_MS. A transaction the block
+ * made invalid therefore waits at most that long to be dropped (a primary
+ * skips it anyway, with its reason): far inside the request time-out, so it
+ * never looks censored. */
+static void pool_drop_included(struct node_driver *d, const uint8_t (*ids)[LEDGER_HASH_LEN],
+                               size_t n)
+{
+    bool any = false;
+    for (size_t k = 0; k < n; k++) {
+        struct pooled *p = (struct pooled *)pool_find(d, ids[k]);
+        if (p == NULL)
+            continue;
+        d->pool_bytes -= p->len;
+        free(p->tx);
+        p->tx = NULL;
+        any = true;
+    }
+    if (!any)
+        return;
+    size_t keep = 0;
+    for (size_t i = 0; i < d->pool_len; i++)
+        if (d->pool[i].tx != NULL)
+            d->pool[keep++] = d->pool[i];
     d->pool_len = keep;
     idx_rebuild(d);
 }
@@ -259,15 +298,24 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
         fail(d, LEDGER_E_FATAL, what);
         return LEDGER_E_FATAL;
     }
-    size_t before = d->pool_len;
-    pool_recheck(d, now);
+    uint8_t(*ids)[LEDGER_HASH_LEN] = NULL;
+    size_t n_ids = 0;
+    if (d->chain.tx_ids != NULL && now - d->rechecked_at < RECHECK_MS &&
+        d->chain.tx_ids(d->chain.ctx, up->committed.payload, up->committed.payload_len, &ids,
+                        &n_ids) == 0) {
+        pool_drop_included(d, (const uint8_t(*)[LEDGER_HASH_LEN])ids, n_ids);
+        d->pool_stale = true;
+    } else {
+        pool_recheck(d, now);
+    }
+    free(ids);
     /* A block that cannot be read back counts as full: no censorship evidence. */
     struct node_block_info info;
     bool read = d->chain.block_info(d->chain.ctx, up->committed.payload, up->committed.payload_len,
                                     &info) == 0;
     requests_after_commit(d, read ? info.tx_count : SIZE_MAX, now);
     if (d->cfg.on_commit != NULL)
-        d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
+        d->cfg.on_commit(d->cfg.commit_ctx, c->height, read ? info.tx_count : 0);
     return 0;
 }
 
@@ -624,6 +672,19 @@ int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint
     return pool_offer(d, tx, len, now, true, out_id, errmsg, errmsg_len);
 }
 
+int node_driver_admit_checked(struct node_driver *d, const uint8_t *tx, size_t len,
+                              const uint8_t id[LEDGER_HASH_LEN], uint64_t checked_height,
+                              uint64_t now, char *errmsg, size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint64_t height, time_ms;
+    d->chain.tip(d->chain.ctx, &height, &time_ms);
+    if (height != checked_height)
+        return pool_offer(d, tx, len, now, true, NULL, errmsg, errmsg_len);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+}
+
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now)
 {
@@ -642,6 +703,9 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
         if ((rc = run(d, &ev, now)) != 0)
             return rc;
     }
+    /* The full re-check a busy chain put off is due once the chain pauses. */
+    if (d->pool_stale && now - d->rechecked_at >= RECHECK_MS && !d->failed)
+        pool_recheck(d, now);
     if (requests_overdue(d, now)) {
         struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
         return run(d, &ev, now);

@@ -110,6 +110,14 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
 int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* node_driver_admit for a tx whose state rules passed over the tip at
+ * checked_height (ledger_check_tx_split) and whose signatures then passed:
+ * while the tip is still there, nothing the rules read can have changed, so
+ * they are not run again; otherwise as node_driver_admit. id is the tx's. */
+int node_driver_admit_checked(struct node_driver *d, const uint8_t *tx, size_t len,
+                              const uint8_t id[LEDGER_HASH_LEN], uint64_t checked_height,
+                              uint64_t now, char *errmsg, size_t errmsg_len);
+
 /* A consensus message from replica `from` (borrowed). */
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now);

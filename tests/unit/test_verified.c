@@ -47,9 +47,8 @@ static void make_txs(const struct tst_chain *c, uint8_t **tx, size_t *len, uint8
     uint8_t sig[LEDGER_SIG_LEN];
     memcpy(sig, t.env->signature.data, LEDGER_SIG_LEN);
     sig[0] ^= 1;
-    assert_int_equal(ledger_txb_wrap(t.env->body.data, t.env->body.len, t.signer, sig, bad,
-                                     bad_len),
-                     0);
+    assert_int_equal(
+        ledger_txb_wrap(t.env->body.data, t.env->body.len, t.signer, sig, bad, bad_len), 0);
     ledger_tx_close(&t);
 }
 
