@@ -128,11 +128,12 @@ $(ITEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL) $(T
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $< $(ITEST_UTIL) $(TEST_LIBS) $(LIBS) -o $@
 
-# The simulator's caller keeps the node's request timer (libc only) instead of a copy of it.
-SIM_NODE_OBJ := $(BUILD)/node/reqtimer.o
-$(BUILD)/sim: $(SIM_OBJ) $(SIM_NODE_OBJ) $(BUILD)/libconsensus.a
+# Every simulated replica runs the production driver (node/driver.c, with its mempool and
+# request timer) over the simulator's own chain (tests/sim/chain.c).
+SIM_NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a
+$(BUILD)/sim: $(SIM_OBJ) $(SIM_NODE_LIBS) $(BUILD)/libconsensus.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
-$(BUILD)/sim-mutant: $(SIM_OBJ) $(SIM_NODE_OBJ) $(BUILD)/libconsensus-mutant.a
+$(BUILD)/sim-mutant: $(SIM_OBJ) $(SIM_NODE_LIBS) $(BUILD)/libconsensus-mutant.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
 
 BENCH_LEDGER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/bench_ledger*.c))
