@@ -39,6 +39,17 @@
 /* A TIP is re-announced this often, so a peer that missed one still learns
  * how far we are (and a new node learns it has to sync). */
 #define TIP_EVERY_MS 2000
+/* Serving sync, per peer: a token bucket in bytes. Each answer costs its
+ * bytes, and at least SYNC_ANSWER_MIN_COST, so a flood of 12-byte requests
+ * for small blocks cannot buy hundreds of answers a second either. An
+ * honest requester asks again only after applying the last answer, which
+ * takes longer than the bucket needs to refill (8 MiB of blocks take far
+ * more than the quarter second 8 MiB of credit takes at this rate); a
+ * request that finds the bucket empty is owed and answered when it refills,
+ * and a second request while one is owed is a flood: the peer is dropped. */
+#define SYNC_SERVE_RATE      (32u << 20) /* bytes per second */
+#define SYNC_ANSWER_MIN_COST (256u << 10)
+#define SYNC_SERVE_BURST     (2 * SYNC_ANSWER_MIN_COST)
 
 struct waiter {
     uint8_t id[LEDGER_HASH_LEN];
@@ -48,7 +59,12 @@ struct waiter {
 
 struct peer {
     bool up;
-    uint64_t tip;
+    uint64_t tip; /* claimed in its last TIP: a hint until blocks back it */
+    /* serving its sync requests (SYNC_SERVE_RATE) */
+    int64_t credit;
+    uint64_t credit_at;
+    bool owed;
+    uint8_t owed_req[NODE_WIRE_SYNC_REQ_LEN];
 };
 
 struct sync_item {
@@ -155,11 +171,36 @@ static uint64_t best_peer_height(const struct daemon *dm)
     return best;
 }
 
+/* The height that f+1 connected peers claim at least: one of them is
+ * honest, so the chain is that long. One peer's word (a Byzantine one may
+ * announce 2^64-1) only makes the node ask that peer for blocks; it never
+ * makes the node call itself behind and turn operators away. */
+static uint64_t vouched_height(const struct daemon *dm)
+{
+    uint64_t tips[LEDGER_MAX_VALIDATORS];
+    size_t k = 0;
+    for (unsigned i = 0; i < dm->o->g->n; i++)
+        if (i != dm->o->self && dm->peers[i].up)
+            tips[k++] = dm->peers[i].tip;
+    size_t f = (dm->o->g->n - 1) / 3;
+    if (k <= f)
+        return 0;
+    /* the (f+1)-th highest: a partial selection sort, f is small */
+    for (size_t i = 0; i <= f; i++)
+        for (size_t j = i + 1; j < k; j++)
+            if (tips[j] > tips[i]) {
+                uint64_t t = tips[i];
+                tips[i] = tips[j];
+                tips[j] = t;
+            }
+    return tips[f];
+}
+
 static bool syncing(const struct daemon *dm)
 {
     struct ledger_tip tip;
     ledger_tip_get(dm->l, &tip);
-    return best_peer_height(dm) >= tip.height + 2;
+    return vouched_height(dm) >= tip.height + 2;
 }
 
 static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
@@ -327,6 +368,9 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
             return;
         node_log(NODE_LOG_WARN, "sync", "timeout peer=%u from=%" PRIu64, dm->sync_peer,
                  dm->sync_from);
+        /* Its claim is forgotten until it announces again, so the next
+         * request goes to another peer if one is ahead. */
+        dm->peers[dm->sync_peer].tip = 0;
         dm->sync_active = false;
         batch_clear(dm);
         dm->sync_retry_at = now + 500;
@@ -369,12 +413,10 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
     sync_request(dm, peer, tip.height + 1, target > tip.height ? target : tip.height + 1);
 }
 
-static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
+/* Sends blocks [from, from + count) that we have (at most NODE_SYNC_BATCH and
+ * SYNC_ANSWER_BYTES, at least one), then SYNC_END; returns the bytes sent. */
+static size_t answer_sync(struct daemon *dm, unsigned peer, const uint8_t *body)
 {
-    if (len != NODE_WIRE_SYNC_REQ_LEN) {
-        node_p2p_drop(dm->p2p, peer, "malformed sync request");
-        return;
-    }
     uint64_t from = 0;
     uint32_t count = 0;
     for (int i = 0; i < 8; i++)
@@ -402,6 +444,66 @@ static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, si
     uint8_t end[NODE_WIRE_SYNC_END_LEN];
     ledger_put_u64be(end, last);
     node_p2p_send(dm->p2p, peer, NODE_WIRE_SYNC_END, end, sizeof end);
+    return bytes;
+}
+
+static void refill(struct peer *pe, uint64_t now)
+{
+    if (now > pe->credit_at) {
+        uint64_t add = (now - pe->credit_at) * (SYNC_SERVE_RATE / 1000);
+        pe->credit = add >= SYNC_SERVE_BURST || pe->credit + (int64_t)add > SYNC_SERVE_BURST
+                         ? SYNC_SERVE_BURST
+                         : pe->credit + (int64_t)add;
+    }
+    pe->credit_at = now;
+}
+
+static void charge(struct peer *pe, size_t bytes)
+{
+    pe->credit -= (int64_t)(bytes > SYNC_ANSWER_MIN_COST ? bytes : SYNC_ANSWER_MIN_COST);
+}
+
+static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
+                       uint64_t now)
+{
+    struct peer *pe = &dm->peers[peer];
+    if (len != NODE_WIRE_SYNC_REQ_LEN) {
+        node_p2p_drop(dm->p2p, peer, "malformed sync request");
+        return;
+    }
+    if (pe->owed) {
+        node_p2p_drop(dm->p2p, peer, "sync request while another is unanswered");
+        return;
+    }
+    refill(pe, now);
+    if (pe->credit <= 0) {
+        pe->owed = true;
+        memcpy(pe->owed_req, body, NODE_WIRE_SYNC_REQ_LEN);
+        return;
+    }
+    charge(pe, answer_sync(dm, peer, body));
+}
+
+/* Answers the requests owed once their peer's credit is back; returns the
+ * time the next one is due (0: none owed). */
+static uint64_t serve_owed(struct daemon *dm, uint64_t now)
+{
+    uint64_t next = 0;
+    for (unsigned i = 0; i < dm->o->g->n && dm->p2p != NULL; i++) {
+        struct peer *pe = &dm->peers[i];
+        if (!pe->owed)
+            continue;
+        refill(pe, now);
+        if (pe->credit > 0) {
+            pe->owed = false;
+            charge(pe, answer_sync(dm, i, pe->owed_req));
+            continue;
+        }
+        uint64_t due = now + (uint64_t)(-pe->credit) / (SYNC_SERVE_RATE / 1000) + 1;
+        if (next == 0 || due < next)
+            next = due;
+    }
+    return next;
 }
 
 /* A StoredBlock from the peer we asked: split into block and certificate
@@ -469,6 +571,16 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     while (skip < dm->batch_len && dm->batch[skip].height <= tip.height)
         skip++;
     size_t count = dm->batch_len - skip;
+    if (dm->batch_len == 0 && dm->peers[peer].tip >= dm->sync_from) {
+        /* An honest peer holding the blocks it announced sends at least
+         * one: this one claimed a chain it does not have. */
+        char why[128];
+        snprintf(why, sizeof why, "claimed tip %" PRIu64 " but sent no block from %" PRIu64,
+                 dm->peers[peer].tip, dm->sync_from);
+        dm->peers[peer].tip = 0;
+        node_p2p_drop(dm->p2p, peer, why);
+        return;
+    }
     if (count == 0) {
         if (dm->batch_len == 0)
             dm->sync_retry_at = now + 500; /* the peer has nothing for us yet */
@@ -535,7 +647,7 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
         dm->peers[peer].tip = h;
         break;
     case NODE_WIRE_SYNC_REQ:
-        serve_sync(dm, peer, body, len);
+        serve_sync(dm, peer, body, len, now);
         break;
     case NODE_WIRE_SYNC_BLOCK:
         take_block(dm, peer, body, len);
@@ -553,7 +665,12 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
 static void on_peer(void *ctx, unsigned peer, bool up)
 {
     struct daemon *dm = ctx;
-    dm->peers[peer].up = up;
+    struct peer *pe = &dm->peers[peer];
+    pe->up = up;
+    pe->tip = 0; /* until it announces one on this link */
+    pe->owed = false;
+    pe->credit = SYNC_SERVE_BURST;
+    pe->credit_at = now_ms();
     node_log(NODE_LOG_INFO, "p2p", "peer=%u %s connected=%u", peer, up ? "up" : "down",
              node_p2p_connected_count(dm->p2p));
     if (up)
@@ -937,7 +1054,9 @@ static void on_request(void *ctx, uint64_t client, const uint8_t *bytes, size_t 
 
 /* ---- timers, signals, lifecycle --------------------------------------------------- */
 
-static void rearm(struct daemon *dm, uint64_t now);
+/* Re-arms the housekeeping timer: TICK_MS, or sooner for the core's next
+ * deadline or an owed sync answer due at `owed` (0: none). */
+static void rearm(struct daemon *dm, uint64_t now, uint64_t owed);
 
 static void timer_cb(uv_timer_t *t)
 {
@@ -953,15 +1072,17 @@ static void timer_cb(uv_timer_t *t)
     expire_waiters(dm, now);
     if (now - dm->last_tip_sent >= TIP_EVERY_MS)
         send_tip(dm, -1);
-    rearm(dm, now);
+    rearm(dm, now, serve_owed(dm, now));
 }
 
-static void rearm(struct daemon *dm, uint64_t now)
+static void rearm(struct daemon *dm, uint64_t now, uint64_t owed)
 {
     uint64_t wait = TICK_MS;
     uint64_t deadline = node_driver_deadline(dm->d);
     if (deadline != 0 && deadline > now && deadline - now < wait)
         wait = deadline - now;
+    if (owed != 0 && owed > now && owed - now < wait)
+        wait = owed - now;
     uv_timer_start(&dm->timer, timer_cb, wait, 0);
 }
 
@@ -1071,7 +1192,7 @@ static int open_io(struct daemon *dm)
     uv_signal_start(&dm->sigterm, on_signal, SIGTERM);
     uv_signal_start(&dm->sigint, on_signal, SIGINT);
     node_log(NODE_LOG_INFO, "api", "listen path=%s", dm->o->api_path);
-    rearm(dm, now_ms());
+    rearm(dm, now_ms(), 0);
     return 0;
 }
 

@@ -1,0 +1,181 @@
+/* Hostile peers and clients against real sealchaind processes: each test an attack that once worked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger/crypto.h"
+#include "node/api.h"
+#include "node/wire.h"
+#include "tests/integration/cluster.h"
+#include "tests/integration/hostile.h"
+
+/* Four validators; nodes 0..2 run (a quorum of three), the test holds
+ * validator 3's key and plays it. */
+#define ME 3
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+    struct cluster *c = calloc(1, sizeof *c);
+    if (c == NULL || cluster_new(c, 4, NULL) != 0) {
+        print_error("cluster_new failed\n");
+        free(c);
+        return -1;
+    }
+    for (unsigned i = 0; i < 3; i++)
+        if (cluster_start(c, i) != 0)
+            return -1;
+    for (unsigned i = 0; i < 3; i++)
+        if (cluster_wait_up(c, i, 10000) != 0)
+            return -1;
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct cluster *c = *state;
+    cluster_free(c, getenv("KEEP") != NULL);
+    free(c);
+    return 0;
+}
+
+/* Submits a fresh tx at node i; status gets the reply's status ("error"
+ * when the node answered with something other than a submit reply). */
+static void submit_status(struct cluster *c, unsigned i, bool wait, char status[16])
+{
+    uint8_t *tx;
+    size_t len;
+    assert_int_equal(cluster_tx(c, i, &tx, &len), 0);
+    cluster_submit(c, i, tx, len, wait, status, NULL);
+    free(tx);
+}
+
+static void commit_some(struct cluster *c, unsigned count)
+{
+    char st[16];
+    for (unsigned k = 0; k < count; k++) {
+        submit_status(c, 0, true, st);
+        assert_string_equal(st, "committed");
+    }
+}
+
+/* Reads frames until one of type arrives; returns false if the link closed
+ * or timeout_ms passed first. */
+static bool await_frame(struct hostile *h, uint8_t want, int timeout_ms, uint8_t *body_out,
+                        size_t body_cap, size_t *len_out)
+{
+    uint64_t end = cluster_ms() + (uint64_t)timeout_ms;
+    while (cluster_ms() < end) {
+        uint8_t type;
+        const uint8_t *body;
+        size_t len;
+        int rc = hostile_recv(h, (int)(end - cluster_ms()), &type, &body, &len);
+        if (rc < 0)
+            return false;
+        if (rc == 1 && type == want) {
+            if (body_out != NULL && len <= body_cap)
+                memcpy(body_out, body, len);
+            if (len_out != NULL)
+                *len_out = len;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void send_tip(struct hostile *h, uint64_t height)
+{
+    uint8_t body[NODE_WIRE_TIP_LEN] = { 0 };
+    ledger_put_u64be(body, height);
+    assert_int_equal(hostile_send(h, NODE_WIRE_TIP, body, sizeof body), 0);
+}
+
+/* A Byzantine validator announces a tip of 2^64-1. One peer's word must
+ * not make the node refuse every operator submit as "syncing" (f+1 peers
+ * vouch for a height before the node calls itself behind), and a peer that
+ * claims blocks it then does not send is dropped as a liar. */
+static void a_peer_lying_about_its_tip_neither_stalls_submits_nor_stays(void **state)
+{
+    struct cluster *c = *state;
+    commit_some(c, 1);
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    send_tip(&h, UINT64_MAX);
+    uint8_t req[NODE_WIRE_SYNC_REQ_LEN];
+    size_t len = 0;
+    assert_true(await_frame(&h, NODE_WIRE_SYNC_REQ, 3000, req, sizeof req, &len));
+    assert_int_equal(len, NODE_WIRE_SYNC_REQ_LEN);
+    /* While the request is outstanding, the operator can still submit. */
+    char st[16];
+    submit_status(c, 0, false, st);
+    assert_string_equal(st, "pending");
+    Sealchain__StatusReply *s;
+    Sealchain__ApiReply *r;
+    assert_int_equal(cluster_status(c, 0, &s, &r), 0);
+    assert_false(s->syncing);
+    sealchain__api_reply__free_unpacked(r, NULL);
+    /* Nothing to show for the claim: dropped. */
+    uint8_t end[NODE_WIRE_SYNC_END_LEN] = { 0 };
+    assert_int_equal(hostile_send(&h, NODE_WIRE_SYNC_END, end, sizeof end), 0);
+    bool closed;
+    hostile_drain(&h, 3000, 0, &closed);
+    assert_true(closed);
+    hostile_close(&h);
+    sleep_ms(100);
+    assert_true(cluster_log_has(c, 0, "sent no block"));
+}
+
+/* Twelve bytes of SYNC_REQ buy up to 8 MiB of answer. A peer sending them
+ * back to back must not get one full answer each: one answer at a time per
+ * peer, and a second request while one is owed is a protocol violation. */
+static void a_flood_of_sync_requests_gets_one_answer_not_hundreds(void **state)
+{
+    struct cluster *c = *state;
+    commit_some(c, 3);
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    uint8_t req[NODE_WIRE_SYNC_REQ_LEN];
+    ledger_put_u64be(req, 1);
+    ledger_put_u32be(req + 8, 64);
+    unsigned sent = 0;
+    for (unsigned k = 0; k < 200; k++)
+        if (hostile_send(&h, NODE_WIRE_SYNC_REQ, req, sizeof req) == 0)
+            sent++;
+    assert_true(sent > 10);
+    bool closed;
+    unsigned answers = hostile_drain(&h, 1500, NODE_WIRE_SYNC_END, &closed);
+    hostile_close(&h);
+    print_message("sync answers to %u requests: %u (closed: %d)\n", sent, answers, closed);
+    assert_true(answers <= 3);
+    /* The node is fine and still commits. */
+    commit_some(c, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(a_peer_lying_about_its_tip_neither_stalls_submits_nor_stays,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_flood_of_sync_requests_gets_one_answer_not_hundreds,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
