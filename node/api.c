@@ -22,7 +22,8 @@ struct client {
     size_t hdr_got;
     uint8_t *body; /* the request being read, len bytes once hdr is whole */
     size_t len, got;
-    size_t unsent; /* bytes queued for writing and not yet written */
+    size_t unsent;   /* bytes queued for writing and not yet written */
+    uint64_t active; /* loop time of its last byte in or out */
     bool closing;
 };
 
@@ -142,7 +143,27 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         drop(c);
         return;
     }
+    c->active = uv_now(c->api->loop);
     consume(c, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+/* The client to drop for a newcomer when all slots are taken: the one idle
+ * the longest, preferring one with no request half read and no reply
+ * unwritten. Refusing the newcomer instead would let NODE_API_CLIENTS_MAX
+ * silent connections lock the operator out for good. */
+static struct client *evictee(const struct node_api *api)
+{
+    struct client *best = NULL;
+    bool best_quiet = false;
+    for (struct client *c = api->clients; c != NULL; c = c->next) {
+        bool quiet = c->hdr_got == 0 && c->unsent == 0;
+        if (best == NULL || (quiet && !best_quiet) ||
+            (quiet == best_quiet && c->active < best->active)) {
+            best = c;
+            best_quiet = quiet;
+        }
+    }
+    return best;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -165,11 +186,13 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (api->n_clients >= NODE_API_CLIENTS_MAX) {
-        node_log(NODE_LOG_WARN, "api", "refuse client reason=\"%d clients connected\"",
-                 NODE_API_CLIENTS_MAX);
-        uv_close((uv_handle_t *)&c->pipe, free_client);
-        return;
+        struct client *old = evictee(api);
+        node_log(NODE_LOG_WARN, "api",
+                 "client=%llu drop reason=\"%d clients connected: the longest idle makes room\"",
+                 (unsigned long long)old->id, NODE_API_CLIENTS_MAX);
+        drop(old);
     }
+    c->active = uv_now(api->loop);
     c->next = api->clients;
     if (c->next != NULL)
         c->next->prev = c;
@@ -291,6 +314,7 @@ int node_api_reply(struct node_api *api, uint64_t id, const uint8_t *bytes, size
     memcpy(w->bytes + 4, bytes, len);
     uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
     c->unsent += w->len;
+    c->active = uv_now(api->loop);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
         c->unsent -= w->len;
         free(w);

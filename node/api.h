@@ -14,8 +14,9 @@
  *
  * Bounds, each checked before anything is allocated: a request is at most
  * NODE_API_REQUEST_MAX bytes (a longer length prefix drops the client at
- * once); at most NODE_API_CLIENTS_MAX clients (the next is accepted and
- * closed); a client whose unread replies exceed NODE_API_WRITE_MAX bytes is
+ * once); at most NODE_API_CLIENTS_MAX clients (the next one makes the
+ * client idle the longest close, so silent connections cannot lock the
+ * operator out); a client whose unread replies exceed NODE_API_WRITE_MAX bytes is
  * dropped (it stopped reading), so a slow client cannot hold node memory.
  */
 

@@ -617,8 +617,8 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     maybe_sync(dm, now_ms());
 }
 
-static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
+static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
 
 /* ---- frames from peers --------------------------------------------------------- */
 
@@ -634,7 +634,10 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
         note_view(dm);
         break;
     case NODE_WIRE_TX:
-        admit_start(dm, body, len, false, 0, 0, false, 0);
+        if (admit_start(dm, body, len, false, 0, 0, false, 0) == LEDGER_E_MALFORMED) {
+            node_p2p_drop(dm->p2p, peer, "transaction does not decode");
+            return;
+        }
         break;
     case NODE_WIRE_TIP:
         if (len != NODE_WIRE_TIP_LEN) {
@@ -806,16 +809,17 @@ static void admit_done(uv_work_t *w, int status)
 }
 
 /* Starts admission of tx (copied). For an API submit, the reply comes from
- * here on a refusal, else from admit_done. */
-static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
+ * here on a refusal, else from admit_done. Returns LEDGER_E_MALFORMED when
+ * tx does not decode (a peer that sends that is dropped), else 0. */
+static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
 {
     uint8_t id[LEDGER_HASH_LEN] = { 0 };
     if (ledger_tx_id(tx, len, id) != 0) {
         if (from_api)
             reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
                         LEDGER_E_MALFORMED, "transaction does not decode");
-        return;
+        return LEDGER_E_MALFORMED;
     }
     if (node_driver_holds(dm->d, id)) {
         if (from_api) {
@@ -825,20 +829,20 @@ static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool f
             memcpy(held.id, id, LEDGER_HASH_LEN);
             submit_held(dm, &held, now_ms());
         }
-        return;
+        return 0;
     }
     if (dm->verifying >= NODE_DAEMON_VERIFY_MAX) {
         if (from_api)
             reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
                         "node busy: %u transactions await signature checks", dm->verifying);
-        return;
+        return 0;
     }
     struct admit *a = calloc(1, sizeof *a);
     uint8_t *copy = malloc(len ? len : 1);
     if (a == NULL || copy == NULL) {
         free(a);
         free(copy);
-        return;
+        return 0;
     }
     memcpy(copy, tx, len);
     *a = (struct admit){ .dm = dm,
@@ -856,14 +860,15 @@ static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool f
             reply_submit(dm, client, req, id, "rejected", 0,
                          SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
         admit_free(a);
-        return;
+        return 0;
     }
     a->work.data = a;
     if (uv_queue_work(&dm->loop, &a->work, admit_work, admit_done) != 0) {
         admit_free(a);
-        return;
+        return 0;
     }
     dm->verifying++;
+    return 0;
 }
 
 static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,

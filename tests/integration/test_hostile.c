@@ -169,13 +169,118 @@ static void a_flood_of_sync_requests_gets_one_answer_not_hundreds(void **state)
     commit_some(c, 1);
 }
 
+/* Strangers open more connections than the handshake slots and say
+ * nothing. A validator dialling in must still get through: the oldest
+ * silent stranger gives way, not the newcomer. */
+static void silent_strangers_do_not_lock_a_validator_out(void **state)
+{
+    struct cluster *c = *state;
+    enum { STRANGERS = 48 };
+    int fds[STRANGERS];
+    for (unsigned k = 0; k < STRANGERS; k++)
+        fds[k] = hostile_tcp(c, 0);
+    sleep_ms(100);
+    struct hostile h;
+    int rc = hostile_connect(c, ME, 0, 3000, &h);
+    if (rc == 0)
+        hostile_close(&h);
+    for (unsigned k = 0; k < STRANGERS; k++)
+        if (fds[k] >= 0)
+            close(fds[k]);
+    assert_int_equal(rc, 0);
+}
+
+static int api_connect(struct cluster *c, unsigned i)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char path[400];
+    int n = snprintf(path, sizeof path, "%s/node%u/node.sock", c->dir, i);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+        close(fd);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, (size_t)n + 1);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A local client opens NODE_API_CLIENTS_MAX connections and sends nothing.
+ * The operator's next sealctl must still be served: the longest-idle client
+ * gives way. */
+static void idle_api_clients_do_not_lock_the_operator_out(void **state)
+{
+    struct cluster *c = *state;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < NODE_API_CLIENTS_MAX + 200) {
+        skip();
+        return;
+    }
+    enum { IDLE = NODE_API_CLIENTS_MAX + 16 };
+    int *fds = calloc(IDLE, sizeof *fds);
+    assert_non_null(fds);
+    unsigned opened = 0;
+    for (unsigned k = 0; k < IDLE; k++)
+        if ((fds[k] = api_connect(c, 0)) >= 0)
+            opened++;
+    sleep_ms(300);
+    Sealchain__StatusReply *s;
+    Sealchain__ApiReply *r;
+    int rc = cluster_status(c, 0, &s, &r);
+    if (rc == 0)
+        sealchain__api_reply__free_unpacked(r, NULL);
+    for (unsigned k = 0; k < IDLE; k++)
+        if (fds[k] >= 0)
+            close(fds[k]);
+    free(fds);
+    print_message("idle clients opened: %u\n", opened);
+    assert_int_equal(rc, 0);
+}
+
+/* A TX frame that is no transaction at all: the peer is dropped (wire.h:
+ * a frame that does not decode drops its peer), not silently ignored
+ * forever. */
+static void a_garbage_transaction_frame_drops_the_peer(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    uint8_t junk[64];
+    memset(junk, 0xff, sizeof junk);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_TX, junk, sizeof junk), 0);
+    bool closed;
+    hostile_drain(&h, 2000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+    commit_some(c, 1);
+}
+
 int main(void)
 {
+    /* The idle-client test holds over NODE_API_CLIENTS_MAX descriptors, and
+     * the nodes it starts inherit the limit. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(a_peer_lying_about_its_tip_neither_stalls_submits_nor_stays,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_flood_of_sync_requests_gets_one_answer_not_hundreds,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(silent_strangers_do_not_lock_a_validator_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(idle_api_clients_do_not_lock_the_operator_out, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_garbage_transaction_frame_drops_the_peer, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
