@@ -92,7 +92,7 @@ struct daemon {
     uint64_t sync_from, sync_started, sync_retry_at, lag_since;
     uint32_t sync_count;
     struct sync_item batch[NODE_SYNC_BATCH];
-    size_t batch_len;
+    size_t batch_len, batch_bytes;
     uint64_t sync_t0, sync_applied; /* progress of the current catch-up */
     uint64_t last_tip_sent;
     unsigned verifying; /* admissions in the thread pool */
@@ -331,6 +331,7 @@ static void batch_clear(struct daemon *dm)
         free(dm->batch[i].cert);
     }
     dm->batch_len = 0;
+    dm->batch_bytes = 0;
 }
 
 static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64_t target)
@@ -506,43 +507,96 @@ static uint64_t serve_owed(struct daemon *dm, uint64_t now)
     return next;
 }
 
+/* A certificate holds at most n signers (index and 64-byte signature, with
+ * their protobuf framing, under 80 bytes each) besides its height, view and
+ * block hash. */
+#define SYNC_CERT_MAX(n) (128u + (size_t)(n)*80u)
+/* The most an honest answer holds: the server stops once SYNC_ANSWER_BYTES
+ * are sent, so past them comes at most one more block with its certificate.
+ * A peer that sends more is not answering the request. */
+#define SYNC_BATCH_BYTES_MAX(n) (SYNC_ANSWER_BYTES + LEDGER_MAX_BLOCK_LEN + SYNC_CERT_MAX(n))
+
+static bool get_varint(const uint8_t *in, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = in[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Splits an encoded StoredBlock (field 1: Block, field 2: CommitCert, each
+ * once, in that order, nothing else) into borrowed slices of in, without
+ * unpacking: protobuf-c allocates for every repeated entry before anything
+ * can bound them (ledger_wire_count), so unpacking 8 MiB of empty tx entries
+ * cost ~200 MiB. The ledger decodes the slices with its bounds. */
+static bool split_stored(const uint8_t *in, size_t len, const uint8_t *out[2], size_t out_len[2])
+{
+    size_t pos = 0;
+    for (uint64_t field = 1; field <= 2; field++) {
+        uint64_t key, n;
+        if (!get_varint(in, len, &pos, &key) || key != (field << 3 | 2) ||
+            !get_varint(in, len, &pos, &n) || n > len - pos)
+            return false;
+        out[field - 1] = in + pos;
+        out_len[field - 1] = (size_t)n;
+        pos += (size_t)n;
+    }
+    return pos == len;
+}
+
+static uint8_t *copy_of(const uint8_t *p, size_t len)
+{
+    uint8_t *c = malloc(len ? len : 1);
+    if (c != NULL && len > 0)
+        memcpy(c, p, len);
+    return c;
+}
+
 /* A StoredBlock from the peer we asked: split into block and certificate
- * bytes for ledger_commit_blocks (which checks everything). */
+ * bytes for ledger_commit_blocks (which checks everything), within what an
+ * honest answer can hold. */
 static void take_block(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
 {
     if (!dm->sync_active || peer != dm->sync_peer || dm->batch_len >= dm->sync_count) {
         node_p2p_drop(dm->p2p, peer, "unasked sync block");
         return;
     }
-    Sealchain__StoredBlock *sb = sealchain__stored_block__unpack(NULL, len, body);
+    const uint8_t *part[2]; /* block, certificate */
+    size_t part_len[2];
     struct ledger_header h;
-    if (sb == NULL || sb->block == NULL || sb->cert == NULL) {
-        sealchain__stored_block__free_unpacked(sb, NULL);
+    if (!split_stored(body, len, part, part_len) || part_len[1] > SYNC_CERT_MAX(dm->o->g->n)) {
         node_p2p_drop(dm->p2p, peer, "malformed sync block");
         return;
     }
-    struct sync_item it = { 0 };
-    it.block_len = sealchain__block__get_packed_size(sb->block);
-    it.cert_len = sealchain__commit_cert__get_packed_size(sb->cert);
-    it.block = malloc(it.block_len ? it.block_len : 1);
-    it.cert = malloc(it.cert_len ? it.cert_len : 1);
-    if (it.block == NULL || it.cert == NULL) {
-        free(it.block);
-        free(it.cert);
-        sealchain__stored_block__free_unpacked(sb, NULL);
+    if (len > SYNC_BATCH_BYTES_MAX(dm->o->g->n) - dm->batch_bytes) {
+        node_p2p_drop(dm->p2p, peer, "sync answer larger than any honest one");
         return;
     }
-    sealchain__block__pack(sb->block, it.block);
-    sealchain__commit_cert__pack(sb->cert, it.cert);
-    sealchain__stored_block__free_unpacked(sb, NULL);
-    if (ledger_block_header(it.block, it.block_len, &h) != 0 ||
-        h.height != dm->sync_from + dm->batch_len) {
-        free(it.block);
-        free(it.cert);
+    if (ledger_block_header(part[0], part_len[0], &h) != 0) {
+        node_p2p_drop(dm->p2p, peer, "sync block does not decode");
+        return;
+    }
+    if (h.height != dm->sync_from + dm->batch_len) {
         node_p2p_drop(dm->p2p, peer, "sync block out of order");
         return;
     }
-    it.height = h.height;
+    struct sync_item it = { .block = copy_of(part[0], part_len[0]),
+                            .cert = copy_of(part[1], part_len[1]),
+                            .block_len = part_len[0],
+                            .cert_len = part_len[1],
+                            .height = h.height };
+    if (it.block == NULL || it.cert == NULL) {
+        free(it.block);
+        free(it.cert);
+        return;
+    }
+    dm->batch_bytes += len;
     dm->batch[dm->batch_len++] = it;
 }
 

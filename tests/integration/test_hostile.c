@@ -18,6 +18,7 @@
 #include "ledger/crypto.h"
 #include "node/api.h"
 #include "node/wire.h"
+#include "proto/block.pb-c.h"
 #include "tests/integration/cluster.h"
 #include "tests/integration/hostile.h"
 
@@ -261,6 +262,144 @@ static void a_garbage_transaction_frame_drops_the_peer(void **state)
     commit_some(c, 1);
 }
 
+/* Peak resident memory of node i in KiB (VmHWM), or 0. */
+static unsigned long peak_kib(struct cluster *c, unsigned i)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)c->pid[i]);
+    FILE *f = fopen(path, "r");
+    unsigned long kib = 0;
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %lu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+/* Claims to be far ahead of node 0 and returns the height node 0 asks
+ * for first. */
+static uint64_t lure_sync_request(struct cluster *c, struct hostile *h)
+{
+    uint64_t tip = cluster_height(c, 0);
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, h), 0);
+    send_tip(h, tip + 64);
+    uint8_t req[NODE_WIRE_SYNC_REQ_LEN];
+    size_t len = 0;
+    assert_true(await_frame(h, NODE_WIRE_SYNC_REQ, 3000, req, sizeof req, &len));
+    uint64_t from = 0;
+    for (int k = 0; k < 8; k++)
+        from = from << 8 | req[k];
+    return from;
+}
+
+/* protobuf varint and a length-delimited field header into out; returns
+ * the bytes written. */
+static size_t put_len_field(uint8_t *out, uint32_t field, size_t len)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)(field << 3 | 2);
+    do {
+        uint8_t b = len & 0x7f;
+        len >>= 7;
+        out[n++] = (uint8_t)(b | (len ? 0x80 : 0));
+    } while (len);
+    return n;
+}
+
+/* A SYNC_BLOCK of 8 MiB whose block is four million empty tx entries:
+ * protobuf-c allocates per entry before any count is checked (ledger/
+ * codec.h: ledger_wire_count), so unpacking it cost the node hundreds of
+ * MiB. The node must refuse it for the price of the bytes. */
+static void a_sync_block_of_empty_entries_costs_no_more_than_its_bytes(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h;
+    lure_sync_request(c, &h);
+    const size_t inner = 8u << 20;
+    uint8_t *body = malloc(inner + 32);
+    assert_non_null(body);
+    size_t n = put_len_field(body, 1 /* StoredBlock.block */, inner);
+    for (size_t k = 0; k < inner; k += 2) {
+        body[n + k] = 2 << 3 | 2; /* Block.txs, length 0 */
+        body[n + k + 1] = 0;
+    }
+    n += inner;
+    unsigned long before = peak_kib(c, 0);
+    assert_true(before > 0);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_SYNC_BLOCK, body, n), 0);
+    free(body);
+    bool closed;
+    hostile_drain(&h, 3000, 0, &closed);
+    hostile_close(&h);
+    unsigned long after = peak_kib(c, 0);
+    print_message("node 0 peak RSS %lu -> %lu KiB (closed: %d)\n", before, after, closed);
+    assert_true(closed);
+    assert_true(after - before < 64 * 1024);
+    commit_some(c, 1);
+}
+
+/* An encoded StoredBlock for height h with one junk tx of tx_len bytes and
+ * a junk certificate; *out malloc'd. */
+static void junk_stored_block(struct cluster *c, uint64_t height, size_t tx_len, uint8_t **out,
+                              size_t *out_len)
+{
+    uint8_t hash[32] = { 1 };
+    Sealchain__BlockHeader hd = SEALCHAIN__BLOCK_HEADER__INIT;
+    hd.chain = (ProtobufCBinaryData){ 32, c->g.hash };
+    hd.height = height;
+    hd.prev_hash = hd.tx_root = hd.state_root = (ProtobufCBinaryData){ 32, hash };
+    hd.time_ms = 1;
+    hd.tx_count = 1;
+    uint8_t hdr[256];
+    size_t hdr_len = sealchain__block_header__pack(&hd, hdr);
+    uint8_t *tx = calloc(1, tx_len);
+    assert_non_null(tx);
+    ProtobufCBinaryData txs[1] = { { tx_len, tx } };
+    Sealchain__Block b = SEALCHAIN__BLOCK__INIT;
+    b.header = (ProtobufCBinaryData){ hdr_len, hdr };
+    b.n_txs = 1;
+    b.txs = txs;
+    Sealchain__CommitCert cert = SEALCHAIN__COMMIT_CERT__INIT;
+    cert.height = height;
+    cert.block_hash = (ProtobufCBinaryData){ 32, hash };
+    Sealchain__StoredBlock sb = SEALCHAIN__STORED_BLOCK__INIT;
+    sb.block = &b;
+    sb.cert = &cert;
+    *out_len = sealchain__stored_block__get_packed_size(&sb);
+    *out = malloc(*out_len);
+    assert_non_null(*out);
+    sealchain__stored_block__pack(&sb, *out);
+    free(tx);
+}
+
+/* The server stops an answer after SYNC_ANSWER_BYTES (8 MiB) and one more
+ * block; a peer sending more than that (up to 64 blocks of 16 MiB) made
+ * the node hold it all until SYNC_END. It is dropped once the answer
+ * outgrows what an honest server sends. */
+static void a_sync_answer_larger_than_any_honest_one_drops_the_peer(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h;
+    uint64_t from = lure_sync_request(c, &h);
+    bool sent_all = true;
+    for (uint64_t k = 0; k < 4 && sent_all; k++) {
+        uint8_t *sb;
+        size_t len;
+        junk_stored_block(c, from + k, 12u << 20, &sb, &len);
+        sent_all = hostile_send(&h, NODE_WIRE_SYNC_BLOCK, sb, len) == 0;
+        free(sb);
+    }
+    bool closed;
+    hostile_drain(&h, 3000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+    sleep_ms(100);
+    assert_true(cluster_log_has(c, 0, "larger than any honest"));
+    commit_some(c, 1);
+}
+
 int main(void)
 {
     /* The idle-client test holds over NODE_API_CLIENTS_MAX descriptors, and
@@ -281,6 +420,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_garbage_transaction_frame_drops_the_peer, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_sync_block_of_empty_entries_costs_no_more_than_its_bytes,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_sync_answer_larger_than_any_honest_one_drops_the_peer,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
