@@ -29,8 +29,11 @@
  * retries, waiter time-outs. Short enough that a request never waits on it
  * noticeably, long enough to cost nothing when idle. */
 #define TICK_MS 50
-/* A sync answer not finished in this time is given up and asked elsewhere. */
-#define SYNC_TIMEOUT_MS 10000
+/* A sync request that brings no block for this long is given up and asked
+ * elsewhere. An honest server queues its whole answer at once, so blocks
+ * flow within a round trip; 3 s covers a maximal block (16 MiB) on a
+ * 50 Mbit/s link, and bounds what a peer that never answers costs. */
+#define SYNC_STALL_MS 3000
 /* A peer one block ahead for this long means we missed a commit: sync. */
 #define LAG_MS 1000
 /* Bytes of blocks in one sync answer: big enough to amortise the round trip,
@@ -59,7 +62,8 @@ struct waiter {
 
 struct peer {
     bool up;
-    uint64_t tip; /* claimed in its last TIP: a hint until blocks back it */
+    uint64_t tip;        /* claimed in its last TIP: a hint until blocks back it */
+    unsigned sync_fails; /* our requests it left unanswered (reset by an answer) */
     /* serving its sync requests (SYNC_SERVE_RATE) */
     int64_t credit;
     uint64_t credit_at;
@@ -357,6 +361,36 @@ static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64
     }
 }
 
+/* Whom to ask for blocks (LEDGER_MAX_VALIDATORS: nobody). First the peer
+ * whose certificate told the core we are behind (a certified height is
+ * real). Else, when f+1 peers vouch for a height above ours, one of the
+ * peers claiming at least that; else one with the best claim (one peer
+ * ahead: perhaps we missed a commit). Among those, the one that left the
+ * fewest requests unanswered, then the lowest claim: a liar's inflated
+ * claim loses to the honest ones, and a liar that never answers is asked
+ * last. */
+static unsigned pick_sync_peer(const struct daemon *dm, uint64_t tip, bool behind,
+                               unsigned behind_p)
+{
+    const struct peer *ps = dm->peers;
+    unsigned n = dm->o->g->n, pick = LEDGER_MAX_VALIDATORS;
+    if (behind && behind_p < n && ps[behind_p].up && ps[behind_p].tip > tip)
+        return behind_p;
+    uint64_t floor = vouched_height(dm);
+    if (floor <= tip)
+        floor = best_peer_height(dm);
+    for (unsigned i = 0; i < n; i++) {
+        if (i == dm->o->self || !ps[i].up || ps[i].tip < floor || ps[i].tip <= tip)
+            continue;
+        if (pick == LEDGER_MAX_VALIDATORS || ps[i].sync_fails < ps[pick].sync_fails ||
+            (ps[i].sync_fails == ps[pick].sync_fails && ps[i].tip < ps[pick].tip))
+            pick = i;
+    }
+    if (pick == LEDGER_MAX_VALIDATORS && behind && behind_p < n && ps[behind_p].up)
+        pick = behind_p;
+    return pick;
+}
+
 /* Decides whether to fetch blocks, and from whom: when the core reports a
  * certified height above ours, when a peer is two or more blocks ahead, or
  * one ahead for longer than a commit takes. */
@@ -365,13 +399,15 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
     if (dm->stopping || dm->p2p == NULL)
         return;
     if (dm->sync_active) {
-        if (now - dm->sync_started < SYNC_TIMEOUT_MS)
+        /* now may predate the last progress (a handler's start time) */
+        if (now < dm->sync_started || now - dm->sync_started < SYNC_STALL_MS)
             return;
         node_log(NODE_LOG_WARN, "sync", "timeout peer=%u from=%" PRIu64, dm->sync_peer,
                  dm->sync_from);
-        /* Its claim is forgotten until it announces again, so the next
-         * request goes to another peer if one is ahead. */
+        /* Its claim is forgotten until it announces again, and it is asked
+         * last from now on, so the next request goes to another peer. */
         dm->peers[dm->sync_peer].tip = 0;
+        dm->peers[dm->sync_peer].sync_fails++;
         dm->sync_active = false;
         batch_clear(dm);
         dm->sync_retry_at = now + 500;
@@ -400,15 +436,7 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
         return;
     }
     uint64_t target = behind_h > best ? behind_h : best;
-    unsigned peer = LEDGER_MAX_VALIDATORS;
-    if (behind && behind_p < dm->o->g->n && dm->peers[behind_p].up &&
-        dm->peers[behind_p].tip > tip.height)
-        peer = behind_p;
-    for (unsigned i = 0; peer == LEDGER_MAX_VALIDATORS && i < dm->o->g->n; i++)
-        if (i != dm->o->self && dm->peers[i].up && dm->peers[i].tip == best && best > tip.height)
-            peer = i;
-    if (peer == LEDGER_MAX_VALIDATORS && behind && behind_p < dm->o->g->n && dm->peers[behind_p].up)
-        peer = behind_p;
+    unsigned peer = pick_sync_peer(dm, tip.height, behind, behind_p);
     if (peer == LEDGER_MAX_VALIDATORS)
         return;
     sync_request(dm, peer, tip.height + 1, target > tip.height ? target : tip.height + 1);
@@ -598,6 +626,7 @@ static void take_block(struct daemon *dm, unsigned peer, const uint8_t *body, si
     }
     dm->batch_bytes += len;
     dm->batch[dm->batch_len++] = it;
+    dm->sync_started = now_ms(); /* progress: the stall clock restarts */
 }
 
 static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
@@ -659,6 +688,7 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
         return;
     }
     dm->sync_applied += count;
+    dm->peers[peer].sync_fails = 0;
     ledger_tip_get(dm->l, &tip);
     uint64_t best = best_peer_height(dm);
     double secs = (double)(now_ms() - dm->sync_t0) / 1000.0;

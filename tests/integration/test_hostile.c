@@ -5,7 +5,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,6 +402,49 @@ static void a_sync_answer_larger_than_any_honest_one_drops_the_peer(void **state
     commit_some(c, 1);
 }
 
+/* A Byzantine validator announces a huge tip to a node that really is
+ * behind, and never answers. The node must still catch up from the honest
+ * peers: it asks a peer whose height f+1 peers vouch for, and gives up on
+ * a request that brings no block for a few seconds. (Before: the liar,
+ * having the best claim, was asked again after every 10 s time-out, and
+ * the node never caught up: with one more fault the chain would halt.) */
+static void a_liar_cannot_keep_a_lagging_node_from_catching_up(void **state)
+{
+    struct cluster *c = *state;
+    commit_some(c, 3);
+    uint64_t target = cluster_height(c, 0);
+    assert_int_equal(cluster_signal(c, 2, SIGKILL, NULL), 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/node2/data'", c->dir);
+    assert_int_equal(system(cmd), 0);
+    /* The honest peers freeze, so the liar is the first peer node 2 hears. */
+    assert_int_equal(cluster_signal(c, 0, SIGSTOP, NULL), 0);
+    assert_int_equal(cluster_signal(c, 1, SIGSTOP, NULL), 0);
+    assert_int_equal(cluster_start(c, 2), 0);
+    assert_int_equal(cluster_wait_up(c, 2, 10000), 0);
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 2, 5000, &h), 0);
+    send_tip(&h, UINT64_MAX / 2);
+    bool asked = await_frame(&h, NODE_WIRE_SYNC_REQ, 3000, NULL, 0, NULL);
+    cluster_signal(c, 0, SIGCONT, NULL);
+    cluster_signal(c, 1, SIGCONT, NULL);
+    assert_true(asked);
+    uint64_t t0 = cluster_ms(), got = 0;
+    while (cluster_ms() - t0 < 15000 && (got = cluster_height(c, 2)) < target) {
+        send_tip(&h, UINT64_MAX / 2); /* keeps claiming, never answers */
+        bool closed;
+        hostile_drain(&h, 300, 0, &closed);
+        if (closed) {
+            hostile_close(&h);
+            assert_int_equal(hostile_connect(c, ME, 2, 5000, &h), 0);
+        }
+    }
+    hostile_close(&h);
+    print_message("node 2 at %" PRIu64 " of %" PRIu64 " after %" PRIu64 " ms\n", got, target,
+                  cluster_ms() - t0);
+    assert_true(got != UINT64_MAX && got >= target);
+}
+
 int main(void)
 {
     /* The idle-client test holds over NODE_API_CLIENTS_MAX descriptors, and
@@ -424,6 +469,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_sync_answer_larger_than_any_honest_one_drops_the_peer,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_liar_cannot_keep_a_lagging_node_from_catching_up, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
