@@ -329,13 +329,19 @@ static void seal_out(struct node_hs *hs, size_t len, const uint8_t **out, size_t
     *out_len = NODE_FRAME_PREFIX_LEN + len;
 }
 
-/* peer − own, from the peer's clock at the midpoint of our round trip. */
+/* peer − own, from the peer's clock at the midpoint of our round trip.
+ * The peer's time is any u64 it likes: the difference is taken in u64 and
+ * saturated to ±INT64_MAX, never computed in int64 (2^63 overflowed it). */
 static void measure_clock(struct node_hs *hs, uint64_t peer_ms, uint64_t now_ms)
 {
-    int64_t sent = (int64_t)hs->sent_ms, now = (int64_t)now_ms;
-    int64_t rtt = now >= sent ? now - sent : 0; /* a wall clock may step back */
-    hs->rtt_ms = (uint64_t)rtt;
-    hs->offset_ms = (int64_t)peer_ms - (sent + rtt / 2);
+    uint64_t sent = hs->sent_ms;
+    uint64_t rtt = now_ms >= sent ? now_ms - sent : 0; /* a wall clock may step back */
+    uint64_t mid = sent + rtt / 2;                      /* <= now_ms */
+    hs->rtt_ms = rtt;
+    if (peer_ms >= mid)
+        hs->offset_ms = peer_ms - mid > INT64_MAX ? INT64_MAX : (int64_t)(peer_ms - mid);
+    else
+        hs->offset_ms = mid - peer_ms > INT64_MAX ? -INT64_MAX : -(int64_t)(mid - peer_ms);
 }
 
 /* --- the three steps -------------------------------------------------------- */

@@ -95,7 +95,8 @@ static int next_frame(struct hostile *h, uint64_t deadline, const uint8_t **out,
     }
 }
 
-static int handshake(struct hostile *h, struct cluster *c, const uint8_t *sk, int timeout_ms)
+static int handshake(struct hostile *h, struct cluster *c, const uint8_t *sk, int timeout_ms,
+                     uint64_t finish_ms)
 {
     uint8_t keys[LEDGER_MAX_VALIDATORS][LEDGER_KEY_LEN];
     for (unsigned i = 0; i < c->g.n; i++)
@@ -113,7 +114,7 @@ static int handshake(struct hostile *h, struct cluster *c, const uint8_t *sk, in
     const uint8_t *msg;
     size_t msg_len;
     if (next_frame(h, deadline, &msg, &msg_len) != 1 ||
-        node_hs_step(&hs, msg, msg_len, wall_ms(), &out, &out_len) != 0 ||
+        node_hs_step(&hs, msg, msg_len, finish_ms ? finish_ms : wall_ms(), &out, &out_len) != 0 ||
         write_all(h->fd, out, out_len) != 0 || !node_hs_done(&hs))
         goto out;
     struct node_hs_result res;
@@ -131,6 +132,12 @@ out:
 int hostile_connect(struct cluster *c, unsigned as, unsigned to, int timeout_ms,
                     struct hostile *out)
 {
+    return hostile_connect_at(c, as, to, timeout_ms, 0, out);
+}
+
+int hostile_connect_at(struct cluster *c, unsigned as, unsigned to, int timeout_ms,
+                       uint64_t finish_ms, struct hostile *out)
+{
     memset(out, 0, sizeof *out);
     out->as = as;
     out->to = to;
@@ -140,7 +147,7 @@ int hostile_connect(struct cluster *c, unsigned as, unsigned to, int timeout_ms,
     if (node_keyfile_read(path, &k, err, sizeof err) != 0)
         return -1;
     out->fd = hostile_tcp(c, to);
-    int rc = out->fd < 0 ? -1 : handshake(out, c, k.sk, timeout_ms);
+    int rc = out->fd < 0 ? -1 : handshake(out, c, k.sk, timeout_ms, finish_ms);
     node_key_close(&k);
     if (rc != 0) {
         hostile_close(out);

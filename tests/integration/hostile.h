@@ -30,6 +30,10 @@ struct hostile {
  * Returns 0, or -1 (refused, closed, or timed out after timeout_ms). */
 int hostile_connect(struct cluster *c, unsigned as, unsigned to, int timeout_ms,
                     struct hostile *out);
+/* As hostile_connect, with finish_ms (0: the real clock) as the time our
+ * FINISH carries: the node measures its clock offset from it. */
+int hostile_connect_at(struct cluster *c, unsigned as, unsigned to, int timeout_ms,
+                       uint64_t finish_ms, struct hostile *out);
 /* Sends one frame of type and body (len bytes, may be 0). 0 or -1. */
 int hostile_send(struct hostile *h, uint8_t type, const void *body, size_t len);
 /* Reads the next frame within timeout_ms. Returns 1 with *type, *body

@@ -445,6 +445,39 @@ static void a_liar_cannot_keep_a_lagging_node_from_catching_up(void **state)
     assert_true(got != UINT64_MAX && got >= target);
 }
 
+/* The clock offset node 0 reports for validator 3, after a handshake whose
+ * FINISH carried finish_ms. */
+static int64_t offset_after(struct cluster *c, uint64_t finish_ms)
+{
+    struct hostile h;
+    assert_int_equal(hostile_connect_at(c, ME, 0, 5000, finish_ms, &h), 0);
+    sleep_ms(100);
+    Sealchain__StatusReply *s;
+    Sealchain__ApiReply *r;
+    int rc = cluster_status(c, 0, &s, &r);
+    hostile_close(&h);
+    assert_int_equal(rc, 0);
+    int64_t off = 0;
+    for (size_t k = 0; k < s->n_peers; k++)
+        if (s->peers[k]->index == ME)
+            off = s->peers[k]->clock_offset_ms;
+    sealchain__api_reply__free_unpacked(r, NULL);
+    return off;
+}
+
+/* A validator's FINISH carries a time of 2^63 ms, then 2^64-1. The node's
+ * offset estimate, peer time minus our midpoint, was taken in int64: 2^63
+ * overflowed it (undefined behaviour: the sanitizer build aborted, so one
+ * peer could stop a node), and 2^64-1 read as -1 ms, a peer far *behind*.
+ * Both are peers far ahead, and the node runs on. */
+static void a_handshake_time_past_int64_neither_overflows_nor_flips_sign(void **state)
+{
+    struct cluster *c = *state;
+    assert_true(offset_after(c, UINT64_C(1) << 63) > INT64_MAX / 2);
+    assert_true(offset_after(c, UINT64_MAX) == INT64_MAX);
+    commit_some(c, 1);
+}
+
 int main(void)
 {
     /* The idle-client test holds over NODE_API_CLIENTS_MAX descriptors, and
@@ -471,6 +504,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_liar_cannot_keep_a_lagging_node_from_catching_up, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_handshake_time_past_int64_neither_overflows_nor_flips_sign,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
