@@ -363,7 +363,8 @@ static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64
 
 /* Whom to ask for blocks (LEDGER_MAX_VALIDATORS: nobody). First the peer
  * whose certificate told the core we are behind (a certified height is
- * real). Else, when f+1 peers vouch for a height above ours, one of the
+ * real), unless it has left a request unanswered: a certificate carries no
+ * sender signature, so any peer can relay one and then stay silent. Else, when f+1 peers vouch for a height above ours, one of the
  * peers claiming at least that; else one with the best claim (one peer
  * ahead: perhaps we missed a commit). Among those, the one that left the
  * fewest requests unanswered, then the lowest claim: a liar's inflated
@@ -374,7 +375,8 @@ static unsigned pick_sync_peer(const struct daemon *dm, uint64_t tip, bool behin
 {
     const struct peer *ps = dm->peers;
     unsigned n = dm->o->g->n, pick = LEDGER_MAX_VALIDATORS;
-    if (behind && behind_p < n && ps[behind_p].up && ps[behind_p].tip > tip)
+    if (behind && behind_p < n && ps[behind_p].up && ps[behind_p].tip > tip &&
+        ps[behind_p].sync_fails == 0)
         return behind_p;
     uint64_t floor = vouched_height(dm);
     if (floor <= tip)

@@ -402,6 +402,47 @@ static void a_sync_answer_larger_than_any_honest_one_drops_the_peer(void **state
     commit_some(c, 1);
 }
 
+/* Makes node 2 an empty node whose first peer is the test: node 2 is
+ * killed and wiped, nodes 0 and 1 frozen (SIGSTOP) while it restarts and
+ * the test connects to it as validator 3. Thaw with thaw(). */
+static void lagging_node2(struct cluster *c, struct hostile *h)
+{
+    assert_int_equal(cluster_signal(c, 2, SIGKILL, NULL), 0);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/node2/data'", c->dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cluster_signal(c, 0, SIGSTOP, NULL), 0);
+    assert_int_equal(cluster_signal(c, 1, SIGSTOP, NULL), 0);
+    assert_int_equal(cluster_start(c, 2), 0);
+    assert_int_equal(cluster_wait_up(c, 2, 10000), 0);
+    assert_int_equal(hostile_connect(c, ME, 2, 5000, h), 0);
+}
+
+static void thaw(struct cluster *c)
+{
+    cluster_signal(c, 0, SIGCONT, NULL);
+    cluster_signal(c, 1, SIGCONT, NULL);
+}
+
+/* Keeps announcing `claim` to node 2 and never answering, until node 2
+ * reaches target or 15 s pass; returns node 2's height. */
+static uint64_t stonewall(struct cluster *c, struct hostile *h, uint64_t claim, uint64_t target)
+{
+    uint64_t t0 = cluster_ms(), got = 0;
+    while (cluster_ms() - t0 < 15000 && (got = cluster_height(c, 2)) < target) {
+        send_tip(h, claim);
+        bool closed;
+        hostile_drain(h, 300, 0, &closed);
+        if (closed) {
+            hostile_close(h);
+            assert_int_equal(hostile_connect(c, ME, 2, 5000, h), 0);
+        }
+    }
+    print_message("node 2 at %" PRIu64 " of %" PRIu64 " after %" PRIu64 " ms\n", got, target,
+                  cluster_ms() - t0);
+    return got;
+}
+
 /* A Byzantine validator announces a huge tip to a node that really is
  * behind, and never answers. The node must still catch up from the honest
  * peers: it asks a peer whose height f+1 peers vouch for, and gives up on
@@ -413,35 +454,65 @@ static void a_liar_cannot_keep_a_lagging_node_from_catching_up(void **state)
     struct cluster *c = *state;
     commit_some(c, 3);
     uint64_t target = cluster_height(c, 0);
-    assert_int_equal(cluster_signal(c, 2, SIGKILL, NULL), 0);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/node2/data'", c->dir);
-    assert_int_equal(system(cmd), 0);
-    /* The honest peers freeze, so the liar is the first peer node 2 hears. */
-    assert_int_equal(cluster_signal(c, 0, SIGSTOP, NULL), 0);
-    assert_int_equal(cluster_signal(c, 1, SIGSTOP, NULL), 0);
-    assert_int_equal(cluster_start(c, 2), 0);
-    assert_int_equal(cluster_wait_up(c, 2, 10000), 0);
     struct hostile h;
-    assert_int_equal(hostile_connect(c, ME, 2, 5000, &h), 0);
+    lagging_node2(c, &h);
     send_tip(&h, UINT64_MAX / 2);
     bool asked = await_frame(&h, NODE_WIRE_SYNC_REQ, 3000, NULL, 0, NULL);
-    cluster_signal(c, 0, SIGCONT, NULL);
-    cluster_signal(c, 1, SIGCONT, NULL);
+    thaw(c);
     assert_true(asked);
-    uint64_t t0 = cluster_ms(), got = 0;
-    while (cluster_ms() - t0 < 15000 && (got = cluster_height(c, 2)) < target) {
-        send_tip(&h, UINT64_MAX / 2); /* keeps claiming, never answers */
-        bool closed;
-        hostile_drain(&h, 300, 0, &closed);
-        if (closed) {
-            hostile_close(&h);
-            assert_int_equal(hostile_connect(c, ME, 2, 5000, &h), 0);
-        }
-    }
+    uint64_t got = stonewall(c, &h, UINT64_MAX / 2, target);
     hostile_close(&h);
-    print_message("node 2 at %" PRIu64 " of %" PRIu64 " after %" PRIu64 " ms\n", got, target,
-                  cluster_ms() - t0);
+    assert_true(got != UINT64_MAX && got >= target);
+}
+
+/* The same with a real commit certificate: the test gets one from node 0
+ * (a consensus message from "behind" makes it send its last certificate),
+ * relays it to the lagging node under its own index (a CERT carries no
+ * sender signature), claims the true height and never answers. The node
+ * took the certificate's sender as its first choice every time, however
+ * often it had been left without an answer. */
+static void a_relayed_certificate_does_not_make_a_silent_peer_the_only_source(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h0;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h0), 0);
+    commit_some(c, 3);
+    uint8_t msg[4096];
+    size_t len = 0;
+    bool got_vote = false;
+    for (int k = 0; k < 50 && !got_vote; k++) {
+        assert_true(await_frame(&h0, NODE_WIRE_CONSENSUS, 3000, msg, sizeof msg, &len));
+        got_vote = len > 4 && len <= sizeof msg && msg[1] != 6 /* not a CERT */;
+    }
+    assert_true(got_vote);
+    msg[2] = 0; /* sender: us */
+    msg[3] = ME;
+    assert_int_equal(hostile_send(&h0, NODE_WIRE_CONSENSUS, msg, len), 0);
+    uint8_t cert[4096];
+    size_t cert_len = 0;
+    bool got_cert = false;
+    for (int k = 0; k < 50 && !got_cert; k++) {
+        if (!await_frame(&h0, NODE_WIRE_CONSENSUS, 3000, cert, sizeof cert, &cert_len))
+            break;
+        got_cert = cert_len > 4 && cert_len <= sizeof cert && cert[1] == 6;
+    }
+    hostile_close(&h0);
+    assert_true(got_cert);
+    uint64_t target = 0;
+    for (int k = 0; k < 8; k++)
+        target = target << 8 | cert[4 + k];
+    assert_true(target >= 3);
+    cert[2] = 0;
+    cert[3] = ME;
+    struct hostile h;
+    lagging_node2(c, &h);
+    send_tip(&h, target);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_CONSENSUS, cert, cert_len), 0);
+    bool asked = await_frame(&h, NODE_WIRE_SYNC_REQ, 3000, NULL, 0, NULL);
+    thaw(c);
+    assert_true(asked);
+    uint64_t got = stonewall(c, &h, target, target);
+    hostile_close(&h);
     assert_true(got != UINT64_MAX && got >= target);
 }
 
@@ -504,6 +575,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_liar_cannot_keep_a_lagging_node_from_catching_up, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_relayed_certificate_does_not_make_a_silent_peer_the_only_source, setup, teardown),
         cmocka_unit_test_setup_teardown(a_handshake_time_past_int64_neither_overflows_nor_flips_sign,
                                         setup, teardown),
     };
