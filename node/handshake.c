@@ -336,7 +336,7 @@ static void measure_clock(struct node_hs *hs, uint64_t peer_ms, uint64_t now_ms)
 {
     uint64_t sent = hs->sent_ms;
     uint64_t rtt = now_ms >= sent ? now_ms - sent : 0; /* a wall clock may step back */
-    uint64_t mid = sent + rtt / 2;                      /* <= now_ms */
+    uint64_t mid = sent + rtt / 2;                     /* <= now_ms */
     hs->rtt_ms = rtt;
     if (peer_ms >= mid)
         hs->offset_ms = peer_ms - mid > INT64_MAX ? INT64_MAX : (int64_t)(peer_ms - mid);

@@ -78,8 +78,8 @@ static int next_frame(struct hostile *h, uint64_t deadline, const uint8_t **out,
     for (;;) {
         if (h->off < h->have) {
             size_t used;
-            int rc = node_frame_rx_feed(&h->rx, h->buf + h->off, h->have - h->off, &used, out,
-                                        out_len);
+            int rc =
+                node_frame_rx_feed(&h->rx, h->buf + h->off, h->have - h->off, &used, out, out_len);
             if (rc != 0)
                 return -1;
             h->off += used;
@@ -106,8 +106,8 @@ static int handshake(struct hostile *h, struct cluster *c, const uint8_t *sk, in
     size_t out_len;
     int rc = -1;
     uint64_t deadline = wall_ms() + (uint64_t)timeout_ms;
-    if (node_hs_init(&hs, NODE_HS_DIALER, c->g.hash, sk, &keys[0][0], c->g.n, (int)h->to,
-                     wall_ms(), &out, &out_len) != 0 ||
+    if (node_hs_init(&hs, NODE_HS_DIALER, c->g.hash, sk, &keys[0][0], c->g.n, (int)h->to, wall_ms(),
+                     &out, &out_len) != 0 ||
         write_all(h->fd, out, out_len) != 0)
         goto out;
     node_frame_rx_init_plain(&h->rx, NODE_HS_MSG_MAX);

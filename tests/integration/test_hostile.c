@@ -1,4 +1,5 @@
-/* Hostile peers and clients against real sealchaind processes: each test an attack that once worked. */
+/* Hostile peers and clients against real sealchaind processes: each test an attack that once
+ * worked. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -402,6 +403,35 @@ static void a_sync_answer_larger_than_any_honest_one_drops_the_peer(void **state
     commit_some(c, 1);
 }
 
+/* (Held: kept as a guard.) A peer asked for blocks answers with a block
+ * of the right height under a forged certificate. Only a *certified* block
+ * that executes differently here may stop the node; this one is the
+ * peer's fault: refused before execution, the peer dropped, the node
+ * running and committing. */
+static void a_forged_certificate_drops_the_peer_and_does_not_stop_the_node(void **state)
+{
+    struct cluster *c = *state;
+    commit_some(c, 2);
+    struct hostile h;
+    uint64_t from = lure_sync_request(c, &h);
+    uint8_t *sb;
+    size_t len;
+    junk_stored_block(c, from, 100, &sb, &len);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_SYNC_BLOCK, sb, len), 0);
+    free(sb);
+    uint8_t end[NODE_WIRE_SYNC_END_LEN];
+    ledger_put_u64be(end, from);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_SYNC_END, end, sizeof end), 0);
+    bool closed;
+    hostile_drain(&h, 3000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+    sleep_ms(100);
+    assert_true(cluster_log_has(c, 0, "bad sync blocks"));
+    assert_false(cluster_log_has(c, 0, "fail-stop"));
+    commit_some(c, 1);
+}
+
 /* Makes node 2 an empty node whose first peer is the test: node 2 is
  * killed and wiped, nodes 0 and 1 frozen (SIGSTOP) while it restarts and
  * the test connects to it as validator 3. Thaw with thaw(). */
@@ -573,12 +603,14 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_sync_answer_larger_than_any_honest_one_drops_the_peer,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_forged_certificate_drops_the_peer_and_does_not_stop_the_node, setup, teardown),
         cmocka_unit_test_setup_teardown(a_liar_cannot_keep_a_lagging_node_from_catching_up, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             a_relayed_certificate_does_not_make_a_silent_peer_the_only_source, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_handshake_time_past_int64_neither_overflows_nor_flips_sign,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_handshake_time_past_int64_neither_overflows_nor_flips_sign, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
