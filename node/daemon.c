@@ -707,6 +707,18 @@ static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fr
 
 /* ---- frames from peers --------------------------------------------------------- */
 
+/* True when body starts like a PBFT message of a known kind sent by peer.
+ * An honest node only sends its own messages (votes, its PRE-PREPARE and
+ * NEW-VIEW as primary, certificates as their sender), so anything else is
+ * a broken or hostile peer; the core checks the rest (body, signatures). */
+static bool own_message(const uint8_t *body, size_t len, unsigned peer)
+{
+    int kind;
+    unsigned sender;
+    return pbft_msg_peek(body, len, &kind, &sender, NULL, NULL) == 0 &&
+           kind >= PBFT_MSG_PREPREPARE && kind <= PBFT_MSG_CERT && sender == peer;
+}
+
 static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len)
 {
     struct daemon *dm = ctx;
@@ -715,6 +727,10 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
     uint64_t now = now_ms();
     switch (type) {
     case NODE_WIRE_CONSENSUS:
+        if (!own_message(body, len, peer)) {
+            node_p2p_drop(dm->p2p, peer, "consensus frame is not one of its own messages");
+            return;
+        }
         checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
         note_view(dm);
         break;

@@ -265,6 +265,37 @@ static void a_garbage_transaction_frame_drops_the_peer(void **state)
     commit_some(c, 1);
 }
 
+/* A CONSENSUS frame that is no PBFT message, or a real one sent under
+ * another validator's index: the core ignored both, but the peer stayed
+ * connected (wire.h and DESIGN §6: a peer whose frame does not decode is
+ * dropped; an honest node only ever sends its own messages). */
+static void junk_or_relayed_consensus_frames_drop_the_peer(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    uint8_t junk[64];
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(hostile_send(&h, NODE_WIRE_CONSENSUS, junk, sizeof junk), 0);
+    bool closed;
+    hostile_drain(&h, 1000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    commit_some(c, 1);
+    uint8_t msg[4096];
+    size_t len = 0;
+    assert_true(await_frame(&h, NODE_WIRE_CONSENSUS, 3000, msg, sizeof msg, &len));
+    assert_true(len <= sizeof msg);
+    /* node 0's own message, back to it under our link */
+    assert_int_equal(hostile_send(&h, NODE_WIRE_CONSENSUS, msg, len), 0);
+    hostile_drain(&h, 1000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+    commit_some(c, 1);
+}
+
 /* Peak resident memory of node i in KiB (VmHWM), or 0. */
 static unsigned long peak_kib(struct cluster *c, unsigned i)
 {
@@ -598,6 +629,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(idle_api_clients_do_not_lock_the_operator_out, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_garbage_transaction_frame_drops_the_peer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(junk_or_relayed_consensus_frames_drop_the_peer, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_sync_block_of_empty_entries_costs_no_more_than_its_bytes,
                                         setup, teardown),
