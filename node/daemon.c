@@ -980,7 +980,7 @@ static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
         ledger_tip_get(dm->l, &tip);
         reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
                     "node is syncing (height %" PRIu64 " of %" PRIu64 "); try again later",
-                    tip.height, best_peer_height(dm));
+                    tip.height, vouched_height(dm));
         return;
     }
     admit_start(dm, s->tx.data, s->tx.len, true, client, req, s->wait, s->wait_ms);
