@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -233,10 +234,34 @@ static int clear_stale(const char *path, char *errmsg, size_t errmsg_len)
     return 0;
 }
 
+/* Descriptors the node needs beside its API clients: peer links and their
+ * handshakes, LMDB, the loop's own, logs. */
+#define FDS_BESIDE_CLIENTS 256
+
+/* Raises the soft limit on open files so NODE_API_CLIENTS_MAX clients fit:
+ * the common default of 1,024 ran out first, and libuv then closes every
+ * new connection at once (the operator locked out, eviction never asked). */
+static void ensure_fds(void)
+{
+    struct rlimit rl;
+    rlim_t want = NODE_API_CLIENTS_MAX + FDS_BESIDE_CLIENTS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return;
+    rlim_t had = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        node_log(NODE_LOG_WARN, "api",
+                 "open files limit=%llu reason=\"below %llu: fewer operator clients fit; raise "
+                 "the hard limit (ulimit -Hn)\"",
+                 (unsigned long long)(rl.rlim_cur > had ? rl.rlim_cur : had),
+                 (unsigned long long)want);
+}
+
 int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_request, void *ctx,
                    struct node_api **out, char *errmsg, size_t errmsg_len)
 {
     *out = NULL;
+    ensure_fds();
     struct node_api *api = calloc(1, sizeof *api);
     if (api == NULL) {
         snprintf(errmsg, errmsg_len, "out of memory");
