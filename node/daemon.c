@@ -364,11 +364,12 @@ static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64
 /* Whom to ask for blocks (LEDGER_MAX_VALIDATORS: nobody). First the peer
  * whose certificate told the core we are behind (a certified height is
  * real), unless it has left a request unanswered: a certificate carries no
- * sender signature, so any peer can relay one and then stay silent. Else, when f+1 peers vouch for
- * a height above ours, one of the peers claiming at least that; else one with the best claim (one
- * peer ahead: perhaps we missed a commit). Among those, the one that left the fewest requests
- * unanswered, then the lowest claim: a liar's inflated claim loses to the honest ones, and a liar
- * that never answers is asked last. */
+ * sender signature, so any peer can relay one and then stay silent. Else,
+ * when f+1 peers vouch for a height above ours, one of the peers claiming
+ * at least that; else one with the best claim (one peer ahead: perhaps we
+ * missed a commit). Among those, the one that left the fewest requests
+ * unanswered, then the lowest claim: a liar's inflated claim loses to the
+ * honest ones, and a liar that never answers is asked last. */
 static unsigned pick_sync_peer(const struct daemon *dm, uint64_t tip, bool behind,
                                unsigned behind_p)
 {
