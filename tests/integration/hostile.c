@@ -175,6 +175,29 @@ int hostile_send(struct hostile *h, uint8_t type, const void *body, size_t len)
     return rc;
 }
 
+int hostile_send_copies(struct hostile *h, uint8_t type, const void *body, size_t len,
+                        unsigned copies)
+{
+    size_t one = node_frame_wire_len(len + 1), total = one * copies;
+    uint8_t *plain = malloc(len + 1), *wire = malloc(total ? total : 1);
+    int rc = plain == NULL || wire == NULL ? -1 : 0;
+    if (rc == 0) {
+        plain[0] = type;
+        if (len > 0)
+            memcpy(plain + 1, body, len);
+    }
+    for (unsigned k = 0; rc == 0 && k < copies; k++) {
+        size_t got;
+        if (node_frame_seal(&h->tx, plain, len + 1, wire + k * one, one, &got) != 0 || got != one)
+            rc = -1;
+    }
+    if (rc == 0)
+        rc = write_all(h->fd, wire, total);
+    free(plain);
+    free(wire);
+    return rc;
+}
+
 int hostile_recv(struct hostile *h, int timeout_ms, uint8_t *type, const uint8_t **body,
                  size_t *len)
 {

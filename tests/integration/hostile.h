@@ -36,6 +36,10 @@ int hostile_connect_at(struct cluster *c, unsigned as, unsigned to, int timeout_
                        uint64_t finish_ms, struct hostile *out);
 /* Sends one frame of type and body (len bytes, may be 0). 0 or -1. */
 int hostile_send(struct hostile *h, uint8_t type, const void *body, size_t len);
+/* Sends `copies` identical frames in one write, so they arrive together
+ * whatever the scheduler does. 0 or -1. */
+int hostile_send_copies(struct hostile *h, uint8_t type, const void *body, size_t len,
+                        unsigned copies);
 /* Reads the next frame within timeout_ms. Returns 1 with *type, *body
  * (owned by h, valid until the next call) and *len; 0 on time-out; -1 when
  * the node closed the link (or it broke). */

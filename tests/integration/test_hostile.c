@@ -172,16 +172,13 @@ static void a_flood_of_sync_requests_gets_a_few_answers_not_hundreds(void **stat
     uint8_t req[NODE_WIRE_SYNC_REQ_LEN];
     ledger_put_u64be(req, 1);
     ledger_put_u32be(req + 8, 64);
-    unsigned sent = 0;
-    for (unsigned k = 0; k < 200; k++)
-        if (hostile_send(&h, NODE_WIRE_SYNC_REQ, req, sizeof req) == 0)
-            sent++;
-    assert_true(sent > 10);
+    unsigned sent = 200;
+    assert_int_equal(hostile_send_copies(&h, NODE_WIRE_SYNC_REQ, req, sizeof req, sent), 0);
     bool closed;
     unsigned answers = hostile_drain(&h, 1500, NODE_WIRE_SYNC_END, &closed);
     hostile_close(&h);
     print_message("sync answers to %u requests: %u (closed: %d)\n", sent, answers, closed);
-    assert_true(answers <= 3);
+    assert_true(answers <= 8); /* the burst, a refill or two; before: every one */
     /* The node is fine and still commits. */
     commit_some(c, 1);
 }
