@@ -708,6 +708,27 @@ static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fr
 
 /* ---- frames from peers --------------------------------------------------------- */
 
+/* Hands a consensus message to the driver. A message the core finds badly
+ * signed drops the peer (returns false): an honest node signs its own
+ * messages and relays only signatures it verified, while each bad one costs
+ * this loop an Ed25519 verification, so a peer left connected could keep it
+ * busy with them. */
+static bool consensus_receive(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
+                              uint64_t now)
+{
+    struct pbft_stats before, after;
+    node_driver_stats(dm->d, &before);
+    checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
+    if (dm->stopping)
+        return false;
+    node_driver_stats(dm->d, &after);
+    if (after.dropped_bad_sig > before.dropped_bad_sig) {
+        node_p2p_drop(dm->p2p, peer, "consensus message with a bad signature");
+        return false;
+    }
+    return true;
+}
+
 /* True when body starts like a PBFT message of a known kind sent by peer.
  * An honest node only sends its own messages (votes, its PRE-PREPARE and
  * NEW-VIEW as primary, certificates as their sender), so anything else is
@@ -732,7 +753,8 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
             node_p2p_drop(dm->p2p, peer, "consensus frame is not one of its own messages");
             return;
         }
-        checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
+        if (!consensus_receive(dm, peer, body, len, now))
+            return;
         note_view(dm);
         break;
     case NODE_WIRE_TX:

@@ -316,6 +316,43 @@ static void junk_or_relayed_consensus_frames_drop_the_peer(void **state)
     commit_some(c, 1);
 }
 
+/* Twenty thousand PREPAREs for a future height under our index, each with
+ * a signature that does not verify (node 0's vote, re-addressed). The core
+ * checks a future vote's signature (evidence that a peer is ahead) and
+ * drops a bad one, but the link stayed: each 130-byte frame cost the loop
+ * an Ed25519 verification (20,000 held an operator's status call ~0.5 s)
+ * and the peer could go on. An honest node never sends a bad signature
+ * (it relays only votes it verified): the first one drops the peer. */
+static void a_flood_of_badly_signed_votes_drops_the_peer_at_the_first(void **state)
+{
+    struct cluster *c = *state;
+    struct hostile h;
+    assert_int_equal(hostile_connect(c, ME, 0, 5000, &h), 0);
+    commit_some(c, 1);
+    uint8_t msg[4096];
+    size_t len = 0;
+    bool got_vote = false;
+    for (int k = 0; k < 50 && !got_vote; k++) {
+        assert_true(await_frame(&h, NODE_WIRE_CONSENSUS, 3000, msg, sizeof msg, &len));
+        got_vote = len > 12 && len <= sizeof msg && msg[1] == 2 /* PREPARE */;
+    }
+    assert_true(got_vote);
+    uint64_t height = 0;
+    for (int k = 0; k < 8; k++)
+        height = height << 8 | msg[4 + k];
+    msg[2] = 0; /* sender: us, so the signature no longer verifies */
+    msg[3] = ME;
+    ledger_put_u64be(msg + 4, height + 5);
+    assert_int_equal(hostile_send_copies(&h, NODE_WIRE_CONSENSUS, msg, len, 20000), 0);
+    bool closed;
+    hostile_drain(&h, 1000, 0, &closed);
+    hostile_close(&h);
+    assert_true(closed);
+    sleep_ms(100);
+    assert_true(cluster_log_has(c, 0, "bad signature"));
+    commit_some(c, 1);
+}
+
 /* Peak resident memory of node i in KiB (VmHWM), or 0. */
 static unsigned long peak_kib(struct cluster *c, unsigned i)
 {
@@ -652,6 +689,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(junk_or_relayed_consensus_frames_drop_the_peer, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_flood_of_badly_signed_votes_drops_the_peer_at_the_first,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_sync_block_of_empty_entries_costs_no_more_than_its_bytes,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_sync_answer_larger_than_any_honest_one_drops_the_peer,
