@@ -117,14 +117,23 @@ static void stop(struct daemon *dm, int code);
 static void fatal(struct daemon *dm, const char *what, const char *why)
 {
     node_log(NODE_LOG_ERROR, "node", "fail-stop what=\"%s\" reason=\"%s\"", what, why);
+    /* LMDB reports a short write on a full disk as EIO ("Input/output
+     * error"), sometimes as ENOSPC: say what the operator should look at. */
+    if (strstr(why, "No space left") != NULL || strstr(why, "Input/output error") != NULL)
+        node_log(NODE_LOG_ERROR, "node",
+                 "hint=\"the disk under %s is full or failing; nothing partial was written: "
+                 "free space and restart, the node catches up\"",
+                 dm->o->data_dir);
     stop(dm, 1);
 }
 
 /* After any driver call: a fatal ledger state stops the node. */
 static void checked(struct daemon *dm, int rc, const char *what)
 {
-    if (rc == LEDGER_E_FATAL && !dm->stopping)
-        fatal(dm, what, node_driver_errmsg(dm->d));
+    if (rc == LEDGER_E_FATAL && !dm->stopping) {
+        const char *why = node_driver_errmsg(dm->d);
+        fatal(dm, what, why[0] != '\0' ? why : ledger_errmsg(dm->l));
+    }
 }
 
 /* One info line per view change, whatever caused it (a time-out here, f+1
