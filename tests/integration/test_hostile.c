@@ -345,9 +345,10 @@ static void a_flood_of_badly_signed_votes_drops_the_peer_at_the_first(void **sta
     msg[2] = 0; /* sender: us, so the signature no longer verifies */
     msg[3] = ME;
     ledger_put_u64be(msg + 4, height + 5);
-    assert_int_equal(hostile_send_copies(&h, NODE_WIRE_CONSENSUS, msg, len, 20000), 0);
-    bool closed;
-    hostile_drain(&h, 1000, 0, &closed);
+    /* The write may fail part way: the node closed the link on us. */
+    bool closed = hostile_send_copies(&h, NODE_WIRE_CONSENSUS, msg, len, 20000) != 0;
+    if (!closed)
+        hostile_drain(&h, 1000, 0, &closed);
     hostile_close(&h);
     assert_true(closed);
     sleep_ms(100);
