@@ -310,8 +310,18 @@ int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len,
     req.req_case = SEALCHAIN__API_REQUEST__REQ_SUBMIT;
     req.submit = &s;
     Sealchain__ApiReply *r;
-    if (cluster_call(c, i, &req, 35000, &r) != 0)
-        return -1;
+    /* A node that is still catching up (after a restart) says so and admits
+     * nothing: ask again, as an operator would, for a while. */
+    uint64_t until = cluster_ms() + 20000;
+    for (;;) {
+        if (cluster_call(c, i, &req, 35000, &r) != 0)
+            return -1;
+        if (r->rep_case == SEALCHAIN__API_REPLY__REP_SUBMIT ||
+            r->outcome != SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE || cluster_ms() > until)
+            break;
+        sealchain__api_reply__free_unpacked(r, NULL);
+        sleep_ms(200);
+    }
     int rc = -1;
     if (r->rep_case == SEALCHAIN__API_REPLY__REP_SUBMIT) {
         snprintf(out_status, 16, "%s", r->submit->status);

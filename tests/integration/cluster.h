@@ -60,7 +60,8 @@ int cluster_block_hash(struct cluster *c, unsigned i, uint64_t h, uint8_t out[32
 /* A fresh seal registration for agency `org` signed by its admin (a valid
  * transaction that never conflicts with another). *out malloc'd. */
 int cluster_tx(struct cluster *c, unsigned org, uint8_t **out, size_t *out_len);
-/* Submits tx at node i; wait: until committed. *out_status gets the
+/* Submits tx at node i; wait: until committed. A node that answers it is
+ * unavailable (catching up) is asked again for up to 20 s. *out_status gets the
  * reply's status string copied ("committed", "pending", "rejected"). */
 int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len, bool wait,
                    char out_status[16], uint64_t *out_height);
