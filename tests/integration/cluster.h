@@ -69,7 +69,18 @@ int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len,
 /* True when node i's log contains needle. */
 bool cluster_log_has(struct cluster *c, unsigned i, const char *needle);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds on the monotonic clock, and a sleep. */
 uint64_t cluster_ms(void);
+void cluster_sleep_ms(unsigned ms);
+
+/* Starts every node not running and waits until each answers. 0 or -1. */
+int cluster_start_all(struct cluster *c, int timeout_ms);
+/* Waits until every node in mask reports one height twice, 500 ms apart;
+ * returns it, or UINT64_MAX after timeout_ms. */
+uint64_t cluster_settle(struct cluster *c, uint32_t mask, int timeout_ms);
+/* The primary node `ask` reports, or -1. */
+int cluster_primary(struct cluster *c, unsigned ask);
+/* True when node i has the committed tx with this id. */
+bool cluster_has_tx(struct cluster *c, unsigned i, const uint8_t id[32]);
 
 #endif
