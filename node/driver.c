@@ -39,6 +39,9 @@ struct node_driver {
     uint64_t deadline;
     uint64_t behind_height; /* a certified height above ours, 0 = none known */
     unsigned behind_peer;
+    /* Block timing (cfg.clock_ns): execution of the block at exec_height
+     * (validated or built here), then the last commit's total. */
+    uint64_t exec_height, exec_ns, last_exec_ns;
     bool failed;
     char errmsg[LEDGER_ERRMSG_LEN];
 };
@@ -158,9 +161,22 @@ static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_L
 
 /* ---- update handling ------------------------------------------------------- */
 
+static uint64_t clock_ns(const struct node_driver *d)
+{
+    return d->cfg.clock_ns != NULL ? d->cfg.clock_ns() : 0;
+}
+
+/* The execution time of the block at height, measured from t0. */
+static void note_exec(struct node_driver *d, uint64_t height, uint64_t t0)
+{
+    d->exec_height = height;
+    d->exec_ns = clock_ns(d) - t0;
+}
+
 static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
     const struct pbft_cert *c = up->committed.cert;
+    uint64_t t0 = clock_ns(d);
     uint32_t signers[PBFT_MAX_N];
     for (unsigned i = 0; i < c->count; i++)
         signers[i] = c->signers[i];
@@ -183,6 +199,7 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
         d->failed = true;
         return LEDGER_E_FATAL;
     }
+    d->last_exec_ns = clock_ns(d) - t0 + (d->exec_height == c->height ? d->exec_ns : 0);
     size_t before = d->pool_len;
     pool_recheck(d, now);
     /* A block that cannot be read back counts as full: no censorship evidence. */
@@ -214,8 +231,11 @@ static bool block_valid(struct node_driver *d, const struct pbft_update *up, uin
         if (skew > d->cfg.clock_skew_ms)
             return false;
     }
-    return ledger_validate_block(d->cfg.l, up->validate.payload, up->validate.payload_len, NULL) ==
-           0;
+    uint64_t t0 = clock_ns(d);
+    bool ok =
+        ledger_validate_block(d->cfg.l, up->validate.payload, up->validate.payload_len, NULL) == 0;
+    note_exec(d, h.height, t0);
+    return ok;
 }
 
 static int propose(struct node_driver *d, uint64_t now)
@@ -235,11 +255,13 @@ static int propose(struct node_driver *d, uint64_t now)
     uint64_t time = now > tip.time_ms ? now : tip.time_ms + 1;
     uint8_t *block, hash[LEDGER_HASH_LEN];
     size_t len, refused, used;
+    uint64_t t0 = clock_ns(d);
     int rc = ledger_build_block(d->cfg.l, refs, count, time, d->cfg.self, d->propose_view, &block,
                                 &len, hash, NULL, &refused, &used);
     free(refs);
     if (rc != 0)
         return fail(d, rc, "build block");
+    note_exec(d, d->propose_height, t0);
     d->want_propose = false;
     struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = now };
     ev.proposal.height = d->propose_height;
@@ -591,6 +613,11 @@ size_t node_driver_mempool_len(const struct node_driver *d)
 const char *node_driver_errmsg(const struct node_driver *d)
 {
     return d->errmsg;
+}
+
+uint64_t node_driver_exec_ns(const struct node_driver *d)
+{
+    return d->last_exec_ns;
 }
 
 void node_driver_stats(const struct node_driver *d, struct pbft_stats *out)

@@ -63,6 +63,10 @@ struct node_driver_config {
     size_t mempool_max_bytes; /* 0 = NODE_MEMPOOL_MAX_BYTES */
     pbft_trace_fn trace;      /* optional */
     void *trace_ctx;
+    /* Optional monotonic clock in nanoseconds: when set, the driver times
+     * each block's execution (node_driver_exec_ns). The driver keeps no
+     * clock of its own, so tests and the simulator leave it NULL. */
+    uint64_t (*clock_ns)(void);
 };
 
 struct node_driver;
@@ -116,6 +120,12 @@ size_t node_driver_mempool_len(const struct node_driver *d);
 
 /* Why the last call failed; valid until the next call. */
 const char *node_driver_errmsg(const struct node_driver *d);
+
+/* How long the block committed last took here, in nanoseconds: its
+ * execution when it was checked as a PRE-PREPARE (or built, when this node
+ * proposed it) plus the durable commit. 0 without cfg.clock_ns. Read it in
+ * on_commit. */
+uint64_t node_driver_exec_ns(const struct node_driver *d);
 
 /* The replica's counters (view, height, view changes, drops). */
 void node_driver_stats(const struct node_driver *d, struct pbft_stats *out);

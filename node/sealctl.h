@@ -93,5 +93,6 @@ int sealctl_print(const struct sealctl *s, json_t *obj, void (*human)(json_t *ob
 int sealctl_cmd_keygen(struct sealctl *s, int argc, char **argv);
 int sealctl_cmd_pubkey(struct sealctl *s, int argc, char **argv);
 int sealctl_cmd_testnet(struct sealctl *s, int argc, char **argv);
+int sealctl_cmd_metrics(struct sealctl *s, int argc, char **argv);
 
 #endif

@@ -9,5 +9,7 @@ const struct sealctl_cmd sealctl_commands[] = {
     { "pubkey", sealctl_cmd_pubkey, "FILE", "print the public key of a key file" },
     { "testnet", sealctl_cmd_testnet, "--nodes N --dir DIR [--base-port P] [--chain-id ID]",
       "write a local consortium: DIR/genesis.ini and DIR/node<i>/ (config, node key, admin key)" },
+    { "metrics", sealctl_cmd_metrics, "",
+      "print the node's metrics (Prometheus text exposition; no JSON)" },
     { NULL, NULL, NULL, NULL },
 };
