@@ -263,11 +263,9 @@ int node_http_start(uv_loop_t *loop, const char *host, uint16_t port, const char
         snprintf(errmsg, errmsg_len, "metrics: out of memory");
         return -1;
     }
-    *h = (struct node_http){ .loop = loop,
-                             .path = h->path,
-                             .content_type = content_type,
-                             .body = body,
-                             .ctx = ctx };
+    *h = (struct node_http){
+        .loop = loop, .path = h->path, .content_type = content_type, .body = body, .ctx = ctx
+    };
     uv_tcp_init(loop, &h->listener);
     h->listener.data = h;
     int rc = uv_tcp_bind(&h->listener, (const struct sockaddr *)&sa, 0);

@@ -92,9 +92,9 @@ static int check_def(const struct node_metrics *m, const struct node_metric_def 
     for (size_t i = 0; i < m->n; i++)
         if (strcmp(m->m[i].name, d->name) == 0)
             return NODE_METRICS_E_DUPLICATE;
-    if (m->n == NODE_METRICS_MAX || d->help == NULL ||
-        (d->label == NULL && d->n_values != 0) || d->n_values > NODE_METRICS_SERIES_MAX ||
-        (d->n_values > 0 && d->values == NULL) || (unsigned)d->kind > NODE_METRIC_HISTOGRAM)
+    if (m->n == NODE_METRICS_MAX || d->help == NULL || (d->label == NULL && d->n_values != 0) ||
+        d->n_values > NODE_METRICS_SERIES_MAX || (d->n_values > 0 && d->values == NULL) ||
+        (unsigned)d->kind > NODE_METRIC_HISTOGRAM)
         return NODE_METRICS_E_BAD_DEF;
     for (size_t i = 0; i < d->n_values; i++)
         if (d->values[i] == NULL)

@@ -18,7 +18,7 @@
 #define NODE_METRICS_ERRORS(X)                                                                     \
     X(OK, "ok")                                                                                    \
     X(NOMEM, "out of memory")                                                                      \
-    X(BAD_NAME, "metric or label name is not [a-zA-Z_:][a-zA-Z0-9_:]*")                           \
+    X(BAD_NAME, "metric or label name is not [a-zA-Z_:][a-zA-Z0-9_:]*")                            \
     X(DUPLICATE, "metric already registered")                                                      \
     X(BAD_BUCKETS, "histogram buckets must be finite and strictly increasing")                     \
     X(BAD_DEF, "metric definition inconsistent (series, labels or kind)")

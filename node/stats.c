@@ -22,8 +22,9 @@
 
 /* Submit to commit: a lone validator commits in milliseconds, a consortium
  * in a few hundred, a view change in seconds, a --wait gives up at 30 s. */
-static const double latency_buckets[] = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                          1,    2.5,   5,    10,  30,   60 };
+static const double latency_buckets[] = {
+    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60
+};
 /* One block: an empty one in well under a millisecond, 1,000 uses in
  * ~150 ms on the development machine (README, Benchmarks). */
 static const double exec_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -106,18 +107,49 @@ static int register_all(struct node_stats *s)
         s->peer_of_series[np++] = i;
     }
     int rc = 0;
-    rc = rc ? rc : add(s, M_HEIGHT, "sealchain_height", "Height of the last committed block.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add_labelled(s, M_TXS, "sealchain_transactions_committed_total", "Transactions committed at this node since it started, by type.", "type", types, OP_COUNT);
+    rc = rc ? rc
+            : add(s, M_HEIGHT, "sealchain_height", "Height of the last committed block.",
+                  NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add_labelled(s, M_TXS, "sealchain_transactions_committed_total",
+                           "Transactions committed at this node since it started, by type.", "type",
+                           types, OP_COUNT);
     rc = rc ? rc : add(s, M_VIEW, "sealchain_view", "Current PBFT view.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add(s, M_VIEW_CHANGES, "sealchain_view_changes_total", "View changes this replica has gone through.", NODE_METRIC_COUNTER);
-    rc = rc ? rc : add(s, M_PEERS, "sealchain_peers_connected", "Validators linked to this node.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add(s, M_MEMPOOL, "sealchain_mempool_transactions", "Transactions held in the mempool.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add(s, M_SYNCING, "sealchain_syncing", "1 while the node catches up by sync, else 0.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add_histogram(s, M_LATENCY, "sealchain_submit_commit_latency_seconds", "From admission to commit, for transactions submitted at this node's socket.", latency_buckets, sizeof latency_buckets / sizeof latency_buckets[0]);
-    rc = rc ? rc : add_histogram(s, M_EXEC, "sealchain_block_execution_seconds", "Execution (validation, or building when proposed here) plus durable commit of one block.", exec_buckets, sizeof exec_buckets / sizeof exec_buckets[0]);
-    rc = rc ? rc : add(s, M_BEST_PEER, "sealchain_best_peer_height", "Highest tip announced by a connected peer.", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add(s, M_SINCE_COMMIT, "sealchain_seconds_since_last_commit", "Seconds since this node last committed a block (or since the tip block's time before its first).", NODE_METRIC_GAUGE);
-    rc = rc ? rc : add_labelled(s, M_CLOCK_OFFSET, "sealchain_peer_clock_offset_seconds", "A peer's clock minus ours, measured at the last handshake; NaN before one.", "peer", peers, np);
+    rc = rc ? rc
+            : add(s, M_VIEW_CHANGES, "sealchain_view_changes_total",
+                  "View changes this replica has gone through.", NODE_METRIC_COUNTER);
+    rc = rc ? rc
+            : add(s, M_PEERS, "sealchain_peers_connected", "Validators linked to this node.",
+                  NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add(s, M_MEMPOOL, "sealchain_mempool_transactions",
+                  "Transactions held in the mempool.", NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add(s, M_SYNCING, "sealchain_syncing", "1 while the node catches up by sync, else 0.",
+                  NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add_histogram(
+                  s, M_LATENCY, "sealchain_submit_commit_latency_seconds",
+                  "From admission to commit, for transactions submitted at this node's socket.",
+                  latency_buckets, sizeof latency_buckets / sizeof latency_buckets[0]);
+    rc = rc ? rc
+            : add_histogram(s, M_EXEC, "sealchain_block_execution_seconds",
+                            "Execution (validation, or building when proposed here) plus durable "
+                            "commit of one block.",
+                            exec_buckets, sizeof exec_buckets / sizeof exec_buckets[0]);
+    rc = rc ? rc
+            : add(s, M_BEST_PEER, "sealchain_best_peer_height",
+                  "Highest tip announced by a connected peer.", NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add(s, M_SINCE_COMMIT, "sealchain_seconds_since_last_commit",
+                  "Seconds since this node last committed a block (or since the tip block's time "
+                  "before its first).",
+                  NODE_METRIC_GAUGE);
+    rc = rc ? rc
+            : add_labelled(
+                  s, M_CLOCK_OFFSET, "sealchain_peer_clock_offset_seconds",
+                  "A peer's clock minus ours, measured at the last handshake; NaN before one.",
+                  "peer", peers, np);
     return rc;
 }
 
@@ -199,8 +231,7 @@ static void expire(struct node_stats *s, uint64_t mono_ms)
     }
 }
 
-void node_stats_submitted(struct node_stats *s, const uint8_t id[LEDGER_HASH_LEN],
-                          uint64_t mono_ms)
+void node_stats_submitted(struct node_stats *s, const uint8_t id[LEDGER_HASH_LEN], uint64_t mono_ms)
 {
     if (s->tracked == NODE_STATS_TRACKED_MAX)
         expire(s, mono_ms);
@@ -217,6 +248,16 @@ void node_stats_forget(struct node_stats *s, const uint8_t id[LEDGER_HASH_LEN])
     struct tracked *t = find(s, id);
     if (t->at_ms != 0)
         erase(s, t);
+}
+
+bool node__stats_tracking(struct node_stats *s, const uint8_t id[LEDGER_HASH_LEN])
+{
+    return find(s, id)->at_ms != 0;
+}
+
+size_t node__stats_tracked(const struct node_stats *s)
+{
+    return s->tracked;
 }
 
 /* ---- blocks ------------------------------------------------------------------------- */

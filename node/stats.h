@@ -81,4 +81,8 @@ void node_stats_block_exec(struct node_stats *s, double seconds);
 int node_stats_render(struct node_stats *s, const struct node_stats_sample *x, uint64_t wall_ms,
                       char **out, size_t *out_len);
 
+/* Internal, for tests: whether id's submit is being timed, and how many are. */
+bool node__stats_tracking(struct node_stats *s, const uint8_t id[LEDGER_HASH_LEN]);
+size_t node__stats_tracked(const struct node_stats *s);
+
 #endif
