@@ -8,9 +8,15 @@
 
 #include "node/log.h"
 
+/* After the response, the connection lingers this long for the client to
+ * close first: closing with unread request bytes would reset the connection
+ * and could destroy the response before the client reads it. */
+#define LINGER_MS 2000
+
 struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_shutdown_t shutdown;
     struct node_http *h;
     struct conn *next, *prev;
     int open_handles; /* freed when both handles have closed */
@@ -61,13 +67,33 @@ static void conn_close(struct conn *c)
     uv_close((uv_handle_t *)&c->tcp, handle_closed);
 }
 
+static void timer_cb(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+    if (status != 0)
+        conn_close(req->data);
+}
+
+/* The response is out: send FIN, then read (and discard) until the client
+ * closes, or LINGER_MS. */
 static void write_cb(uv_write_t *req, int status)
 {
-    (void)status;
     struct write_req *w = (struct write_req *)req;
-    conn_close(w->c);
+    struct conn *c = w->c;
     free(w->bytes);
     free(w);
+    if (c->closing)
+        return;
+    c->shutdown.data = c;
+    if (status != 0 || uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, timer_cb, LINGER_MS, 0);
 }
 
 static const char *reason_of(int code)
@@ -92,7 +118,6 @@ static const char *reason_of(int code)
 static void respond(struct conn *c, int code, const char *type, char *body, size_t len)
 {
     c->answered = true;
-    uv_read_stop((uv_stream_t *)&c->tcp);
     char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
@@ -167,8 +192,10 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     struct conn *c = handle->data;
     /* Straight into the request buffer: one byte is kept for the NUL, and a
      * full buffer reads into a scratch byte that marks the head too long. */
-    static char overflow[1];
-    if (c->got < NODE_HTTP_REQUEST_MAX)
+    static char overflow[1], discard[4096];
+    if (c->answered)
+        *buf = uv_buf_init(discard, sizeof discard);
+    else if (c->got < NODE_HTTP_REQUEST_MAX)
         *buf = uv_buf_init(c->req + c->got, (unsigned)(NODE_HTTP_REQUEST_MAX - c->got));
     else
         *buf = uv_buf_init(overflow, sizeof overflow);
@@ -177,12 +204,14 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct conn *c = s->data;
-    if (c->answered || c->closing)
+    if (c->closing)
         return;
     if (nread < 0) {
         conn_close(c);
         return;
     }
+    if (c->answered)
+        return; /* lingering: the rest of the request is dropped */
     if (nread > 0 && buf->base != c->req + c->got) {
         respond_text(c, 431, "request too large\n");
         return;
@@ -193,11 +222,6 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         answer(c);
     else if (c->got == NODE_HTTP_REQUEST_MAX)
         respond_text(c, 431, "request too large\n");
-}
-
-static void timer_cb(uv_timer_t *t)
-{
-    conn_close(t->data);
 }
 
 static void on_connection(uv_stream_t *server, int status)

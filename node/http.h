@@ -12,8 +12,9 @@
  * and within NODE_HTTP_READ_MS (then the connection is closed); "GET PATH"
  * (a query string is ignored) gets 200 and the body, another path 404,
  * another method 405, a request line that does not parse 400. Every
- * response is HTTP/1.0 with Content-Length and "Connection: close", and the
- * connection is closed once it is written. At most NODE_HTTP_CLIENTS_MAX
+ * response is HTTP/1.0 with Content-Length and "Connection: close"; once it
+ * is written the server sends FIN and closes when the client does (or after
+ * two seconds; whatever else the client sends is dropped). At most NODE_HTTP_CLIENTS_MAX
  * connections at once; the next is accepted and closed.
  */
 

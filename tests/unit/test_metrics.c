@@ -1,4 +1,5 @@
-/* Metrics (node/metrics.h, node/stats.h): Prometheus text exposition 0.0.4, the node's metric set. */
+/* Metrics (node/metrics.h, node/stats.h): Prometheus text exposition 0.0.4, the node's metric set.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +20,8 @@
 #define MAX_SAMPLES 512
 
 struct sample {
-    char family[96]; /* the # TYPE name it belongs to */
-    char name[112];  /* as written: family, or family_bucket/_sum/_count */
+    char family[96];  /* the # TYPE name it belongs to */
+    char name[112];   /* as written: family, or family_bucket/_sum/_count */
     char labels[256]; /* the label set without le, as written */
     double le;        /* bucket bound (NAN when none) */
     double value;
@@ -110,8 +111,7 @@ static const char *parse_labels(const char *p, struct sample *s)
     return p + 1;
 }
 
-static void parse_sample(struct parsed *x, const char *line, const char *family,
-                         const char *kind)
+static void parse_sample(struct parsed *x, const char *line, const char *family, const char *kind)
 {
     assert_true(x->n < MAX_SAMPLES);
     struct sample *s = &x->s[x->n++];
@@ -264,7 +264,12 @@ static void every_series_is_rendered_from_the_start_at_zero(void **state)
     const char *v[] = { "a", "b" };
     const double b[] = { 1, 2 };
     struct node_metric_def defs[] = {
-        { .name = "z_g", .help = "g", .kind = NODE_METRIC_GAUGE, .label = "k", .values = v, .n_values = 2 },
+        { .name = "z_g",
+          .help = "g",
+          .kind = NODE_METRIC_GAUGE,
+          .label = "k",
+          .values = v,
+          .n_values = 2 },
         { .name = "z_h", .help = "h", .kind = NODE_METRIC_HISTOGRAM, .buckets = b, .n_buckets = 2 },
     };
     size_t id;
@@ -286,8 +291,13 @@ static void histogram_buckets_are_cumulative_and_inf_equals_the_count(void **sta
     assert_int_equal(node_metrics_new(&m), 0);
     const double b[] = { 0.01, 0.1, 1, 10 };
     const char *v[] = { "x", "y" };
-    struct node_metric_def h = { .name = "lat_seconds", .help = "h", .kind = NODE_METRIC_HISTOGRAM,
-                                 .label = "path", .values = v, .n_values = 2, .buckets = b,
+    struct node_metric_def h = { .name = "lat_seconds",
+                                 .help = "h",
+                                 .kind = NODE_METRIC_HISTOGRAM,
+                                 .label = "path",
+                                 .values = v,
+                                 .n_values = 2,
+                                 .buckets = b,
                                  .n_buckets = 4 };
     size_t id;
     assert_int_equal(node_metrics_add(m, &h, &id), 0);
@@ -336,15 +346,26 @@ static void bad_definitions_are_refused_and_leave_the_registry_unchanged(void **
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_NAME);
     d.name = "a-b";
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_NAME);
-    d = (struct node_metric_def){ .name = "l", .help = "h", .label = "a:b", .values = v, .n_values = 1 };
+    d = (struct node_metric_def){
+        .name = "l", .help = "h", .label = "a:b", .values = v, .n_values = 1
+    };
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_NAME);
-    d = (struct node_metric_def){ .name = "h1", .help = "h", .kind = NODE_METRIC_HISTOGRAM, .buckets = down, .n_buckets = 2 };
+    d = (struct node_metric_def){
+        .name = "h1", .help = "h", .kind = NODE_METRIC_HISTOGRAM, .buckets = down, .n_buckets = 2
+    };
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_BUCKETS);
     d.buckets = inf;
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_BUCKETS);
     d.n_buckets = 0;
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_BUCKETS);
-    d = (struct node_metric_def){ .name = "h2", .help = "h", .kind = NODE_METRIC_HISTOGRAM, .label = "le", .values = v, .n_values = 1, .buckets = up, .n_buckets = 2 };
+    d = (struct node_metric_def){ .name = "h2",
+                                  .help = "h",
+                                  .kind = NODE_METRIC_HISTOGRAM,
+                                  .label = "le",
+                                  .values = v,
+                                  .n_values = 1,
+                                  .buckets = up,
+                                  .n_buckets = 2 };
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_NAME);
     d = (struct node_metric_def){ .name = "g2", .help = "h", .n_values = 1, .values = v };
     assert_int_equal(node_metrics_add(m, &d, &id), NODE_METRICS_E_BAD_DEF);
@@ -370,7 +391,8 @@ static void numbers_print_exactly_and_read_back(void **state)
     struct node_metric_def d = { .name = "n", .help = "h", .kind = NODE_METRIC_GAUGE };
     size_t id;
     assert_int_equal(node_metrics_add(m, &d, &id), 0);
-    const double vals[] = { 0, 1, -3, 1234567890123.0, 0.1, 1.0 / 3, 1e-9, 2.5e300, 9007199254740993.0 };
+    const double vals[] = { 0,       1,    -3,      1234567890123.0,   0.1,
+                            1.0 / 3, 1e-9, 2.5e300, 9007199254740993.0 };
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         node_metrics_set(m, id, 0, vals[i]);
         char *text = render(m);
@@ -417,8 +439,8 @@ static void the_node_registers_every_metric_and_series_before_anything_happens(v
     assert_int_equal(x->n_types, nf);
     for (size_t i = 0; i < nf; i++)
         assert_string_equal(x->types[i], node_families[i]);
-    const char *types[] = { "org_register", "seal_register", "seal_grant", "seal_revoke_grant",
-                            "seal_suspend", "seal_resume", "seal_destroy", "seal_use",
+    const char *types[] = { "org_register",  "seal_register", "seal_grant",   "seal_revoke_grant",
+                            "seal_suspend",  "seal_resume",   "seal_destroy", "seal_use",
                             "usage_approve", "usage_reject" };
     for (size_t i = 0; i < 10; i++) {
         char labels[64];
@@ -441,8 +463,13 @@ static void the_node_registers_every_metric_and_series_before_anything_happens(v
     free(text);
 
     /* The gauges follow the sample given at render time. */
-    struct node_stats_sample g = { .height = 12, .view = 5, .view_changes = 2, .mempool_txs = 9,
-                                   .best_peer_height = 14, .peers_connected = 3, .syncing = true };
+    struct node_stats_sample g = { .height = 12,
+                                   .view = 5,
+                                   .view_changes = 2,
+                                   .mempool_txs = 9,
+                                   .best_peer_height = 14,
+                                   .peers_connected = 3,
+                                   .syncing = true };
     g.has_offset[2] = true;
     g.offset_ms[2] = -1500;
     node_stats_block_exec(s, 0.003);
