@@ -1,4 +1,5 @@
-/* A sealchaind --dev node's metrics: GET /metrics over raw TCP, the API request, sealctl metrics. */
+/* A sealchaind --dev node's metrics: GET /metrics over raw TCP, the API request, sealctl metrics.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,7 +129,8 @@ static int setup(void **state)
     stop(n);
     n->port = free_port();
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "sed -i 's/^\\[node\\]$/[node]\\nmetrics_listen = 127.0.0.1:%u/' '%s/node.ini'",
+    snprintf(cmd, sizeof cmd,
+             "sed -i 's/^\\[node\\]$/[node]\\nmetrics_listen = 127.0.0.1:%u/' '%s/node.ini'",
              n->port, n->dir);
     if (system(cmd) != 0)
         return -1;
@@ -251,9 +253,9 @@ static void submit_seal(const struct node *n)
     clock_gettime(CLOCK_REALTIME, &ts);
     uint8_t *tx;
     size_t len;
-    assert_int_equal(ledger_txb_seal_register(&g, admin.sk, (uint64_t)ts.tv_sec * 1000 + 3600000,
-                                              &p, &tx, &len),
-                     0);
+    assert_int_equal(
+        ledger_txb_seal_register(&g, admin.sk, (uint64_t)ts.tv_sec * 1000 + 3600000, &p, &tx, &len),
+        0);
     node_key_close(&admin);
     Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
     Sealchain__SubmitRequest s = SEALCHAIN__SUBMIT_REQUEST__INIT;
@@ -279,10 +281,12 @@ static void metrics_over_http_and_the_api_move_after_a_commit(void **state)
     const char *b = body_of(before);
     char *api = api_metrics(n);
     /* Both carry every family from the first scrape. */
-    const char *families[] = { "sealchain_height", SEALS,
+    const char *families[] = { "sealchain_height",
+                               SEALS,
                                "sealchain_submit_commit_latency_seconds_count",
                                "sealchain_block_execution_seconds_count",
-                               "sealchain_seconds_since_last_commit", "sealchain_syncing" };
+                               "sealchain_seconds_since_last_commit",
+                               "sealchain_syncing" };
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
         assert_true(value(b, families[i]) >= 0);
         assert_true(value(api, families[i]) >= 0);
