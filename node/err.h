@@ -19,6 +19,7 @@
     X(HS_SELF, "peer presented our own node key")                                                  \
     X(HS_BAD_SIGNATURE, "handshake signature invalid")                                             \
     X(HS_BAD_MAC, "handshake key confirmation failed")                                             \
+    X(HS_REFUSED, "peer refused the handshake")                                                    \
     X(HS_FAILED, "handshake already failed")                                                       \
     X(FRAME_TOO_LARGE, "frame length exceeds the limit")                                           \
     X(FRAME_MALFORMED, "frame too short to be valid")                                              \

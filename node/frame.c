@@ -109,6 +109,8 @@ int node_frame_rx_init(struct node_frame_rx *rx, const uint8_t key[static NODE_F
 
 void node_frame_rx_set_max(struct node_frame_rx *rx, size_t max_plain)
 {
+    if (max_plain > NODE_FRAME_PLAIN_MAX)
+        return; /* never raised; and max_plain + ABYTES cannot wrap below */
     size_t body = rx->st != NULL ? max_plain + NODE_FRAME_ABYTES : max_plain;
     if (body < rx->max)
         rx->max = body;
@@ -159,6 +161,8 @@ static int start_body(struct node_frame_rx *rx)
         return fail(rx, NODE_E_FRAME_TOO_LARGE);
     if (rx->st != NULL && len < NODE_FRAME_ABYTES)
         return fail(rx, NODE_E_FRAME_MALFORMED);
+    if (rx->cap > KEEP_CAP)
+        release(rx); /* the previous frame's pointer expired with the last call */
     rx->want = len;
     rx->have = 0;
     return 0;
@@ -225,8 +229,6 @@ int node_frame_rx_feed(struct node_frame_rx *rx, const uint8_t *in, size_t len, 
     *out_frame_len = 0;
     if (rx->err != 0)
         return NODE_E_FRAME_FAILED;
-    if (rx->prefix_have == 0 && rx->cap > KEEP_CAP)
-        release(rx); /* the previous frame, now that its pointer has expired */
     size_t used = 0;
     int rc;
     if (rx->prefix_have < NODE_FRAME_PREFIX_LEN) {

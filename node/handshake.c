@@ -120,6 +120,25 @@ int node_hs_finish_decode(const uint8_t *in, size_t len, struct node_hs_finish *
     return 0;
 }
 
+int node_hs_refuse_decode(const uint8_t *in, size_t len, struct node_hs_refuse *out)
+{
+    int rc = check_head(in, len, NODE_HS_REFUSE, NODE_HS_REFUSE_LEN);
+    if (rc != 0)
+        return rc;
+    struct reader r = { in + 2 };
+    get(&r, &out->code, 1);
+    get(&r, out->genesis, sizeof out->genesis);
+    return 0;
+}
+
+void node_hs_refuse_encode(const struct node_hs_refuse *m, uint8_t out[static NODE_HS_REFUSE_LEN])
+{
+    struct cursor c = { out };
+    put_head(&c, NODE_HS_REFUSE);
+    put(&c, &m->code, 1);
+    put(&c, m->genesis, sizeof m->genesis);
+}
+
 void node_hs_hello_encode(const struct node_hs_hello *m, uint8_t out[static NODE_HS_HELLO_LEN])
 {
     struct cursor c = { out };
@@ -329,16 +348,33 @@ static void seal_out(struct node_hs *hs, size_t len, const uint8_t **out, size_t
     *out_len = NODE_FRAME_PREFIX_LEN + len;
 }
 
-/* peer − own, from the peer's clock at the midpoint of our round trip. */
+/* peer − own, from the peer's clock at the midpoint of our round trip. In
+ * unsigned arithmetic and saturated: the peer's clock is its to report. */
 static void measure_clock(struct node_hs *hs, uint64_t peer_ms, uint64_t now_ms)
 {
-    int64_t sent = (int64_t)hs->sent_ms, now = (int64_t)now_ms;
-    int64_t rtt = now >= sent ? now - sent : 0; /* a wall clock may step back */
-    hs->rtt_ms = (uint64_t)rtt;
-    hs->offset_ms = (int64_t)peer_ms - (sent + rtt / 2);
+    uint64_t sent = hs->sent_ms;
+    uint64_t rtt = now_ms >= sent ? now_ms - sent : 0; /* a wall clock may step back */
+    uint64_t mid = sent + rtt / 2;
+    uint64_t d = peer_ms >= mid ? peer_ms - mid : mid - peer_ms;
+    if (d > (uint64_t)INT64_MAX)
+        d = (uint64_t)INT64_MAX;
+    hs->rtt_ms = rtt;
+    hs->offset_ms = peer_ms >= mid ? (int64_t)d : -(int64_t)d;
 }
 
 /* --- the three steps -------------------------------------------------------- */
+
+/* The listener's failure with a REFUSE for the dialer in *out. */
+static int refuse(struct node_hs *hs, int code, const uint8_t **out, size_t *out_len)
+{
+    struct node_hs_refuse m = { .code = (uint8_t)code };
+    memcpy(m.genesis, hs->genesis, LEDGER_HASH_LEN);
+    node_hs_refuse_encode(&m, hs->out + NODE_FRAME_PREFIX_LEN);
+    ledger_put_u32be(hs->out, NODE_HS_REFUSE_LEN);
+    *out = hs->out;
+    *out_len = NODE_FRAME_PREFIX_LEN + NODE_HS_REFUSE_LEN;
+    return code;
+}
 
 static int on_hello(struct node_hs *hs, const uint8_t *in, size_t len, uint64_t now_ms,
                     const uint8_t **out, size_t *out_len)
@@ -348,10 +384,12 @@ static int on_hello(struct node_hs *hs, const uint8_t *in, size_t len, uint64_t 
     if (rc != 0)
         return fail(hs, rc, "bad HELLO (%zu bytes)", len);
     if (memcmp(h.genesis, hs->genesis, LEDGER_HASH_LEN) != 0)
-        return fail(hs, NODE_E_HS_WRONG_CHAIN, "peer is on chain %s but we are on %s",
-                    short_hex(h.genesis).s, short_hex(hs->genesis).s);
+        return refuse(hs,
+                      fail(hs, NODE_E_HS_WRONG_CHAIN, "peer is on chain %s but we are on %s",
+                           short_hex(h.genesis).s, short_hex(hs->genesis).s),
+                      out, out_len);
     if ((rc = check_peer_key(hs, h.node_key)) != 0)
-        return rc;
+        return refuse(hs, rc, out, out_len);
     memcpy(hs->peer_eph, h.eph, LEDGER_KEY_LEN);
     if ((rc = derive_keys(hs)) != 0)
         return rc;
@@ -381,6 +419,21 @@ static int start_rx(struct node_hs *hs, const uint8_t header[static NODE_FRAME_H
     if (rc != 0)
         return fail(hs, rc, "cannot start the receive stream");
     return 0;
+}
+
+/* A listener's unauthenticated refusal: reported, never trusted further. */
+static int on_refuse(struct node_hs *hs, const uint8_t *in, size_t len)
+{
+    struct node_hs_refuse m;
+    int rc = node_hs_refuse_decode(in, len, &m);
+    if (rc != 0)
+        return fail(hs, rc, "bad REFUSE (%zu bytes)", len);
+    if (m.code == NODE_E_HS_WRONG_CHAIN)
+        return fail(hs, NODE_E_HS_WRONG_CHAIN,
+                    "peer is on chain %s but we are on %s (its refusal, unauthenticated)",
+                    short_hex(m.genesis).s, short_hex(hs->genesis).s);
+    return fail(hs, NODE_E_HS_REFUSED, "validator %d refused us: %s (unauthenticated)",
+                hs->expected, node_strerror(m.code));
 }
 
 /* The dialer's checks of a REPLY, cheapest first; then FINISH goes out. */
@@ -511,7 +564,8 @@ int node_hs_step(struct node_hs *hs, const uint8_t *in, size_t len, uint64_t now
         int want = hs->state == AWAIT_HELLO   ? NODE_HS_HELLO
                    : hs->state == AWAIT_REPLY ? NODE_HS_REPLY
                                               : NODE_HS_FINISH;
-        if (in[1] != want)
+        bool refusal = hs->state == AWAIT_REPLY && in[1] == NODE_HS_REFUSE;
+        if (in[1] != want && !refusal)
             return fail(hs, NODE_E_HS_UNEXPECTED, "message type %u while awaiting %s",
                         (unsigned)in[1], awaiting(hs->state));
     }
@@ -519,6 +573,8 @@ int node_hs_step(struct node_hs *hs, const uint8_t *in, size_t len, uint64_t now
     case AWAIT_HELLO:
         return on_hello(hs, in, len, now_ms, out, out_len);
     case AWAIT_REPLY:
+        if (len >= 2 && in[1] == NODE_HS_REFUSE)
+            return on_refuse(hs, in, len);
         return on_reply(hs, in, len, now_ms, out, out_len);
     default:
         return on_finish(hs, in, len, now_ms);

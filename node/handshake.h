@@ -40,6 +40,13 @@
  * the listener as t_finish − (t_reply_sent + t_finish_received)/2. With
  * asymmetric delays the estimate is off by at most rtt/2.
  *
+ * REFUSE (listener -> dialer, instead of REPLY): reason code (u8, a
+ * NODE_E_HS_* value) ‖ the listener's genesis hash. A listener that refuses a
+ * HELLO for its chain or its key says why, so the operator of a misconfigured
+ * dialer reads "peer is on chain X… but we are on Y…" on its own side too. It
+ * is unauthenticated and only informs a log line: an attacker on the path
+ * could as well cut the connection.
+ *
  * Wire: each message travels as a plaintext frame (u32 BE length ‖ message,
  * see frame.h); node_frame_rx_init_plain(rx, NODE_HS_MSG_MAX) assembles them.
  * Messages are fixed-size; decoding is strict (version byte first, unknown
@@ -56,7 +63,7 @@
 #define NODE_HS_TIMEOUT_MS 5000
 
 #define NODE_HS_VERSION 1
-enum node_hs_type { NODE_HS_HELLO = 1, NODE_HS_REPLY = 2, NODE_HS_FINISH = 3 };
+enum node_hs_type { NODE_HS_HELLO = 1, NODE_HS_REPLY = 2, NODE_HS_FINISH = 3, NODE_HS_REFUSE = 4 };
 enum node_hs_role { NODE_HS_DIALER = 1, NODE_HS_LISTENER = 2 };
 
 #define NODE_HS_MAC_LEN   32 /* crypto_auth_hmacsha512256_BYTES */
@@ -64,6 +71,7 @@ enum node_hs_role { NODE_HS_DIALER = 1, NODE_HS_LISTENER = 2 };
 #define NODE_HS_REPLY_LEN                                                                          \
     (2 + 2 * LEDGER_KEY_LEN + 8 + LEDGER_SIG_LEN + NODE_FRAME_HEADER_LEN + NODE_HS_MAC_LEN)
 #define NODE_HS_FINISH_LEN (2 + 8 + LEDGER_SIG_LEN + NODE_FRAME_HEADER_LEN + NODE_HS_MAC_LEN)
+#define NODE_HS_REFUSE_LEN (2 + 1 + LEDGER_HASH_LEN)
 #define NODE_HS_MSG_MAX    NODE_HS_REPLY_LEN
 /* role ‖ dialer key ‖ listener key ‖ dialer ephemeral ‖ listener ephemeral */
 #define NODE_HS_SIGNED_LEN (1 + 4 * LEDGER_KEY_LEN)
@@ -91,16 +99,23 @@ struct node_hs_finish {
     uint8_t mac[NODE_HS_MAC_LEN];
 };
 
+struct node_hs_refuse {
+    uint8_t code; /* enum node_err */
+    uint8_t genesis[LEDGER_HASH_LEN];
+};
+
 /* Strict decoders of one message body (in: len bytes, borrowed). Return 0,
  * NODE_E_HS_MALFORMED (wrong length, empty), NODE_E_HS_VERSION or
  * NODE_E_HS_UNEXPECTED (another message type). */
 int node_hs_hello_decode(const uint8_t *in, size_t len, struct node_hs_hello *out);
 int node_hs_reply_decode(const uint8_t *in, size_t len, struct node_hs_reply *out);
 int node_hs_finish_decode(const uint8_t *in, size_t len, struct node_hs_finish *out);
+int node_hs_refuse_decode(const uint8_t *in, size_t len, struct node_hs_refuse *out);
 /* Encoders into a fixed-size buffer (the matching NODE_HS_*_LEN bytes). */
 void node_hs_hello_encode(const struct node_hs_hello *m, uint8_t out[static NODE_HS_HELLO_LEN]);
 void node_hs_reply_encode(const struct node_hs_reply *m, uint8_t out[static NODE_HS_REPLY_LEN]);
 void node_hs_finish_encode(const struct node_hs_finish *m, uint8_t out[static NODE_HS_FINISH_LEN]);
+void node_hs_refuse_encode(const struct node_hs_refuse *m, uint8_t out[static NODE_HS_REFUSE_LEN]);
 
 /* The signed payload (after tag ‖ genesis) for the given signer role. */
 void node_hs_signed_payload(enum node_hs_role role, const uint8_t dialer_key[static LEDGER_KEY_LEN],
@@ -168,7 +183,11 @@ int node_hs_init(struct node_hs *hs, enum node_hs_role role,
  * hold the next message in wire form to send (len 0 if none; valid until the
  * next call on hs). Returns 0 or an NODE_E_HS_* code with context in
  * node_hs_errmsg(); a failed handshake stays failed (NODE_E_HS_FAILED after)
- * and its secrets are wiped. The transport drops the connection on failure.
+ * and its secrets are wiped. The transport drops the connection on failure;
+ * when a listener refuses a HELLO (wrong chain, unknown or own key), *out
+ * holds a REFUSE it should try to send first. A dialer that receives a
+ * REFUSE fails with NODE_E_HS_WRONG_CHAIN (both hashes in errmsg) or
+ * NODE_E_HS_REFUSED.
  */
 int node_hs_step(struct node_hs *hs, const uint8_t *in, size_t len, uint64_t now_ms,
                  const uint8_t **out, size_t *out_len);

@@ -311,6 +311,11 @@ static void hs_message(struct link *k, const uint8_t *msg, size_t len)
     size_t out_len;
     int rc = node_hs_step(&k->hs, msg, len, now_ms(), &out, &out_len);
     if (rc != 0) {
+        /* A refused HELLO leaves a REFUSE to send, so the dialer's operator
+         * reads why (another chain, an unknown key); best effort before the
+         * close. */
+        if (out_len > 0)
+            write_copy(k, out, out_len);
         char why[NODE_HS_ERRMSG_LEN + 32];
         snprintf(why, sizeof why, "handshake: %s", node_hs_errmsg(&k->hs));
         link_close(k, why);

@@ -55,6 +55,12 @@ static void decoders(const uint8_t *in, size_t len)
         if (memcmp(re, in, len) != 0)
             abort();
     }
+    struct node_hs_refuse x;
+    if (node_hs_refuse_decode(in, len, &x) == 0) {
+        node_hs_refuse_encode(&x, re);
+        if (memcmp(re, in, len) != 0)
+            abort();
+    }
     if (node_hs_finish_decode(in, len, &f) == 0) {
         node_hs_finish_encode(&f, re);
         if (memcmp(re, in, len) != 0)

@@ -270,9 +270,11 @@ static void an_oversized_length_is_refused_before_any_allocation(void **state)
     assert_true(node_frame_rx_allocated(&l.rx) <= 4096);
     link_close(&l);
 
-    /* A per-link limit below the cap. */
+    /* A per-link limit below the cap; a limit above it changes nothing. */
     link_open(&l);
+    node_frame_rx_set_max(&l.rx, SIZE_MAX);
     node_frame_rx_set_max(&l.rx, 1000);
+    node_frame_rx_set_max(&l.rx, SIZE_MAX);
     uint8_t p[1001] = { 0 };
     uint8_t *wire;
     size_t wire_len;

@@ -112,10 +112,11 @@ static int to_listener_hello(struct pair *p, uint64_t now)
     const uint8_t *out;
     size_t out_len;
     int rc = node_hs_step(&p->l, p->hello.b, p->hello.len, now, &out, &out_len);
+    p->reply.len = 0;
+    if (out_len > 0)
+        unwire(out, out_len, &p->reply); /* a REPLY, or a REFUSE on failure */
     if (rc == 0)
-        unwire(out, out_len, &p->reply);
-    else
-        assert_int_equal(out_len, 0);
+        assert_int_equal(p->reply.b[1], NODE_HS_REPLY);
     return rc;
 }
 
@@ -222,12 +223,22 @@ static void validators_authenticate_each_other_both_ways_and_measure_the_clock(v
     handshake_with_skew(2, 3, 123456, 1, 1000);
 }
 
-static void run_to_failure_at_listener(struct pair *p, int want)
+/* The listener refuses the HELLO and answers with a REFUSE naming the reason;
+ * the dialer then fails with dialer_rc. */
+static void run_to_failure_at_listener(struct pair *p, int want, int dialer_rc)
 {
     EXPECT_RC(to_listener_hello(p, 1000), want);
     assert_false(node_hs_done(&p->l));
     assert_true(node_hs_errmsg(&p->l)[0] != '\0');
+    struct node_hs_refuse r;
+    EXPECT_RC(node_hs_refuse_decode(p->reply.b, p->reply.len, &r), 0);
+    assert_int_equal(r.code, want);
+    assert_memory_equal(r.genesis, genesis, LEDGER_HASH_LEN); /* every listener here */
+    struct msg refusal = p->reply;
     EXPECT_RC(to_listener_hello(p, 1000), NODE_E_HS_FAILED);
+    p->reply = refusal;
+    EXPECT_RC(to_dialer_reply(p, 1001), dialer_rc);
+    assert_false(node_hs_done(&p->d));
 }
 
 static void a_key_not_in_genesis_is_refused(void **state)
@@ -237,8 +248,9 @@ static void a_key_not_in_genesis_is_refused(void **state)
     /* The outsider (key N) dials validator 1: the listener refuses it. */
     dial(&p, N, 1, genesis, 1000);
     listen_as(&p, 1, genesis);
-    run_to_failure_at_listener(&p, NODE_E_HS_UNKNOWN_PEER);
+    run_to_failure_at_listener(&p, NODE_E_HS_UNKNOWN_PEER, NODE_E_HS_REFUSED);
     assert_non_null(strstr(node_hs_errmsg(&p.l), "not a validator"));
+    assert_non_null(strstr(node_hs_errmsg(&p.d), "not a validator"));
     pair_close(&p);
 
     /* An outsider answering a dialer is refused by the dialer (the outsider's
@@ -279,14 +291,20 @@ static void a_peer_of_another_chain_is_refused_naming_both_chains(void **state)
     struct pair p;
     dial(&p, 0, 1, other_genesis, 1000);
     listen_as(&p, 1, genesis);
-    run_to_failure_at_listener(&p, NODE_E_HS_WRONG_CHAIN);
+    run_to_failure_at_listener(&p, NODE_E_HS_WRONG_CHAIN, NODE_E_HS_WRONG_CHAIN);
     char theirs[17], ours[17];
     ledger_hex(other_genesis, 8, theirs);
     ledger_hex(genesis, 8, ours);
+    /* "peer is on <theirs> but we are on <ours>", and the mirror image at the
+     * dialer, from the listener's REFUSE. */
     const char *why = node_hs_errmsg(&p.l);
     assert_non_null(strstr(why, theirs));
     assert_non_null(strstr(why, ours));
-    assert_true(strstr(why, theirs) < strstr(why, ours)); /* "peer is on X but we are on Y" */
+    assert_true(strstr(why, theirs) < strstr(why, ours));
+    why = node_hs_errmsg(&p.d);
+    assert_non_null(strstr(why, theirs));
+    assert_non_null(strstr(why, ours));
+    assert_true(strstr(why, ours) < strstr(why, theirs));
     pair_close(&p);
 }
 
@@ -296,7 +314,7 @@ static void our_own_key_from_a_peer_is_refused(void **state)
     struct pair p;
     dial(&p, 1, 0, genesis, 1000);
     listen_as(&p, 1, genesis); /* a HELLO reflected back to its sender's listener */
-    run_to_failure_at_listener(&p, NODE_E_HS_SELF);
+    run_to_failure_at_listener(&p, NODE_E_HS_SELF, NODE_E_HS_REFUSED);
     pair_close(&p);
 }
 
@@ -453,6 +471,25 @@ static void messages_replayed_from_an_earlier_session_are_refused(void **state)
     pair_close(&old);
 }
 
+/* Decoder i of HELLO, REPLY, FINISH, REFUSE. */
+static int decode_any(int i, const uint8_t *buf, size_t len)
+{
+    struct node_hs_hello h;
+    struct node_hs_reply r;
+    struct node_hs_finish f;
+    struct node_hs_refuse x;
+    switch (i) {
+    case 0:
+        return node_hs_hello_decode(buf, len, &h);
+    case 1:
+        return node_hs_reply_decode(buf, len, &r);
+    case 2:
+        return node_hs_finish_decode(buf, len, &f);
+    default:
+        return node_hs_refuse_decode(buf, len, &x);
+    }
+}
+
 static void truncated_over_long_and_unknown_version_messages_are_refused(void **state)
 {
     (void)state;
@@ -463,28 +500,21 @@ static void truncated_over_long_and_unknown_version_messages_are_refused(void **
     listen_as(&p, 1, genesis);
     EXPECT_RC(to_listener_hello(&p, 1000), 0);
     EXPECT_RC(to_dialer_reply(&p, 1001), 0);
-    struct msg m[3] = { p.hello, p.reply, p.finish };
+    struct msg m[4] = { p.hello, p.reply, p.finish, { .len = NODE_HS_REFUSE_LEN } };
+    struct node_hs_refuse r = { .code = NODE_E_HS_WRONG_CHAIN };
+    node_hs_refuse_encode(&r, m[3].b);
     pair_close(&p);
-    for (int i = 0; i < 3; i++) {
-        union {
-            struct node_hs_hello h;
-            struct node_hs_reply r;
-            struct node_hs_finish f;
-        } u;
+    for (int i = 0; i < 4; i++) {
         for (size_t len = 0; len <= m[i].len + 1; len++) {
             uint8_t buf[NODE_HS_MSG_MAX + 8] = { 0 };
             memcpy(buf, m[i].b, m[i].len);
-            int rc = i == 0   ? node_hs_hello_decode(buf, len, &u.h)
-                     : i == 1 ? node_hs_reply_decode(buf, len, &u.r)
-                              : node_hs_finish_decode(buf, len, &u.f);
-            EXPECT_RC(rc, len == m[i].len ? 0 : NODE_E_HS_MALFORMED);
+            EXPECT_RC(decode_any(i, buf, len), len == m[i].len ? 0 : NODE_E_HS_MALFORMED);
         }
         m[i].b[0] = NODE_HS_VERSION + 1;
-        int rc = i == 0   ? node_hs_hello_decode(m[i].b, m[i].len, &u.h)
-                 : i == 1 ? node_hs_reply_decode(m[i].b, m[i].len, &u.r)
-                          : node_hs_finish_decode(m[i].b, m[i].len, &u.f);
-        EXPECT_RC(rc, NODE_E_HS_VERSION);
+        EXPECT_RC(decode_any(i, m[i].b, m[i].len), NODE_E_HS_VERSION);
         m[i].b[0] = NODE_HS_VERSION;
+        /* Each decoder takes its own type only. */
+        EXPECT_RC(decode_any((i + 1) % 4, m[i].b, m[i].len), NODE_E_HS_UNEXPECTED);
     }
     /* Through the state machine too: a truncated HELLO, an over-long REPLY. */
     dial(&p, 0, 1, genesis, 1000);
@@ -543,6 +573,80 @@ static void bad_arguments_are_refused(void **state)
     node_hs_close(&hs);
 }
 
+/* The transport's path: FINISH and the dialer's first frame arrive in one
+ * chunk; the plaintext reader stops after FINISH and the rest goes to the
+ * decrypting reader the handshake produced. */
+static void finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader(void **state)
+{
+    (void)state;
+    struct pair p;
+    const uint8_t *out;
+    size_t out_len;
+    dial(&p, 2, 3, genesis, 1000);
+    listen_as(&p, 3, genesis);
+    EXPECT_RC(to_listener_hello(&p, 1000), 0);
+    EXPECT_RC(node_hs_step(&p.d, p.reply.b, p.reply.len, 1001, &out, &out_len), 0);
+    struct node_hs_result rd, rl;
+    EXPECT_RC(node_hs_take(&p.d, &rd), 0);
+    uint8_t chunk[512];
+    memcpy(chunk, out, out_len);
+    size_t n;
+    EXPECT_RC(node_frame_seal(&rd.tx, (const uint8_t *)"block", 5, chunk + out_len,
+                              sizeof chunk - out_len, &n),
+              0);
+    size_t total = out_len + n, used, flen;
+    const uint8_t *f;
+    struct node_frame_rx plain;
+    node_frame_rx_init_plain(&plain, NODE_HS_MSG_MAX);
+    EXPECT_RC(node_frame_rx_feed(&plain, chunk, total, &used, &f, &flen), 0);
+    assert_int_equal(used, out_len);
+    assert_non_null(f);
+    EXPECT_RC(node_hs_step(&p.l, f, flen, 1002, &out, &out_len), 0);
+    node_frame_rx_close(&plain);
+    EXPECT_RC(node_hs_take(&p.l, &rl), 0);
+    EXPECT_RC(node_frame_rx_feed(&rl.rx, chunk + used, total - used, &used, &f, &flen), 0);
+    assert_int_equal(flen, 5);
+    assert_memory_equal(f, "block", 5);
+    node_frame_tx_close(&rd.tx);
+    node_frame_rx_close(&rd.rx);
+    node_frame_tx_close(&rl.tx);
+    node_frame_rx_close(&rl.rx);
+    pair_close(&p);
+}
+
+/* Clocks are the peers' to report: absurd ones saturate the estimate and
+ * never overflow it. */
+static void an_absurd_peer_clock_saturates_the_offset(void **state)
+{
+    (void)state;
+    uint64_t clocks[] = { 1ull << 63, UINT64_MAX, 0 };
+    for (int i = 0; i < 3; i++) {
+        struct pair p;
+        uint64_t t0 = 1795000000000ull;
+        dial(&p, 0, 1, genesis, t0);
+        listen_as(&p, 1, genesis);
+        EXPECT_RC(to_listener_hello(&p, clocks[i]), 0);
+        EXPECT_RC(to_dialer_reply(&p, t0 + 10), 0);
+        EXPECT_RC(to_listener_finish(&p, clocks[i]), 0);
+        struct node_hs_result rd, rl;
+        EXPECT_RC(node_hs_take(&p.d, &rd), 0);
+        EXPECT_RC(node_hs_take(&p.l, &rl), 0);
+        assert_int_equal(rd.rtt_ms, 10);
+        if (clocks[i] == 0) {
+            assert_true(rd.clock_offset_ms == -(int64_t)(t0 + 5));
+            assert_int_equal(rl.rtt_ms, 0);
+        } else {
+            assert_true(rd.clock_offset_ms > 0);
+            assert_true(rl.clock_offset_ms < 0);
+        }
+        node_frame_tx_close(&rd.tx);
+        node_frame_rx_close(&rd.rx);
+        node_frame_tx_close(&rl.tx);
+        node_frame_rx_close(&rl.rx);
+        pair_close(&p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +662,8 @@ int main(void)
         cmocka_unit_test(truncated_over_long_and_unknown_version_messages_are_refused),
         cmocka_unit_test(a_step_after_completion_or_failure_is_refused),
         cmocka_unit_test(bad_arguments_are_refused),
+        cmocka_unit_test(an_absurd_peer_clock_saturates_the_offset),
+        cmocka_unit_test(finish_and_the_first_frame_in_one_chunk_are_split_by_the_reader),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
