@@ -89,8 +89,10 @@ x() {
   if [ -s "$W/out" ]; then
     printf '   → %s\n' "$(jq -c "$SHORT" <"$W/out" 2>/dev/null || cat "$W/out")"
   fi
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -ne 0 ] && [ -s "$W/err" ]; then
     printf '   → exit %d: %s\n' "$rc" "$(head -c 400 "$W/err" | tr '\n' ' ')"
+  elif [ "$rc" -ne 0 ]; then
+    printf '   → exit %d\n' "$rc"
   fi
   [ "$rc" -eq "$want" ] || unexpected "exit $rc, the story expects $want"
 }
