@@ -22,7 +22,7 @@ struct conn {
     int open_handles; /* freed when both handles have closed */
     bool closing, answered;
     size_t got;
-    char req[NODE_HTTP_REQUEST_MAX + 1];
+    char req[NODE_HTTP_REQUEST_MAX];
 };
 
 struct node_http {
@@ -152,29 +152,14 @@ static void respond_text(struct conn *c, int code, const char *text)
     respond(c, code, "text/plain; charset=utf-8", body, body ? strlen(body) : 0);
 }
 
-/* The request line of a complete head: "METHOD TARGET HTTP/1.x". */
-static void answer(struct conn *c)
+/* A complete head (or one too long): the answer node_http_classify names. */
+static void answer(struct conn *c, int code)
 {
     struct node_http *h = c->h;
-    char *eol = strpbrk(c->req, "\r\n");
-    if (eol != NULL)
-        *eol = '\0';
-    char *method = c->req, *sp1 = strchr(method, ' ');
-    char *target = sp1 ? sp1 + 1 : NULL, *sp2 = target ? strchr(target, ' ') : NULL;
-    if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp1 == method) {
-        respond_text(c, 400, "bad request\n");
-        return;
-    }
-    *sp1 = *sp2 = '\0';
-    char *query = strchr(target, '?');
-    if (query != NULL)
-        *query = '\0';
-    if (strcmp(target, h->path) != 0) {
-        respond_text(c, 404, "not found\n");
-        return;
-    }
-    if (strcmp(method, "GET") != 0) {
-        respond_text(c, 405, "method not allowed\n");
+    static const char *const texts[] = { "bad request\n", "not found\n", "method not allowed\n",
+                                         "request too large\n" };
+    if (code != 200) {
+        respond_text(c, code, texts[code == 400 ? 0 : code == 404 ? 1 : code == 405 ? 2 : 3]);
         return;
     }
     char *body = NULL;
@@ -192,13 +177,11 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     struct conn *c = handle->data;
     /* Straight into the request buffer: one byte is kept for the NUL, and a
      * full buffer reads into a scratch byte that marks the head too long. */
-    static char overflow[1], discard[4096];
-    if (c->answered)
+    static char discard[4096];
+    if (c->answered || c->got >= NODE_HTTP_REQUEST_MAX)
         *buf = uv_buf_init(discard, sizeof discard);
-    else if (c->got < NODE_HTTP_REQUEST_MAX)
-        *buf = uv_buf_init(c->req + c->got, (unsigned)(NODE_HTTP_REQUEST_MAX - c->got));
     else
-        *buf = uv_buf_init(overflow, sizeof overflow);
+        *buf = uv_buf_init(c->req + c->got, (unsigned)(NODE_HTTP_REQUEST_MAX - c->got));
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -211,17 +194,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (c->answered)
-        return; /* lingering: the rest of the request is dropped */
-    if (nread > 0 && buf->base != c->req + c->got) {
-        respond_text(c, 431, "request too large\n");
-        return;
-    }
-    c->got += (size_t)nread;
-    c->req[c->got] = '\0';
-    if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL)
-        answer(c);
-    else if (c->got == NODE_HTTP_REQUEST_MAX)
-        respond_text(c, 431, "request too large\n");
+        return;                       /* lingering: the rest of the request is dropped */
+    if (buf->base == c->req + c->got) /* else the discard buffer: already answered */
+        c->got += (size_t)nread;
+    int code = node_http_classify(c->req, c->got, c->h->path);
+    if (code != 0)
+        answer(c, code);
 }
 
 static void on_connection(uv_stream_t *server, int status)

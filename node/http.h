@@ -6,20 +6,20 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "node/httpreq.h" /* NODE_HTTP_REQUEST_MAX: a scrape's head is ~200 bytes */
+
 /*
  * Enough HTTP for a Prometheus scraper and curl, nothing more: the request
- * head is read up to NODE_HTTP_REQUEST_MAX bytes (a longer one gets 431),
- * and within NODE_HTTP_READ_MS (then the connection is closed); "GET PATH"
- * (a query string is ignored) gets 200 and the body, another path 404,
- * another method 405, a request line that does not parse 400. Every
+ * head is read up to NODE_HTTP_REQUEST_MAX bytes and within NODE_HTTP_READ_MS
+ * (then the connection is closed), and answered as node_http_classify
+ * (node/httpreq.h) says: 200 and the body for "GET PATH", else 404, 405,
+ * 400 or 431 with a one-line text. Every
  * response is HTTP/1.0 with Content-Length and "Connection: close"; once it
  * is written the server sends FIN and closes when the client does (or after
  * two seconds; whatever else the client sends is dropped). At most NODE_HTTP_CLIENTS_MAX
  * connections at once; the next is accepted and closed.
  */
 
-/* A scrape request is ~200 bytes; 8 KiB admits any sane header set. */
-#define NODE_HTTP_REQUEST_MAX 8192
 /* A scraper sends its request at once: a connection silent this long goes. */
 #define NODE_HTTP_READ_MS 10000
 /* Scrapers and operators; each holds a few KiB. */

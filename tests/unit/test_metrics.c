@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/httpreq.h"
 #include "node/metrics.h"
 #include "node/stats.h"
 
@@ -547,6 +548,49 @@ static void a_full_table_forgets_submits_older_than_the_tracking_window(void **s
     node_stats_free(s);
 }
 
+/* ---- the /metrics responder's request classification -------------------------------- */
+
+static int classify(const char *req)
+{
+    return node_http_classify(req, strlen(req), "/metrics");
+}
+
+static void only_a_complete_get_of_the_path_is_served(void **state)
+{
+    (void)state;
+    assert_int_equal(classify("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+    assert_int_equal(classify("GET /metrics HTTP/1.0\n\n"), 200);
+    assert_int_equal(classify("GET /metrics?name[]=x HTTP/1.0\r\n\r\n"), 200);
+    assert_int_equal(classify("GET /metrics HTTP/1.1\r\nHost: x\r\n"), 0); /* read more */
+    assert_int_equal(classify(""), 0);
+    assert_int_equal(classify("GET /metricsx HTTP/1.0\r\n\r\n"), 404);
+    assert_int_equal(classify("GET / HTTP/1.0\r\n\r\n"), 404);
+    assert_int_equal(classify("GET /metric HTTP/1.0\r\n\r\n"), 404);
+    assert_int_equal(classify("POST /metrics HTTP/1.0\r\n\r\n"), 405);
+    assert_int_equal(classify("HEAD /metrics HTTP/1.0\r\n\r\n"), 405);
+    assert_int_equal(classify("get /metrics HTTP/1.0\r\n\r\n"), 405);
+    assert_int_equal(classify("GET /metrics\r\n\r\n"), 400); /* HTTP/0.9 */
+    assert_int_equal(classify("GET /metrics HTTP/2.0\r\n\r\n"), 400);
+    assert_int_equal(classify("GET  /metrics HTTP/1.0\r\n\r\n"), 400); /* empty target */
+    assert_int_equal(classify("GET /metrics HTTP/1.0 x\r\n\r\n"), 400);
+    assert_int_equal(classify(" /metrics HTTP/1.0\r\n\r\n"), 400);
+    assert_int_equal(classify("\r\n\r\n"), 400);
+    const char nul[] = "GET /met\0rics HTTP/1.0\r\n\r\n";
+    assert_int_equal(node_http_classify(nul, sizeof nul - 1, "/metrics"), 400);
+    /* No blank line within the bound: 431, whatever follows. */
+    char *big = malloc(NODE_HTTP_REQUEST_MAX + 10);
+    assert_non_null(big);
+    memset(big, 'a', NODE_HTTP_REQUEST_MAX + 10);
+    memcpy(big, "GET /metrics HTTP/1.0\r\nX: ", 26);
+    assert_int_equal(node_http_classify(big, NODE_HTTP_REQUEST_MAX - 1, "/metrics"), 0);
+    assert_int_equal(node_http_classify(big, NODE_HTTP_REQUEST_MAX, "/metrics"), 431);
+    memcpy(big + NODE_HTTP_REQUEST_MAX + 6, "\r\n\r\n", 4); /* the end comes too late */
+    assert_int_equal(node_http_classify(big, NODE_HTTP_REQUEST_MAX + 10, "/metrics"), 431);
+    memcpy(big + NODE_HTTP_REQUEST_MAX - 4, "\r\n\r\n", 4); /* just in time */
+    assert_int_equal(node_http_classify(big, NODE_HTTP_REQUEST_MAX, "/metrics"), 200);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +602,7 @@ int main(void)
         cmocka_unit_test(the_node_registers_every_metric_and_series_before_anything_happens),
         cmocka_unit_test(tracked_submits_survive_removals_from_the_middle_of_a_probe_chain),
         cmocka_unit_test(a_full_table_forgets_submits_older_than_the_tracking_window),
+        cmocka_unit_test(only_a_complete_get_of_the_path_is_served),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
