@@ -68,6 +68,7 @@ void pbft__commit(struct pbft *r, const struct pbft_cert *cert, const uint8_t *p
                 (unsigned long long)cert->height, cert->count);
     pbft__reset_height(r, cert->height + 1);
     adopt_view(r, cert->view);
+    pbft__take_next_pp(r);
 }
 
 void pbft__check_commit(struct pbft *r)
@@ -216,5 +217,6 @@ int pbft__on_synced(struct pbft *r, const struct pbft_event *ev)
             pbft__msg_release(&m);
         }
     }
+    pbft__take_next_pp(r);
     return 0;
 }

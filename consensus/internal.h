@@ -92,6 +92,20 @@ struct pbft {
     bool acc_reproposal;
     uint8_t *acc_payload; /* owned */
     size_t acc_len;
+    /*
+     * A PRE-PREPARE for height + 1 from the primary of its view, signature and digest
+     * checked, that came before this height committed (the primary proposes h+1 the moment
+     * it commits h): taken up once the height advances to it. Volatile; one block at most.
+     */
+    struct {
+        bool set;
+        unsigned sender;
+        uint64_t height, view;
+        uint8_t digest[PBFT_DIGEST_SIZE];
+        uint8_t sig[PBFT_SIG_SIZE];
+        uint8_t *payload; /* owned */
+        size_t len;
+    } next_pp;
     bool pp_signed; /* this replica (primary) signed the PRE-PREPARE for acc */
     bool pp_resend; /* volatile: the PRE-PREPARE was broadcast once already */
     uint8_t pp_sig[PBFT_SIG_SIZE];
@@ -170,6 +184,10 @@ void pbft__own_create(struct pbft *r, struct pbft__own *o);
 void pbft__work_known(struct pbft *r);
 /* Clears the per-height state and moves to height h (committed h-1). */
 void pbft__reset_height(struct pbft *r, uint64_t h);
+/* Takes up the PRE-PREPARE kept for the height just reached, if any (preprepare.c). */
+void pbft__take_next_pp(struct pbft *r);
+/* Drops the kept PRE-PREPARE for the next height. */
+void pbft__drop_next_pp(struct pbft *r);
 /* Enters view v in normal operation at time now. */
 void pbft__enter_view(struct pbft *r, uint64_t v);
 /* Copies bytes into a fresh heap buffer (NULL for len 0 is fine: returns a 1-byte block). */

@@ -32,7 +32,8 @@
  *    An idle chain has no timer and makes no blocks.
  *  - Memory is bounded: per sender one PREPARE, one COMMIT and one
  *    VIEW-CHANGE (its latest); block payloads: the accepted and the prepared
- *    block, plus, only while this replica is the primary of a view being
+ *    block, one PRE-PREPARE for the next height that came before this one
+ *    committed, plus, only while this replica is the primary of a view being
  *    changed to, the prepared block of each VIEW-CHANGE for that view. Worst
  *    case about (n + 4) x max_payload; in practice one or two blocks.
  *  - The core checks every message (sender index, signature, height and view

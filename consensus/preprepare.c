@@ -180,11 +180,67 @@ static bool sig_ok(struct pbft *r, const struct pbft__msg *m, enum pbft_sig_kind
     return true;
 }
 
+void pbft__drop_next_pp(struct pbft *r)
+{
+    free(r->next_pp.payload);
+    memset(&r->next_pp, 0, sizeof(r->next_pp));
+}
+
+/* Keeps a PRE-PREPARE for height + 1 (signature checked) from the primary of its view. */
+static void keep_next(struct pbft *r, const struct pbft__msg *m)
+{
+    if (m->height != r->height + 1 || m->view < r->view || m->sender != pbft__primary(r, m->view) ||
+        !pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
+        return;
+    }
+    uint8_t *copy = malloc(m->payload_len ? m->payload_len : 1);
+    if (copy == NULL) {
+        return; /* the primary's retransmission brings it again */
+    }
+    memcpy(copy, m->payload, m->payload_len);
+    pbft__drop_next_pp(r);
+    r->next_pp.set = true;
+    r->next_pp.sender = m->sender;
+    r->next_pp.height = m->height;
+    r->next_pp.view = m->view;
+    memcpy(r->next_pp.digest, m->digest, PBFT_DIGEST_SIZE);
+    memcpy(r->next_pp.sig, m->sig, PBFT_SIG_SIZE);
+    r->next_pp.payload = copy;
+    r->next_pp.len = m->payload_len;
+    pbft__trace(r, "keep pre-prepare v=%llu h=%llu for after this height",
+                (unsigned long long)m->view, (unsigned long long)m->height);
+}
+
+void pbft__take_next_pp(struct pbft *r)
+{
+    if (!r->next_pp.set || r->next_pp.height > r->height) {
+        return;
+    }
+    struct pbft__msg m = { .kind = PBFT_MSG_PREPREPARE,
+                           .sender = r->next_pp.sender,
+                           .height = r->next_pp.height,
+                           .view = r->next_pp.view,
+                           .payload = r->next_pp.payload,
+                           .payload_len = r->next_pp.len };
+    memcpy(m.digest, r->next_pp.digest, PBFT_DIGEST_SIZE);
+    memcpy(m.sig, r->next_pp.sig, PBFT_SIG_SIZE);
+    uint8_t *payload = r->next_pp.payload;
+    r->next_pp.payload = NULL;
+    pbft__drop_next_pp(r);
+    if (m.height == r->height) {
+        pbft__trace(r, "take up the kept pre-prepare v=%llu h=%llu", (unsigned long long)m.view,
+                    (unsigned long long)m.height);
+        pbft__recv_preprepare(r, &m);
+    }
+    free(payload);
+}
+
 void pbft__recv_preprepare(struct pbft *r, const struct pbft__msg *m)
 {
     if (m->height > r->height) {
         if (sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
             pbft__evidence(r, m->sender, m->height);
+            keep_next(r, m);
         }
         r->stats.dropped_window++;
         return;

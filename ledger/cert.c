@@ -14,20 +14,6 @@
  * a few bytes of framing and index: 64 * ~75 + header fields stays under 8 KiB. */
 #define MAX_CERT_LEN 8192
 
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg != NULL && errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errmsg, errmsg_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Structural checks: what the certificate is for, and who signed. */
 static int check_shape(const struct ledger_genesis *g, const Sealchain__CommitCert *c,
                        uint64_t height, const uint8_t block_hash[static LEDGER_HASH_LEN],
@@ -35,32 +21,35 @@ static int check_shape(const struct ledger_genesis *g, const Sealchain__CommitCe
 {
     uint32_t q = ledger_genesis_quorum(g->n);
     if (c->height != height)
-        return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate is for height %llu, not %llu", (unsigned long long)c->height,
-                    (unsigned long long)height);
+        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                           "certificate is for height %llu, not %llu",
+                           (unsigned long long)c->height, (unsigned long long)height);
     if (c->block_hash.len != LEDGER_HASH_LEN ||
         memcmp(c->block_hash.data, block_hash, LEDGER_HASH_LEN) != 0)
-        return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len, "certificate is for another block hash");
+        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                           "certificate is for another block hash");
     if (c->n_signers != c->n_signatures)
-        return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate has %zu signers but %zu signatures", c->n_signers,
-                    c->n_signatures);
+        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                           "certificate has %zu signers but %zu signatures", c->n_signers,
+                           c->n_signatures);
     for (size_t i = 0; i < c->n_signers; i++) {
         if (c->signers[i] >= g->n)
-            return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signer %u is not a validator (n = %u)", c->signers[i], g->n);
+            return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                               "signer %u is not a validator (n = %u)", c->signers[i], g->n);
         /* Strictly increasing: distinct signers with one encoding only. */
         if (i > 0 && c->signers[i] <= c->signers[i - 1])
-            return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signers not strictly increasing (duplicate signer %u)", c->signers[i]);
+            return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                               "signers not strictly increasing (duplicate signer %u)",
+                               c->signers[i]);
         if (c->signatures[i].len != LEDGER_SIG_LEN)
-            return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                        "signature of validator %u is %zu bytes, not %d", c->signers[i],
-                        c->signatures[i].len, LEDGER_SIG_LEN);
+            return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                               "signature of validator %u is %zu bytes, not %d", c->signers[i],
+                               c->signatures[i].len, LEDGER_SIG_LEN);
     }
     if (c->n_signers < q)
-        return fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                    "certificate has %zu signers, quorum is %u of %u", c->n_signers, q, g->n);
+        return ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                           "certificate has %zu signers, quorum is %u of %u", c->n_signers, q,
+                           g->n);
     return 0;
 }
 
@@ -74,8 +63,8 @@ int ledger_cert_check(const struct ledger_genesis *g, const uint8_t *cert, size_
     if (rc == LEDGER_E_NOMEM)
         return rc;
     if (rc != 0)
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "certificate does not decode: %s",
-                    ledger_strerror(rc));
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                           "certificate does not decode: %s", ledger_strerror(rc));
     Sealchain__CommitCert *c = (Sealchain__CommitCert *)m;
     rc = check_shape(g, c, height, block_hash, errmsg, errmsg_len);
     if (rc != 0)
@@ -88,8 +77,8 @@ int ledger_cert_check(const struct ledger_genesis *g, const uint8_t *cert, size_
         rc = ledger_verify(LEDGER_TAG_COMMIT, g->hash, payload, sizeof payload, pk,
                            c->signatures[i].data);
         if (rc == LEDGER_E_BAD_SIGNATURE) {
-            rc = fail(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
-                      "COMMIT signature of validator %u does not verify", c->signers[i]);
+            rc = ledger_errf(LEDGER_E_BAD_CERT, errmsg, errmsg_len,
+                             "COMMIT signature of validator %u does not verify", c->signers[i]);
             goto out;
         }
         if (rc != 0)

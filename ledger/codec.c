@@ -136,6 +136,17 @@ static int canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len, 
     return 0;
 }
 
+int ledger_codec_canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
+{
+    int same = 0;
+    if (!clean(m, 0))
+        return LEDGER_E_MALFORMED;
+    int rc = canonical(m, buf, len, &same);
+    if (rc != 0)
+        return rc;
+    return same ? 0 : LEDGER_E_MALFORMED;
+}
+
 int ledger_decode_strict(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                          size_t max_len, ProtobufCMessage **out)
 {
@@ -148,16 +159,9 @@ int ledger_decode_strict(const ProtobufCMessageDescriptor *d, const uint8_t *buf
     ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, len, len > 0 ? buf : empty);
     if (m == NULL)
         return LEDGER_E_MALFORMED;
-    int same = 0, rc = LEDGER_E_MALFORMED;
-    if (!clean(m, 0))
-        goto err_after_unpack;
-    rc = canonical(m, buf, len, &same);
+    int rc = ledger_codec_canonical(m, buf, len);
     if (rc != 0)
         goto err_after_unpack;
-    if (!same) {
-        rc = LEDGER_E_MALFORMED;
-        goto err_after_unpack;
-    }
     *out = m;
     return 0;
 

@@ -26,6 +26,11 @@
 int ledger_decode_strict(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t len,
                          size_t max_len, ProtobufCMessage **out);
 
+/* The checks of ledger_decode_strict on a message m already unpacked from
+ * buf[0..len): no unknown field at any depth, and re-encoding gives back
+ * exactly buf. Returns 0, LEDGER_E_MALFORMED or LEDGER_E_NOMEM. */
+int ledger_codec_canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len);
+
 /* Counts the top-level occurrences of field number `field` in the protobuf
  * wire bytes buf[0..len), without allocating. protobuf-c allocates an entry
  * and parse bookkeeping (~50 bytes) for every occurrence of a repeated field

@@ -69,4 +69,18 @@ const char *ledger_strerror(int code);
 /* Returns "DUPLICATE_TX"-style names (stable, for JSON and tests). */
 const char *ledger_errname(int code);
 
+#include <stdarg.h>
+#include <stddef.h>
+
+/* The one error-message helper of the ledger and the node (consensus/, libc
+ * only, keeps pbft__fail). Formats into errmsg[0..errmsg_len) (nothing when
+ * errmsg is NULL or errmsg_len is 0) and returns code, so that a refusal is
+ * one statement:
+ *     return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "...", ...); */
+int ledger_errf(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same with a va_list, for wrappers that add an object's own buffer. */
+int ledger_verrf(int code, char *errmsg, size_t errmsg_len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 #endif

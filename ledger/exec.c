@@ -267,14 +267,14 @@ int ledger_exec_collect(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
 }
 
 int ledger_exec_finish(struct ledger_exec *ex,
-                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
-                       uint8_t out_tx_root[static LEDGER_HASH_LEN],
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN], uint8_t *out_tx_root,
                        uint8_t out_state_root[static LEDGER_HASH_LEN])
 {
     if (ex->broken)
         return LEDGER_E_NOMEM;
-    int rc =
-        ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ex->leaves, ex->count, out_tx_root);
+    int rc = out_tx_root == NULL ? 0
+                                 : ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])ex->leaves,
+                                                      ex->count, out_tx_root);
     uint8_t digest[LEDGER_HASH_LEN];
     if (rc == 0)
         rc = ledger_overlay_digest(ex->ov, digest);

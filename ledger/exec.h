@@ -81,10 +81,11 @@ int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,
                           size_t errmsg_len);
 
 /* Computes the tx root over the applied txs' ids and the new cumulative state
- * root from prev_state_root. Call once, after the last ledger_exec_tx. */
+ * root from prev_state_root. Call once, after the last ledger_exec_tx.
+ * out_tx_root may be NULL: a block opened before execution had its tx root
+ * checked then (ledger/block.h), and is not hashed twice. */
 int ledger_exec_finish(struct ledger_exec *ex,
-                       const uint8_t prev_state_root[static LEDGER_HASH_LEN],
-                       uint8_t out_tx_root[static LEDGER_HASH_LEN],
+                       const uint8_t prev_state_root[static LEDGER_HASH_LEN], uint8_t *out_tx_root,
                        uint8_t out_state_root[static LEDGER_HASH_LEN]);
 
 /* The writes so far; borrowed, valid until ledger_exec_free. */

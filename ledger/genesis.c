@@ -32,18 +32,6 @@ uint32_t ledger_genesis_primary(const struct ledger_genesis *g, uint64_t view)
     return (uint32_t)(view % g->n);
 }
 
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg == NULL || errmsg_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Strings must survive the INI round trip and log lines: printable, no
  * control characters, no surrounding blanks, and no " ;" (an inline comment
  * in INI). max is the field's capacity. */
@@ -80,15 +68,15 @@ static int check_validator(const struct ledger_genesis *g, uint32_t i, char *err
     const struct ledger_validator *v = &g->validators[i];
     const char *why;
     if ((why = check_text(v->org_id, LEDGER_ORG_ID_MAX)) != NULL) {
-        set_err(errmsg, errmsg_len, "validator %" PRIu32 ": org_id %s", i, why);
+        ledger_errf(0, errmsg, errmsg_len, "validator %" PRIu32 ": org_id %s", i, why);
         return LEDGER_E_INVALID;
     }
     if ((why = check_text(v->org_name, LEDGER_NAME_MAX)) != NULL) {
-        set_err(errmsg, errmsg_len, "validator %" PRIu32 ": org_name %s", i, why);
+        ledger_errf(0, errmsg, errmsg_len, "validator %" PRIu32 ": org_name %s", i, why);
         return LEDGER_E_INVALID;
     }
     if (all_zero(v->node_key, LEDGER_KEY_LEN) || all_zero(v->admin_key, LEDGER_KEY_LEN)) {
-        set_err(errmsg, errmsg_len, "validator %" PRIu32 ": all-zero key", i);
+        ledger_errf(0, errmsg, errmsg_len, "validator %" PRIu32 ": all-zero key", i);
         return LEDGER_E_INVALID;
     }
     for (uint32_t j = 0; j < i; j++) {
@@ -101,8 +89,8 @@ static int check_validator(const struct ledger_genesis *g, uint32_t i, char *err
         else if (strcmp(v->org_id, w->org_id) == 0)
             dup = "org_id";
         if (dup != NULL) {
-            set_err(errmsg, errmsg_len, "validator %" PRIu32 ": same %s as validator %" PRIu32, i,
-                    dup, j);
+            ledger_errf(0, errmsg, errmsg_len,
+                        "validator %" PRIu32 ": same %s as validator %" PRIu32, i, dup, j);
             return LEDGER_E_INVALID;
         }
     }
@@ -145,16 +133,16 @@ int ledger_genesis_finish(struct ledger_genesis *g, char *errmsg, size_t errmsg_
 {
     const char *why;
     if (g->n < 1 || g->n > LEDGER_MAX_VALIDATORS) {
-        set_err(errmsg, errmsg_len, "genesis: %" PRIu32 " validators (need 1..%d)", g->n,
-                LEDGER_MAX_VALIDATORS);
+        ledger_errf(0, errmsg, errmsg_len, "genesis: %" PRIu32 " validators (need 1..%d)", g->n,
+                    LEDGER_MAX_VALIDATORS);
         return LEDGER_E_INVALID;
     }
     if ((why = check_text(g->chain_id, LEDGER_CHAIN_ID_MAX)) != NULL) {
-        set_err(errmsg, errmsg_len, "genesis: chain id %s", why);
+        ledger_errf(0, errmsg, errmsg_len, "genesis: chain id %s", why);
         return LEDGER_E_INVALID;
     }
     if (g->time_ms == 0) {
-        set_err(errmsg, errmsg_len, "genesis: time_ms is 0");
+        ledger_errf(0, errmsg, errmsg_len, "genesis: time_ms is 0");
         return LEDGER_E_INVALID;
     }
     for (uint32_t i = 0; i < g->n; i++) {
@@ -231,7 +219,7 @@ static int fail(struct load_ctx *c, const char *fmt, ...)
     if (!c->failed) { /* keep the first error: ini_parse reports its line */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, sizeof(c->err), fmt, ap);
+        ledger_verrf(0, c->err, sizeof(c->err), fmt, ap);
         va_end(ap);
         c->failed = true;
     }
@@ -401,7 +389,7 @@ static int read_file(const char *path, char **out, size_t *out_len, char *errmsg
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? LEDGER_E_NOT_FOUND : LEDGER_E_INVALID;
     }
     int rc = 0;
@@ -412,12 +400,12 @@ static int read_file(const char *path, char **out, size_t *out_len, char *errmsg
     }
     size_t len = fread(buf, 1, GENESIS_FILE_MAX + 1, f);
     if (ferror(f)) {
-        set_err(errmsg, errmsg_len, "%s: read error", path);
+        ledger_errf(0, errmsg, errmsg_len, "%s: read error", path);
         rc = LEDGER_E_INVALID;
         goto err_after_alloc;
     }
     if (len > GENESIS_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "%s: larger than %u bytes", path, GENESIS_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s: larger than %u bytes", path, GENESIS_FILE_MAX);
         rc = LEDGER_E_TOO_LARGE;
         goto err_after_alloc;
     }
@@ -445,7 +433,7 @@ int ledger_genesis_parse(const char *text, size_t len, struct ledger_genesis *ou
     }
     c->g = g;
     if (len > GENESIS_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "genesis larger than %u bytes", GENESIS_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "genesis larger than %u bytes", GENESIS_FILE_MAX);
         rc = LEDGER_E_TOO_LARGE;
         goto out;
     }
@@ -464,10 +452,10 @@ int ledger_genesis_parse(const char *text, size_t len, struct ledger_genesis *ou
         if (rc == 0)
             *out = *g;
         else
-            set_err(errmsg, errmsg_len, "%s", why);
+            ledger_errf(0, errmsg, errmsg_len, "%s", why);
         goto out;
     }
-    set_err(errmsg, errmsg_len, "line %d: %s", line, c->err);
+    ledger_errf(0, errmsg, errmsg_len, "line %d: %s", line, c->err);
 out:
     free(g);
     free(c);
@@ -485,7 +473,7 @@ int ledger_genesis_load(const char *path, struct ledger_genesis *out, char *errm
     char why[256];
     rc = ledger_genesis_parse(text, len, out, why, sizeof(why));
     if (rc != 0)
-        set_err(errmsg, errmsg_len, "%s: %s", path, why);
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, why);
     free(text);
     return rc;
 }
@@ -518,26 +506,27 @@ int ledger_genesis_write(const char *path, const struct ledger_genesis *g, char 
         return rc;
     for (uint32_t i = 0; i < g->n; i++)
         if (strlen(g->validators[i].org_name) + 11 > GENESIS_LINE_MAX) {
-            set_err(errmsg, errmsg_len, "validator %" PRIu32 ": org_name too long for a line", i);
+            ledger_errf(0, errmsg, errmsg_len,
+                        "validator %" PRIu32 ": org_name too long for a line", i);
             return LEDGER_E_INVALID;
         }
     /* Written to a temporary file, flushed and renamed: a crash leaves the old
      * file or the new one, never half of one. */
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-        set_err(errmsg, errmsg_len, "%s: path too long", path);
+        ledger_errf(0, errmsg, errmsg_len, "%s: path too long", path);
         return LEDGER_E_INVALID;
     }
     FILE *f = fopen(tmp, "wb");
     if (f == NULL) {
-        set_err(errmsg, errmsg_len, "%s: %s", tmp, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", tmp, strerror(errno));
         return LEDGER_E_INVALID;
     }
     int bad = write_all(f, g);
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
         unlink(tmp);
         return LEDGER_E_INVALID;
     }

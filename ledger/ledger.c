@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/block.h"
 #include "ledger/cert.h"
 #include "ledger/codec.h"
 #include "ledger/err.h"
@@ -21,10 +22,9 @@
 
 /* One executed block, kept until it is committed or evicted. */
 struct prepared {
-    uint64_t seq; /* for eviction: lower is older */
-    struct ledger_header hdr;
-    uint8_t bytes_hash[LEDGER_HASH_LEN]; /* SHA-256 of the whole encoded Block */
-    struct ledger_state_base base;       /* what ex reads; dead once executed */
+    uint64_t seq;                  /* for eviction: lower is older */
+    struct ledger__block blk;      /* opened once; its body dropped once executed */
+    struct ledger_state_base base; /* what ex reads; dead once executed */
     struct ledger_exec *ex;
 };
 
@@ -33,7 +33,10 @@ struct ledger {
     struct ledger_store *store;
     struct prepared *prepared[PREPARED_SLOTS];
     uint64_t seq;
-    bool failed;
+    /* The block opened last and not yet executed: consensus's digest check
+     * (ledger_block_check) opens a proposed block, and validation takes
+     * that opening instead of decoding the block again. */
+    struct ledger__block opened;
     char errmsg[LEDGER_ERRMSG_LEN];
 };
 
@@ -43,15 +46,15 @@ static int lerr(struct ledger *l, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->errmsg, sizeof(l->errmsg), fmt, ap);
+    ledger_verrf(code, l->errmsg, sizeof(l->errmsg), fmt, ap);
     va_end(ap);
     return code;
 }
 
-/* Fail-stop: the store refuses every later write, and so do we. */
+/* Fail-stop: the store refuses every later write, and so do we. The one
+ * failed state is the store's, and it keeps the first cause. */
 static int fatal(struct ledger *l)
 {
-    l->failed = true;
     ledger_store_fail(l->store, l->errmsg);
     return LEDGER_E_FATAL;
 }
@@ -77,6 +80,7 @@ static void prepared_free(struct prepared *p)
     if (p == NULL)
         return;
     ledger_exec_free(p->ex);
+    ledger__block_close(&p->blk);
     free(p);
 }
 
@@ -104,87 +108,30 @@ static void prepared_keep(struct ledger *l, struct prepared *p)
     l->prepared[slot] = p;
 }
 
-static struct prepared *prepared_find(struct ledger *l, const uint8_t hash[LEDGER_HASH_LEN],
-                                      const uint8_t bytes_hash[LEDGER_HASH_LEN])
+/* The kept execution of exactly these bytes, or NULL. */
+static struct prepared *prepared_find(struct ledger *l, const uint8_t *block, size_t len)
 {
     for (size_t i = 0; i < PREPARED_SLOTS; i++) {
         struct prepared *p = l->prepared[i];
-        if (p != NULL && memcmp(p->hdr.hash, hash, LEDGER_HASH_LEN) == 0 &&
-            memcmp(p->bytes_hash, bytes_hash, LEDGER_HASH_LEN) == 0)
+        if (p != NULL && ledger__block_same(&p->blk, block, len))
             return p;
     }
     return NULL;
 }
 
-/* ---- decoding ------------------------------------------------------------------ */
-
-static int copy_hash(const ProtobufCBinaryData *b, uint8_t out[LEDGER_HASH_LEN])
+/* Opens block into l->opened, or finds it there: *out borrowed, valid until
+ * the next call that opens a block. */
+static int open_block(struct ledger *l, const uint8_t *block, size_t len,
+                      struct ledger__block **out)
 {
-    if (b->len != LEDGER_HASH_LEN)
-        return LEDGER_E_MALFORMED;
-    memcpy(out, b->data, LEDGER_HASH_LEN);
-    return 0;
-}
-
-int ledger_header_decode(const uint8_t *hdr, size_t len, struct ledger_header *out)
-{
-    ProtobufCMessage *m;
-    int rc = ledger_decode_strict(&sealchain__block_header__descriptor, hdr, len,
-                                  LEDGER_MAX_HEADER_LEN, &m);
-    if (rc != 0)
-        return rc;
-    Sealchain__BlockHeader *h = (Sealchain__BlockHeader *)m;
-    memset(out, 0, sizeof(*out));
-    if (copy_hash(&h->chain, out->chain) != 0 || copy_hash(&h->prev_hash, out->prev_hash) != 0 ||
-        copy_hash(&h->tx_root, out->tx_root) != 0 ||
-        copy_hash(&h->state_root, out->state_root) != 0)
-        rc = LEDGER_E_MALFORMED;
-    out->height = h->height;
-    out->view = h->view;
-    out->time_ms = h->time_ms;
-    out->proposer = h->proposer;
-    out->tx_count = h->tx_count;
-    ledger_sha256(hdr, len, out->hash);
-    protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
-}
-
-/* Strict Block decode; *out owned by the caller (free_unpacked). */
-static int block_decode(const uint8_t *block, size_t len, Sealchain__Block **out,
-                        struct ledger_header *hdr)
-{
-    ProtobufCMessage *m;
-    size_t n_txs;
-    if (len > LEDGER_MAX_BLOCK_LEN)
-        return LEDGER_E_TOO_LARGE;
-    /* Bound the tx count on the wire before protobuf-c allocates per entry:
-     * a maximal block of empty entries cost ~400 MB to refuse otherwise. */
-    int rc = block != NULL || len == 0 ? ledger_wire_count(block, len, 2 /* Block.txs */, &n_txs)
-                                       : LEDGER_E_INVALID;
-    if (rc != 0)
-        return rc;
-    if (n_txs > LEDGER_MAX_BLOCK_TXS)
-        return LEDGER_E_TOO_LARGE;
-    rc = ledger_decode_strict(&sealchain__block__descriptor, block, len, LEDGER_MAX_BLOCK_LEN, &m);
-    if (rc != 0)
-        return rc;
-    Sealchain__Block *b = (Sealchain__Block *)m;
-    if (b->n_txs > LEDGER_MAX_BLOCK_TXS ||
-        (rc = ledger_header_decode(b->header.data, b->header.len, hdr)) != 0) {
-        protobuf_c_message_free_unpacked(m, NULL);
-        return rc != 0 ? rc : LEDGER_E_TOO_LARGE;
+    if (!ledger__block_same(&l->opened, block, len) || l->opened.b == NULL) {
+        ledger__block_close(&l->opened);
+        int rc = ledger__block_open(block, len, &l->opened, l->errmsg, sizeof(l->errmsg));
+        if (rc != 0)
+            return rc;
     }
-    *out = b;
+    *out = &l->opened;
     return 0;
-}
-
-int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *out)
-{
-    Sealchain__Block *b;
-    int rc = block_decode(block, len, &b, out);
-    if (rc == 0)
-        protobuf_c_message_free_unpacked(&b->base, NULL);
-    return rc;
 }
 
 /* ---- open / close ---------------------------------------------------------------- */
@@ -234,13 +181,14 @@ void ledger_close(struct ledger *l)
     if (l == NULL)
         return;
     prepared_clear(l);
+    ledger__block_close(&l->opened);
     ledger_store_close(l->store);
     free(l);
 }
 
 const char *ledger_errmsg(const struct ledger *l)
 {
-    return l->errmsg;
+    return ledger_failed(l) ? ledger_store_errmsg(l->store) : l->errmsg;
 }
 
 const struct ledger_genesis *ledger_genesis_get(const struct ledger *l)
@@ -255,7 +203,7 @@ struct ledger_store *ledger_store_get(struct ledger *l)
 
 bool ledger_failed(const struct ledger *l)
 {
-    return l->failed;
+    return ledger_store_failed(l->store);
 }
 
 void ledger_tip_get(const struct ledger *l, struct ledger_tip *out)
@@ -359,78 +307,56 @@ int ledger_header_check_proposal(const struct ledger_genesis *g, const struct le
     return LEDGER_E_BAD_VIEW;
 }
 
-static int check_parent(struct ledger *l, const struct ledger_header *h, uint64_t parent_height,
-                        const uint8_t parent_hash[LEDGER_HASH_LEN], uint64_t parent_time)
+/* The header rules every path shares (validate, commit, sync): the chain,
+ * the height the caller expects, and the proposer (the primary of the
+ * header's view). Written once so that the paths cannot disagree. */
+static int check_header(struct ledger *l, const struct ledger_header *h, uint64_t height)
 {
     if (memcmp(h->chain, l->genesis.hash, LEDGER_HASH_LEN) != 0)
         return lerr(l, LEDGER_E_WRONG_CHAIN, "block %" PRIu64 ": of another chain", h->height);
-    if (h->height != parent_height + 1)
+    if (h->height != height)
         return lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": expected height %" PRIu64,
-                    h->height, parent_height + 1);
+                    h->height, height);
+    return check_proposer(l, h);
+}
+
+/* The header against its parent (the tip or the previous block of a batch),
+ * after check_header: the hash link and a later time. */
+static int check_link(struct ledger *l, const struct ledger_header *h,
+                      const uint8_t parent_hash[LEDGER_HASH_LEN], uint64_t parent_time)
+{
     if (memcmp(h->prev_hash, parent_hash, LEDGER_HASH_LEN) != 0)
         return lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": prev_hash is not block %" PRIu64,
-                    h->height, parent_height);
+                    h->height, h->height - 1);
     if (h->time_ms <= parent_time)
         return lerr(l, LEDGER_E_BAD_TIME,
                     "block %" PRIu64 ": time %" PRIu64 " not after its parent's %" PRIu64,
                     h->height, h->time_ms, parent_time);
-    return check_proposer(l, h);
-}
-
-/* The tx root of b's body, from the txs' bytes alone (no execution).
- * Returns 0 or LEDGER_E_NOMEM. */
-static int body_tx_root(const Sealchain__Block *b, uint8_t root[static LEDGER_HASH_LEN])
-{
-    uint8_t(*leaves)[LEDGER_HASH_LEN] = malloc((b->n_txs + 1) * LEDGER_HASH_LEN);
-    if (leaves == NULL)
-        return LEDGER_E_NOMEM;
-    for (size_t i = 0; i < b->n_txs; i++)
-        ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, leaves[i]);
-    int rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])leaves, b->n_txs, root);
-    free(leaves);
-    return rc;
-}
-
-/* tx_count and tx root of the body against the header: a body that does
- * not match its signed header. */
-static int check_body(struct ledger *l, const Sealchain__Block *b, const struct ledger_header *h)
-{
-    if (b->n_txs != h->tx_count)
-        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": %zu txs, header says %" PRIu32,
-                    h->height, b->n_txs, h->tx_count);
-    uint8_t root[LEDGER_HASH_LEN];
-    int rc = body_tx_root(b, root);
-    if (rc != 0)
-        return lerr(l, rc, "tx root: %s", ledger_strerror(rc));
-    if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
-        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
     return 0;
 }
 
-int ledger_block_matches(const uint8_t *block, size_t len,
-                         const uint8_t digest[static LEDGER_HASH_LEN])
+int ledger_block_check(struct ledger *l, const uint8_t *block, size_t len,
+                       const uint8_t digest[LEDGER_HASH_LEN], struct ledger_header *out_hdr)
 {
-    Sealchain__Block *b;
-    struct ledger_header h;
-    int rc = block_decode(block, len, &b, &h);
+    struct ledger__block *o;
+    int rc = open_block(l, block, len, &o);
     if (rc != 0)
         return rc;
-    uint8_t root[LEDGER_HASH_LEN];
-    if (memcmp(h.hash, digest, LEDGER_HASH_LEN) != 0)
-        rc = LEDGER_E_BAD_BLOCK;
-    else if (b->n_txs != h.tx_count)
-        rc = LEDGER_E_BAD_TX_ROOT;
-    else if ((rc = body_tx_root(b, root)) == 0 && memcmp(root, h.tx_root, LEDGER_HASH_LEN) != 0)
-        rc = LEDGER_E_BAD_TX_ROOT;
-    protobuf_c_message_free_unpacked(&b->base, NULL);
-    return rc;
+    if (digest != NULL && memcmp(o->hdr.hash, digest, LEDGER_HASH_LEN) != 0)
+        return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": not the block of this digest",
+                    o->hdr.height);
+    if (out_hdr != NULL)
+        *out_hdr = o->hdr;
+    return 0;
 }
 
-/* Executes every tx of b over p->base (set by the caller) as block h, then
- * checks the roots. A refused tx refuses the block. */
-static int execute(struct ledger *l, struct prepared *p, const Sealchain__Block *b,
-                   const struct ledger_header *h, const uint8_t prev_root[LEDGER_HASH_LEN])
+/* Executes every tx of p->blk over p->base (set by the caller), then checks
+ * the state root. A refused tx refuses the block. The tx root was checked
+ * when the block was opened, and execution applied exactly its txs. */
+static int execute(struct ledger *l, struct prepared *p, const uint8_t prev_root[LEDGER_HASH_LEN])
 {
+    const Sealchain__Block *b = p->blk.b;
+    const struct ledger_header *h = &p->blk.hdr;
     p->ex = ledger_exec_new(&l->genesis, &p->base, h->height, h->time_ms);
     if (p->ex == NULL)
         return lerr(l, LEDGER_E_NOMEM, "out of memory");
@@ -444,12 +370,10 @@ static int execute(struct ledger *l, struct prepared *p, const Sealchain__Block 
             return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %zu refused: %s (%s)",
                         h->height, i, why, ledger_errname(rc));
     }
-    uint8_t tx_root[LEDGER_HASH_LEN], state_root[LEDGER_HASH_LEN];
-    int rc = ledger_exec_finish(p->ex, prev_root, tx_root, state_root);
+    uint8_t state_root[LEDGER_HASH_LEN];
+    int rc = ledger_exec_finish(p->ex, prev_root, NULL, state_root);
     if (rc != 0)
         return lerr(l, rc, "block %" PRIu64 ": finish: %s", h->height, ledger_strerror(rc));
-    if (memcmp(tx_root, h->tx_root, LEDGER_HASH_LEN) != 0)
-        return lerr(l, LEDGER_E_BAD_TX_ROOT, "block %" PRIu64 ": tx root mismatch", h->height);
     if (memcmp(state_root, h->state_root, LEDGER_HASH_LEN) != 0) {
         char mine[2 * LEDGER_HASH_LEN + 1], theirs[2 * LEDGER_HASH_LEN + 1];
         ledger_hex(state_root, LEDGER_HASH_LEN, mine);
@@ -461,18 +385,17 @@ static int execute(struct ledger *l, struct prepared *p, const Sealchain__Block 
     return 0;
 }
 
-/* Executes b at the tip through a fresh snapshot; *out keeps the exec. */
-static int execute_at_tip(struct ledger *l, const Sealchain__Block *b,
-                          const struct ledger_header *h, const uint8_t *bytes, size_t len,
-                          struct prepared **out)
+/* Executes the opened block *o at the tip through a fresh snapshot; the
+ * opening moves into *out (o is left empty), which keeps the exec. */
+static int execute_at_tip(struct ledger *l, struct ledger__block *o, struct prepared **out)
 {
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
     struct prepared *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return lerr(l, LEDGER_E_NOMEM, "out of memory");
-    p->hdr = *h;
-    ledger_sha256(bytes, len, p->bytes_hash);
+    p->blk = *o;
+    memset(o, 0, sizeof(*o));
     struct ledger_rtxn *r;
     int rc = ledger_rtxn_begin(l->store, &r);
     if (rc != 0) {
@@ -480,10 +403,11 @@ static int execute_at_tip(struct ledger *l, const Sealchain__Block *b,
         goto err_after_alloc;
     }
     ledger_rtxn_base(r, &p->base);
-    rc = execute(l, p, b, h, tip.state_root);
+    rc = execute(l, p, tip.state_root);
     ledger_rtxn_end(r);
     p->base.ctx = NULL;
     p->base.get = dead_state;
+    ledger__block_drop_body(&p->blk);
     if (rc != 0)
         goto err_after_alloc;
     *out = p;
@@ -498,20 +422,20 @@ err_after_alloc:
 int ledger_validate_block(struct ledger *l, const uint8_t *block, size_t len,
                           struct ledger_header *out_hdr)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
-    struct ledger_header h;
-    Sealchain__Block *b;
-    int rc = block_decode(block, len, &b, &h);
+    struct ledger__block *o;
+    int rc = open_block(l, block, len, &o);
     if (rc != 0)
         return lerr(l, rc, "proposed block: %s", ledger_strerror(rc));
+    struct ledger_header h = o->hdr;
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
     struct prepared *p = NULL;
-    if ((rc = check_parent(l, &h, tip.height, tip.hash, tip.time_ms)) == 0 &&
-        (rc = check_body(l, b, &h)) == 0 && (rc = execute_at_tip(l, b, &h, block, len, &p)) == 0)
+    if ((rc = check_header(l, &h, tip.height + 1)) == 0 &&
+        (rc = check_link(l, &h, tip.hash, tip.time_ms)) == 0 &&
+        (rc = execute_at_tip(l, o, &p)) == 0)
         prepared_keep(l, p);
-    protobuf_c_message_free_unpacked(&b->base, NULL);
     if (rc == 0 && out_hdr != NULL)
         *out_hdr = h;
     return rc;
@@ -580,7 +504,7 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
                        size_t *out_len, uint8_t out_hash[static LEDGER_HASH_LEN],
                        struct ledger_refusal *refusals, size_t *out_refused_count, size_t *out_used)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
@@ -601,7 +525,7 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
         goto out;
     }
     ledger_rtxn_base(r, &p->base);
-    struct ledger_header *h = &p->hdr;
+    struct ledger_header *h = &p->blk.hdr;
     *h = (struct ledger_header){
         .height = tip.height + 1, .view = view, .time_ms = time_ms, .proposer = proposer
     };
@@ -618,10 +542,17 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
         (rc = encode_block(l, h, inc, n_inc, out_block, out_len, h->hash)) != 0)
         goto out;
     memcpy(out_hash, h->hash, LEDGER_HASH_LEN);
-    ledger_sha256(*out_block, *out_len, p->bytes_hash);
     ledger_rtxn_end(r);
     r = NULL;
     p->base = (struct ledger_state_base){ .ctx = NULL, .get = dead_state };
+    p->blk.bytes = malloc(*out_len > 0 ? *out_len : 1);
+    if (p->blk.bytes == NULL) { /* kept unexecuted: commit executes it again */
+        prepared_free(p);
+        p = NULL;
+        goto out;
+    }
+    memcpy(p->blk.bytes, *out_block, *out_len);
+    p->blk.len = *out_len;
     prepared_keep(l, p);
     p = NULL;
 out:
@@ -641,10 +572,8 @@ static int write_blocks(struct ledger *l, struct ledger_store_block *sb, size_t 
 {
     int rc = ledger_store_commit(l->store, sb, n);
     prepared_clear(l); /* every kept execution was built on the old tip */
-    if (rc == LEDGER_E_FATAL) {
-        lerr(l, rc, "%s", ledger_store_errmsg(l->store));
-        return fatal(l);
-    }
+    if (rc != 0 && ledger_failed(l))
+        return LEDGER_E_FATAL; /* the store keeps LMDB's reason */
     if (rc != 0)
         return lerr(l, rc, "%s", ledger_store_errmsg(l->store));
     return 0;
@@ -653,52 +582,38 @@ static int write_blocks(struct ledger *l, struct ledger_store_block *sb, size_t 
 static void store_block_of(struct ledger_store_block *sb, const struct prepared *p,
                            const uint8_t *block, size_t len, const uint8_t *cert, size_t cert_len)
 {
-    *sb = (struct ledger_store_block){ .height = p->hdr.height,
+    *sb = (struct ledger_store_block){ .height = p->blk.hdr.height,
                                        .block = block,
                                        .block_len = len,
                                        .cert = cert,
                                        .cert_len = cert_len,
-                                       .time_ms = p->hdr.time_ms,
+                                       .time_ms = p->blk.hdr.time_ms,
                                        .ov = ledger_exec_overlay(p->ex) };
-    memcpy(sb->hash, p->hdr.hash, LEDGER_HASH_LEN);
-    memcpy(sb->state_root, p->hdr.state_root, LEDGER_HASH_LEN);
+    memcpy(sb->hash, p->blk.hdr.hash, LEDGER_HASH_LEN);
+    memcpy(sb->state_root, p->blk.hdr.state_root, LEDGER_HASH_LEN);
 }
 
-/* The checks of a certified block that refuse it without harm: decoding,
- * chain, height, proposer (the primary of the header's view), certificate
- * (its view not lower than the header's: a block is committed in the view
- * it was proposed in or, re-proposed, in a later one), body against header. */
-static int check_certified(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
-                           size_t cert_len, uint64_t height, Sealchain__Block **out_b,
-                           struct ledger_header *h)
+/* The checks of a certified block that refuse it without harm, on its
+ * opened header: check_header (chain, height, proposer), then the
+ * certificate (its view not lower than the header's: a block is committed
+ * in the view it was proposed in or, re-proposed, in a later one). */
+static int check_certified(struct ledger *l, const struct ledger_header *h, const uint8_t *cert,
+                           size_t cert_len, uint64_t height)
 {
-    int rc = block_decode(block, len, out_b, h);
+    int rc = check_header(l, h, height);
     if (rc != 0)
-        return lerr(l, rc, "block %" PRIu64 ": %s", height, ledger_strerror(rc));
+        return rc;
     char why[LEDGER_REASON_LEN] = "";
     uint64_t cert_view = 0;
-    if (memcmp(h->chain, l->genesis.hash, LEDGER_HASH_LEN) != 0)
-        rc = lerr(l, LEDGER_E_WRONG_CHAIN, "block %" PRIu64 ": of another chain", h->height);
-    else if (h->height != height)
-        rc = lerr(l, LEDGER_E_BAD_PARENT, "block %" PRIu64 ": expected height %" PRIu64, h->height,
-                  height);
-    else
-        rc = check_proposer(l, h);
-    if (rc == 0 && (rc = ledger_cert_check(&l->genesis, cert, cert_len, h->height, h->hash,
-                                           &cert_view, why, sizeof(why))) != 0)
-        rc = lerr(l, LEDGER_E_BAD_CERT, "block %" PRIu64 ": certificate: %s", h->height, why);
-    else if (rc == 0 && cert_view < h->view)
-        rc = lerr(l, LEDGER_E_BAD_CERT,
-                  "block %" PRIu64 ": certificate of view %" PRIu64
-                  " is lower than the header's view %" PRIu64,
-                  h->height, cert_view, h->view);
-    if (rc == 0)
-        rc = check_body(l, *out_b, h);
-    if (rc != 0) {
-        protobuf_c_message_free_unpacked(&(*out_b)->base, NULL);
-        *out_b = NULL;
-    }
-    return rc;
+    if (ledger_cert_check(&l->genesis, cert, cert_len, h->height, h->hash, &cert_view, why,
+                          sizeof(why)) != 0)
+        return lerr(l, LEDGER_E_BAD_CERT, "block %" PRIu64 ": certificate: %s", h->height, why);
+    if (cert_view < h->view)
+        return lerr(l, LEDGER_E_BAD_CERT,
+                    "block %" PRIu64 ": certificate of view %" PRIu64
+                    " is lower than the header's view %" PRIu64,
+                    h->height, cert_view, h->view);
+    return 0;
 }
 
 /* A certified block that does not execute here as it did on q validators:
@@ -715,35 +630,40 @@ static int diverged(struct ledger *l, int rc)
     return fatal(l);
 }
 
+/* Commit of a block no kept execution has: open it (or take consensus's
+ * opening), then check and execute it. *out the new execution. */
+static int commit_fresh(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
+                        size_t cert_len, const struct ledger_tip *tip, struct prepared **out)
+{
+    struct ledger__block *o;
+    int rc = open_block(l, block, len, &o);
+    if (rc != 0)
+        return lerr(l, rc, "block %" PRIu64 ": %s", tip->height + 1, ledger_strerror(rc));
+    if (tip->height > 0 && o->hdr.height == tip->height &&
+        memcmp(o->hdr.hash, tip->hash, LEDGER_HASH_LEN) == 0)
+        return 0; /* already committed (a repeated delivery) */
+    if ((rc = check_certified(l, &o->hdr, cert, cert_len, tip->height + 1)) != 0)
+        return rc;
+    rc = check_link(l, &o->hdr, tip->hash, tip->time_ms);
+    if (rc == 0)
+        rc = execute_at_tip(l, o, out);
+    return rc != 0 ? diverged(l, rc) : 0;
+}
+
 int ledger_commit_block(struct ledger *l, const uint8_t *block, size_t len, const uint8_t *cert,
                         size_t cert_len)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
-    struct ledger_header h;
-    if (tip.height > 0 && ledger_block_header(block, len, &h) == 0 && h.height == tip.height &&
-        memcmp(h.hash, tip.hash, LEDGER_HASH_LEN) == 0)
-        return 0; /* already committed (a repeated delivery) */
-    Sealchain__Block *b;
-    int rc = check_certified(l, block, len, cert, cert_len, tip.height + 1, &b, &h);
-    if (rc != 0)
+    struct prepared *p = prepared_find(l, block, len), *own = NULL;
+    int rc = p != NULL ? check_certified(l, &p->blk.hdr, cert, cert_len, tip.height + 1)
+                       : commit_fresh(l, block, len, cert, cert_len, &tip, &own);
+    if (rc != 0 || (p == NULL && own == NULL))
         return rc;
-    uint8_t bytes_hash[LEDGER_HASH_LEN];
-    ledger_sha256(block, len, bytes_hash);
-    struct prepared *p = prepared_find(l, h.hash, bytes_hash), *own = NULL;
-    if (p == NULL) {
-        rc = check_parent(l, &h, tip.height, tip.hash, tip.time_ms);
-        if (rc == 0)
-            rc = execute_at_tip(l, b, &h, block, len, &own);
-        if (rc != 0) {
-            protobuf_c_message_free_unpacked(&b->base, NULL);
-            return diverged(l, rc);
-        }
+    if (p == NULL)
         p = own;
-    }
-    protobuf_c_message_free_unpacked(&b->base, NULL);
     struct ledger_store_block sb;
     store_block_of(&sb, p, block, len, cert, cert_len);
     rc = write_blocks(l, &sb, 1); /* frees the kept executions, p among them */
@@ -761,29 +681,30 @@ static int overlay_base_get(void *ctx, const uint8_t *key, size_t key_len, const
 static int batch_one(struct ledger *l, const struct ledger_certified *c, struct ledger_rtxn *r,
                      struct prepared *prev, const struct ledger_tip *tip, struct prepared *p)
 {
-    uint64_t height = prev != NULL ? prev->hdr.height + 1 : tip->height + 1;
-    Sealchain__Block *b;
-    int rc = check_certified(l, c->block, c->block_len, c->cert, c->cert_len, height, &b, &p->hdr);
+    uint64_t height = prev != NULL ? prev->blk.hdr.height + 1 : tip->height + 1;
+    int rc = ledger__block_open(c->block, c->block_len, &p->blk, l->errmsg, sizeof(l->errmsg));
     if (rc != 0)
+        return lerr(l, rc, "block %" PRIu64 ": %s", height, ledger_strerror(rc));
+    if ((rc = check_certified(l, &p->blk.hdr, c->cert, c->cert_len, height)) != 0)
         return rc;
     if (prev != NULL)
         p->base = (struct ledger_state_base){ .ctx = ledger_exec_overlay(prev->ex),
                                               .get = overlay_base_get };
     else
         ledger_rtxn_base(r, &p->base);
-    rc = check_parent(l, &p->hdr, height - 1, prev ? prev->hdr.hash : tip->hash,
-                      prev ? prev->hdr.time_ms : tip->time_ms);
+    rc = check_link(l, &p->blk.hdr, prev ? prev->blk.hdr.hash : tip->hash,
+                    prev ? prev->blk.hdr.time_ms : tip->time_ms);
     if (rc == 0)
-        rc = execute(l, p, b, &p->hdr, prev ? prev->hdr.state_root : tip->state_root);
+        rc = execute(l, p, prev ? prev->blk.hdr.state_root : tip->state_root);
     if (rc != 0)
         rc = diverged(l, rc);
-    protobuf_c_message_free_unpacked(&b->base, NULL);
+    ledger__block_keep_header(&p->blk);
     return rc;
 }
 
 int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks, size_t count)
 {
-    if (l->failed)
+    if (ledger_failed(l))
         return LEDGER_E_FATAL;
     if (count == 0 || count > LEDGER_MAX_SYNC_BATCH)
         return lerr(l, LEDGER_E_INVALID, "commit blocks: batch of %zu (1..%d)", count,
@@ -808,8 +729,10 @@ int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks
                        blocks[k].cert_len);
     rc = write_blocks(l, sb, count);
 out:
-    for (size_t k = 0; ps != NULL && k < count; k++)
+    for (size_t k = 0; ps != NULL && k < count; k++) {
         ledger_exec_free(ps[k].ex);
+        ledger__block_close(&ps[k].blk);
+    }
     free(ps);
     free(sb);
     return rc;

@@ -70,6 +70,15 @@ int ledger_block_header(const uint8_t *block, size_t len, struct ledger_header *
 int ledger_block_matches(const uint8_t *block, size_t len,
                          const uint8_t digest[static LEDGER_HASH_LEN]);
 
+/* ledger_block_matches for a node: the same checks (when digest is not
+ * NULL), and the block stays opened in l, so that ledger_validate_block or
+ * ledger_commit_block handed the same bytes next do not decode it or
+ * recompute its tx root again (one opening per block; DESIGN.md §3). The
+ * header goes to *out_hdr (may be NULL). Returns the codes of
+ * ledger_block_matches, with the reason in ledger_errmsg(l). */
+int ledger_block_check(struct ledger *l, const uint8_t *block, size_t len,
+                       const uint8_t digest[LEDGER_HASH_LEN], struct ledger_header *out_hdr);
+
 /* Backup (DESIGN.md §3): the header h of a block that came in a PRE-PREPARE
  * of view pp_view (reproposal: a prepared block re-proposed after a view
  * change). h must name as proposer the primary of its own view (view mod n),
@@ -93,10 +102,14 @@ int ledger_open(const char *dir, const struct ledger_genesis *g,
 /* Frees everything; NULL is a no-op. */
 void ledger_close(struct ledger *l);
 
-/* Borrowed, valid until ledger_close. */
+/* Borrowed, valid until ledger_close. The last refusal's reason; once
+ * failed, the cause of the failure as the store keeps it, with LMDB's own
+ * reason ("commit block 812: mdb_txn_commit: No space left on device"). */
 const char *ledger_errmsg(const struct ledger *l);
 const struct ledger_genesis *ledger_genesis_get(const struct ledger *l);
 struct ledger_store *ledger_store_get(struct ledger *l);
+/* The one failed state (fail-stop) is the store's: true once a write failed
+ * or a certified block diverged (ledger_store_failed). */
 bool ledger_failed(const struct ledger *l);
 void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 

@@ -442,20 +442,6 @@ static void built_free(struct built *b)
     free(b->cert);
 }
 
-static int export_fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int export_fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg != NULL && errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errmsg, errmsg_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static uint8_t *dup_bytes(const uint8_t *p, size_t len)
 {
     uint8_t *d = malloc(len > 0 ? len : 1);
@@ -515,17 +501,17 @@ static int prove_tx(struct ledger_rtxn *r, const uint8_t id[LEDGER_HASH_LEN], co
     ledger_short_hex(id, hex);
     int rc = ledger_rtxn_tx_location(r, id, &height, &index);
     if (rc != 0)
-        return export_fail(rc, errmsg, errmsg_len, "%s %s: not found on chain: %s", what, hex,
+        return ledger_errf(rc, errmsg, errmsg_len, "%s %s: not found on chain: %s", what, hex,
                            ledger_strerror(rc));
     struct ledger_stored_block blk;
     rc = ledger_rtxn_block_load(r, height, &blk);
     if (rc != 0)
-        return export_fail(rc, errmsg, errmsg_len, "%s %s: block %llu: %s", what, hex,
+        return ledger_errf(rc, errmsg, errmsg_len, "%s %s: block %llu: %s", what, hex,
                            (unsigned long long)height, ledger_strerror(rc));
     rc = prove_in_block(&blk, index, b);
     ledger_stored_block_close(&blk);
     if (rc != 0)
-        return export_fail(rc, errmsg, errmsg_len, "%s %s: block %llu: %s", what, hex,
+        return ledger_errf(rc, errmsg, errmsg_len, "%s %s: block %llu: %s", what, hex,
                            (unsigned long long)height, ledger_strerror(rc));
     return 0;
 }
@@ -556,12 +542,12 @@ static int load_usage(struct ledger_rtxn *r, const uint8_t usage[LEDGER_HASH_LEN
     ledger_short_hex(usage, hex);
     int rc = ledger_rtxn_state_get(r, key, sizeof key, &val, &val_len);
     if (rc == LEDGER_E_NOT_FOUND)
-        return export_fail(LEDGER_E_UNKNOWN_USAGE, errmsg, errmsg_len, "use %s: unknown use", hex);
+        return ledger_errf(LEDGER_E_UNKNOWN_USAGE, errmsg, errmsg_len, "use %s: unknown use", hex);
     if (rc != 0)
-        return export_fail(rc, errmsg, errmsg_len, "use %s: %s", hex, ledger_strerror(rc));
+        return ledger_errf(rc, errmsg, errmsg_len, "use %s: %s", hex, ledger_strerror(rc));
     *out = sealchain__usage_record__unpack(NULL, val_len, val);
     if (*out == NULL)
-        return export_fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
                            "use %s: stored record does not decode", hex);
     Sealchain__UsageRecord *u = *out;
     bool ok = is_hash(&u->seal_id) && is_hash(&u->grant) &&
@@ -571,11 +557,11 @@ static int load_usage(struct ledger_rtxn *r, const uint8_t usage[LEDGER_HASH_LEN
     if (!ok) {
         sealchain__usage_record__free_unpacked(u, NULL);
         *out = NULL;
-        return export_fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
                            "use %s: stored record has bad fields", hex);
     }
     if (u->status != SEALCHAIN__USAGE_STATUS__USAGE_STATUS_EFFECTIVE) {
-        rc = export_fail(LEDGER_E_NOT_EFFECTIVE, errmsg, errmsg_len,
+        rc = ledger_errf(LEDGER_E_NOT_EFFECTIVE, errmsg, errmsg_len,
                          "use %s is %s: only an effective use can be proven", hex,
                          usage_status_name(u->status));
         sealchain__usage_record__free_unpacked(u, NULL);
@@ -639,7 +625,7 @@ static int self_check(struct ledger_store *s, const uint8_t *buf, size_t len, ch
         return LEDGER_E_NOMEM;
     int rc = ledger_proof_verify(ledger_store_genesis(s), buf, len, res);
     if (rc != 0 && rc != LEDGER_E_NOMEM)
-        export_fail(rc, errmsg, errmsg_len, "built bundle fails its own check: %s",
+        ledger_errf(rc, errmsg, errmsg_len, "built bundle fails its own check: %s",
                     res->n_reasons > 0 ? res->reasons[0] : "?");
     free(res);
     return rc;
@@ -652,7 +638,7 @@ int ledger_proof_export(struct ledger_store *s, const uint8_t usage[static LEDGE
     struct ledger_rtxn *r;
     int rc = ledger_rtxn_begin(s, &r);
     if (rc != 0)
-        return export_fail(rc, errmsg, errmsg_len, "read snapshot: %s", ledger_store_errmsg(s));
+        return ledger_errf(rc, errmsg, errmsg_len, "read snapshot: %s", ledger_store_errmsg(s));
     Sealchain__UsageRecord *u = NULL;
     struct exporting *e = NULL;
     rc = load_usage(r, usage, &u, errmsg, errmsg_len);

@@ -201,6 +201,17 @@ int ledger__check_len(struct ledger__ctx *c, const char *what, ProtobufCBinaryDa
 /* Shared predicates. */
 bool ledger__seal_in_window(const struct ledger__seal *s, uint64_t t);
 bool ledger__grant_expired(const struct ledger__grant *gr, uint64_t t);
+/* The one "seal usable" rule (grant, use, approval): 0, or
+ * LEDGER_E_SEAL_DESTROYED, LEDGER_E_SEAL_SUSPENDED or (when window)
+ * LEDGER_E_SEAL_OUTSIDE_WINDOW at block time, with *why a static phrase
+ * ("destroyed", "suspended", "outside its validity window"). */
+int ledger__seal_unusable(const struct ledger__ctx *c, const struct ledger__seal *s, bool window,
+                          const char **why);
+/* The one "grant live" rule (use, approval): 0, or LEDGER_E_GRANT_REVOKED
+ * (revoked, or no longer the live grant of its seal and user) or
+ * LEDGER_E_GRANT_EXPIRED at block time, with *why a static phrase; or a
+ * store error from reading the live-grant index. */
+int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr, const char **why);
 bool ledger__usage_lapsed(uint64_t usage_time, uint64_t window, uint64_t t);
 /* The signer's role toward seal s of org o among those allowed (a mask of
  * 1u << Role), or ROLE_NONE. */

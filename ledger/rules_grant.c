@@ -72,12 +72,9 @@ static int check_grant(struct ledger__ctx *c, struct ledger__work *w)
     /* Granting the use of a suspended seal is refused too: a suspension (挂失)
      * says the seal must not be used until resumed, and a grant made meanwhile
      * would look like a decision to allow it. Grant again after the resume. */
-    if (w->seal.status == SEAL_DESTROYED)
-        return ledger__fail(c, LEDGER_E_SEAL_DESTROYED, "seal %s: destroyed",
-                            ledger__short(w->seal.id, h));
-    if (w->seal.status == SEAL_SUSPENDED)
-        return ledger__fail(c, LEDGER_E_SEAL_SUSPENDED, "seal %s: suspended",
-                            ledger__short(w->seal.id, h));
+    const char *why;
+    if ((rc = ledger__seal_unusable(c, &w->seal, false, &why)) != 0)
+        return ledger__fail(c, rc, "seal %s: %s", ledger__short(w->seal.id, h), why);
     uint8_t old_id[LEDGER_HASH_LEN];
     rc = ledger__raw_get(c, LEDGER_K_GRANT_LIVE, op->seal_id.data, LEDGER_HASH_LEN,
                          op->user_key.data, LEDGER_KEY_LEN, old_id);

@@ -10,12 +10,10 @@
 
 int ledger__fail(struct ledger__ctx *c, int code, const char *fmt, ...)
 {
-    if (c->errmsg != NULL && c->errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->errmsg, c->errmsg_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    ledger_verrf(code, c->errmsg, c->errmsg_len, fmt, ap);
+    va_end(ap);
     return code;
 }
 
@@ -425,6 +423,33 @@ bool ledger__seal_in_window(const struct ledger__seal *s, uint64_t t)
 bool ledger__grant_expired(const struct ledger__grant *gr, uint64_t t)
 {
     return gr->expires != 0 && t > gr->expires;
+}
+
+int ledger__seal_unusable(const struct ledger__ctx *c, const struct ledger__seal *s, bool window,
+                          const char **why)
+{
+    if (s->status == SEAL_DESTROYED)
+        return *why = "destroyed", LEDGER_E_SEAL_DESTROYED;
+    if (s->status == SEAL_SUSPENDED)
+        return *why = "suspended", LEDGER_E_SEAL_SUSPENDED;
+    if (window && !ledger__seal_in_window(s, c->time_ms))
+        return *why = "outside its validity window", LEDGER_E_SEAL_OUTSIDE_WINDOW;
+    return *why = NULL, 0;
+}
+
+int ledger__grant_unusable(struct ledger__ctx *c, const struct ledger__grant *gr, const char **why)
+{
+    uint8_t live[LEDGER_HASH_LEN];
+    int rc = ledger__raw_get(c, LEDGER_K_GRANT_LIVE, gr->seal_id, LEDGER_HASH_LEN, gr->user,
+                             LEDGER_KEY_LEN, live);
+    *why = NULL;
+    if (rc != 0 && rc != LEDGER_E_NOT_FOUND)
+        return rc;
+    if (gr->revoked || rc != 0 || memcmp(live, gr->id, LEDGER_HASH_LEN) != 0)
+        return *why = "revoked or replaced", LEDGER_E_GRANT_REVOKED;
+    if (ledger__grant_expired(gr, c->time_ms))
+        return *why = "expired", LEDGER_E_GRANT_EXPIRED;
+    return 0;
 }
 
 bool ledger__usage_lapsed(uint64_t usage_time, uint64_t window, uint64_t t)

@@ -82,16 +82,9 @@ static int check_use_fields(struct ledger__ctx *c, const Sealchain__SealUse *op)
 static int check_seal_usable(struct ledger__ctx *c, const struct ledger__seal *s)
 {
     char h[LEDGER_SHORT_HEX];
-    if (s->status == SEAL_DESTROYED)
-        return ledger__fail(c, LEDGER_E_SEAL_DESTROYED, "seal %s: destroyed",
-                            ledger__short(s->id, h));
-    if (s->status == SEAL_SUSPENDED)
-        return ledger__fail(c, LEDGER_E_SEAL_SUSPENDED, "seal %s: suspended",
-                            ledger__short(s->id, h));
-    if (!ledger__seal_in_window(s, c->time_ms))
-        return ledger__fail(c, LEDGER_E_SEAL_OUTSIDE_WINDOW, "seal %s: outside its validity window",
-                            ledger__short(s->id, h));
-    return 0;
+    const char *why;
+    int rc = ledger__seal_unusable(c, s, true, &why);
+    return rc != 0 ? ledger__fail(c, rc, "seal %s: %s", ledger__short(s->id, h), why) : 0;
 }
 
 /* The named grant, which must be the signer's grant for this seal. */
@@ -125,16 +118,9 @@ static int check_use(struct ledger__ctx *c, struct ledger__work *w)
     if (rc != 0 || (rc = check_use_grant(c, w, op)) != 0 ||
         (rc = check_seal_usable(c, &w->seal)) != 0)
         return rc;
-    const char *g = ledger__short(w->grant.id, h);
-    uint8_t live[LEDGER_HASH_LEN];
-    rc = ledger__raw_get(c, LEDGER_K_GRANT_LIVE, w->grant.seal_id, LEDGER_HASH_LEN, w->grant.user,
-                         LEDGER_KEY_LEN, live);
-    if (rc != 0 && rc != LEDGER_E_NOT_FOUND)
-        return rc;
-    if (w->grant.revoked || rc != 0 || memcmp(live, w->grant.id, LEDGER_HASH_LEN) != 0)
-        return ledger__fail(c, LEDGER_E_GRANT_REVOKED, "grant %s: revoked or replaced", g);
-    if (ledger__grant_expired(&w->grant, c->time_ms))
-        return ledger__fail(c, LEDGER_E_GRANT_EXPIRED, "grant %s: expired", g);
+    const char *g = ledger__short(w->grant.id, h), *why;
+    if ((rc = ledger__grant_unusable(c, &w->grant, &why)) != 0)
+        return why != NULL ? ledger__fail(c, rc, "grant %s: %s", g, why) : rc;
     if ((rc = lapse_scan(c, &w->grant, &w->lapsable)) != 0)
         return rc;
     uint32_t held = w->grant.uses - (uint32_t)w->lapsable;
@@ -257,15 +243,16 @@ static int check_approve(struct ledger__ctx *c, struct ledger__work *w)
     rc = ledger__seal_get(c, w->usage.seal_id, &w->seal);
     if (rc != 0)
         return rc == LEDGER_E_NOT_FOUND ? LEDGER_E_STORE : rc;
-    const char *why = w->seal.status == SEAL_DESTROYED   ? "the seal is destroyed"
-                      : w->seal.status == SEAL_SUSPENDED ? "the seal is suspended"
-                      : !ledger__seal_in_window(&w->seal, c->time_ms)
-                          ? "the seal is outside its validity window"
-                      : w->grant.revoked ? "the grant is revoked or replaced"
-                      : ledger__grant_expired(&w->grant, c->time_ms) ? "the grant has expired"
-                                                                     : NULL;
-    if (why != NULL)
-        return ledger__fail(c, LEDGER_E_APPROVAL_INVALID, "use %s: approval refused, %s", u, why);
+    const char *why;
+    if (ledger__seal_unusable(c, &w->seal, true, &why) != 0)
+        return ledger__fail(c, LEDGER_E_APPROVAL_INVALID,
+                            "use %s: approval refused, the seal is %s", u, why);
+    rc = ledger__grant_unusable(c, &w->grant, &why);
+    if (rc != 0 && why == NULL)
+        return rc; /* a store error */
+    if (rc != 0)
+        return ledger__fail(c, LEDGER_E_APPROVAL_INVALID,
+                            "use %s: approval refused, the grant is %s", u, why);
     return 0;
 }
 

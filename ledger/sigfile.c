@@ -10,20 +10,6 @@
 #include "ledger/err.h"
 #include "proto/evidence.pb-c.h"
 
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg != NULL && errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errmsg, errmsg_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* Copies one bytes field of exactly len bytes; 0 when the size is wrong. */
 static int take(uint8_t *dst, const ProtobufCBinaryData *src, size_t len)
 {
@@ -52,8 +38,8 @@ static int take_sig(struct ledger_seal_sig *d, const Sealchain__SealSignature *s
     else if (!take(d->usage, &s->usage, LEDGER_HASH_LEN))
         bad = "usage";
     if (bad != NULL)
-        return fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
-                    "signature %zu: field %s has the wrong size", i + 1, bad);
+        return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
+                           "signature %zu: field %s has the wrong size", i + 1, bad);
     return 0;
 }
 
@@ -62,12 +48,12 @@ static int check_set(const struct ledger_sigfile *f, char *errmsg, size_t errmsg
 {
     for (size_t i = 0; i < f->count; i++) {
         if (memcmp(f->sigs[i].doc_hash, f->sigs[0].doc_hash, LEDGER_HASH_LEN) != 0)
-            return fail(LEDGER_E_DOC_MISMATCH, errmsg, errmsg_len,
-                        "signature %zu is over another document than signature 1", i + 1);
+            return ledger_errf(LEDGER_E_DOC_MISMATCH, errmsg, errmsg_len,
+                               "signature %zu is over another document than signature 1", i + 1);
         for (size_t j = 0; j < i; j++)
             if (memcmp(f->sigs[i].seal_id, f->sigs[j].seal_id, LEDGER_HASH_LEN) == 0)
-                return fail(LEDGER_E_DUPLICATE_SIGNER, errmsg, errmsg_len,
-                            "signatures %zu and %zu are by the same seal", j + 1, i + 1);
+                return ledger_errf(LEDGER_E_DUPLICATE_SIGNER, errmsg, errmsg_len,
+                                   "signatures %zu and %zu are by the same seal", j + 1, i + 1);
     }
     return 0;
 }
@@ -76,14 +62,16 @@ static int from_message(const Sealchain__SignatureFile *m, struct ledger_sigfile
                         size_t errmsg_len)
 {
     if (m->version != LEDGER_SIGFILE_VERSION)
-        return fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
-                    "signature file version %u, expected %d", m->version, LEDGER_SIGFILE_VERSION);
+        return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
+                           "signature file version %u, expected %d", m->version,
+                           LEDGER_SIGFILE_VERSION);
     if (m->n_signatures == 0)
-        return fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signature file holds no signature");
+        return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
+                           "signature file holds no signature");
     if (m->n_signatures > LEDGER_SIGFILE_MAX_SIGS)
-        return fail(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
-                    "signature file holds %zu signatures, at most %d allowed", m->n_signatures,
-                    LEDGER_SIGFILE_MAX_SIGS);
+        return ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
+                           "signature file holds %zu signatures, at most %d allowed",
+                           m->n_signatures, LEDGER_SIGFILE_MAX_SIGS);
     for (size_t i = 0; i < m->n_signatures; i++) {
         int rc = take_sig(&out->sigs[i], m->signatures[i], i, errmsg, errmsg_len);
         if (rc != 0)
@@ -101,12 +89,13 @@ int ledger_sigfile_parse(const uint8_t *buf, size_t len, struct ledger_sigfile *
     int rc = ledger_decode_strict(&sealchain__signature_file__descriptor, buf, len,
                                   LEDGER_SIGFILE_MAX_LEN, &m);
     if (rc == LEDGER_E_TOO_LARGE)
-        return fail(rc, errmsg, errmsg_len, "signature file is %zu bytes, at most %d allowed", len,
-                    LEDGER_SIGFILE_MAX_LEN);
+        return ledger_errf(rc, errmsg, errmsg_len,
+                           "signature file is %zu bytes, at most %d allowed", len,
+                           LEDGER_SIGFILE_MAX_LEN);
     if (rc != 0)
-        return fail(rc, errmsg, errmsg_len,
-                    "signature file does not decode strictly (unknown field, trailing or "
-                    "non-canonical bytes)");
+        return ledger_errf(rc, errmsg, errmsg_len,
+                           "signature file does not decode strictly (unknown field, trailing or "
+                           "non-canonical bytes)");
     rc = from_message((const Sealchain__SignatureFile *)m, out, errmsg, errmsg_len);
     if (rc != 0)
         out->count = 0;
@@ -154,17 +143,17 @@ int ledger_sigfile_append(const uint8_t *file, size_t file_len, const struct led
             goto out_free;
     }
     if (f->count == LEDGER_SIGFILE_MAX_SIGS) {
-        rc = fail(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
-                  "signature file already holds %d signatures", LEDGER_SIGFILE_MAX_SIGS);
+        rc = ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
+                         "signature file already holds %d signatures", LEDGER_SIGFILE_MAX_SIGS);
         goto out_free;
     }
     f->sigs[f->count++] = *sig;
     /* The same rules as parsing, so append never writes a file parse refuses. */
     rc = check_set(f, errmsg, errmsg_len);
     if (rc == LEDGER_E_DUPLICATE_SIGNER)
-        fail(rc, errmsg, errmsg_len, "the file already holds a signature of this seal");
+        ledger_errf(rc, errmsg, errmsg_len, "the file already holds a signature of this seal");
     else if (rc == LEDGER_E_DOC_MISMATCH)
-        fail(rc, errmsg, errmsg_len, "the file holds signatures over another document");
+        ledger_errf(rc, errmsg, errmsg_len, "the file holds signatures over another document");
     if (rc == 0)
         rc = ledger_sigfile_encode(f, out, out_len);
 out_free:

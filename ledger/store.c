@@ -50,7 +50,7 @@ static void serr(struct ledger_store *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+    ledger_verrf(0, s->errmsg, sizeof(s->errmsg), fmt, ap);
     va_end(ap);
 }
 

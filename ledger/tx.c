@@ -6,42 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/codec.h"
 #include "ledger/err.h"
 #include "ledger/exec.h"
-
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg != NULL && errmsg_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errmsg, errmsg_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *errmsg,
                    size_t errmsg_len)
 {
     memset(tx, 0, sizeof(*tx));
     if (len > LEDGER_MAX_TX_LEN)
-        return fail(LEDGER_E_TOO_LARGE, errmsg, errmsg_len, "transaction of %zu bytes (limit %d)",
-                    len, LEDGER_MAX_TX_LEN);
+        return ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
+                           "transaction of %zu bytes (limit %d)", len, LEDGER_MAX_TX_LEN);
     Sealchain__Tx *env = sealchain__tx__unpack(NULL, len, buf);
     if (env == NULL)
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction envelope does not parse");
+        return ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                           "transaction envelope does not parse");
     int rc = 0;
     if (env->signer.len != LEDGER_KEY_LEN)
-        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signer key is %zu bytes, not 32",
-                  env->signer.len);
+        rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signer key is %zu bytes, not 32",
+                         env->signer.len);
     else if (env->signature.len != LEDGER_SIG_LEN)
-        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signature is %zu bytes, not 64",
-                  env->signature.len);
+        rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "signature is %zu bytes, not 64",
+                         env->signature.len);
     else if (env->body.len == 0)
-        rc = fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "transaction body is empty");
+        rc = ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len, "transaction body is empty");
     if (rc != 0) {
         sealchain__tx__free_unpacked(env, NULL);
         return rc;
@@ -52,28 +40,6 @@ int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *e
     return 0;
 }
 
-/* protobuf-c keeps unknown fields and packs them back, so a re-pack
- * comparison alone would let them through: check them explicitly. */
-static int has_unknown(const ProtobufCMessage *m)
-{
-    return m != NULL && m->n_unknown_fields != 0;
-}
-
-/* Canonical iff packing the decoded message gives back exactly the input. */
-static int canonical(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    if (n != len)
-        return 0;
-    uint8_t *tmp = malloc(n ? n : 1);
-    if (tmp == NULL)
-        return -1;
-    protobuf_c_message_pack(m, tmp);
-    int same = memcmp(tmp, buf, n) == 0;
-    free(tmp);
-    return same;
-}
-
 /* The body names its signer (DESIGN.md §4): without it anyone holding the same
  * right could re-sign a body seen in gossip and land first under its id. A
  * body from before the signer field names none and is refused too. */
@@ -82,16 +48,16 @@ static int check_signer(const Sealchain__TxBody *body, const uint8_t signer[LEDG
 {
     char named[LEDGER_SHORT_HEX], env[LEDGER_SHORT_HEX];
     if (body->signer.len != LEDGER_KEY_LEN)
-        return fail(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
-                    "transaction body names no signer (signer is %zu bytes, not 32)",
-                    body->signer.len);
+        return ledger_errf(LEDGER_E_BAD_FIELD, errmsg, errmsg_len,
+                           "transaction body names no signer (signer is %zu bytes, not 32)",
+                           body->signer.len);
     if (memcmp(body->signer.data, signer, LEDGER_KEY_LEN) != 0) {
         ledger_short_hex(body->signer.data, named);
         ledger_short_hex(signer, env);
-        return fail(LEDGER_E_SIGNER_MISMATCH, errmsg, errmsg_len,
-                    "transaction body names signer %s but the envelope is signed by %s "
-                    "(a body re-signed by another key)",
-                    named, env);
+        return ledger_errf(LEDGER_E_SIGNER_MISMATCH, errmsg, errmsg_len,
+                           "transaction body names signer %s but the envelope is signed by %s "
+                           "(a body re-signed by another key)",
+                           named, env);
     }
     return 0;
 }
@@ -99,36 +65,30 @@ static int check_signer(const Sealchain__TxBody *body, const uint8_t signer[LEDG
 int ledger_tx_parse(struct ledger_tx *tx, const uint8_t *buf, size_t len, char *errmsg,
                     size_t errmsg_len)
 {
-    int c = canonical(&tx->env->base, buf, len);
-    if (c < 0)
-        return LEDGER_E_NOMEM;
-    if (c == 0 || has_unknown(&tx->env->base))
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
-                    "transaction envelope is not canonically encoded");
-    Sealchain__TxBody *body =
-        sealchain__tx_body__unpack(NULL, tx->env->body.len, tx->env->body.data);
-    if (body == NULL)
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body does not parse");
-    /* Every member of the op oneof is a message pointer in the same union slot. */
-    const ProtobufCMessage *op = body->op_case == SEALCHAIN__TX_BODY__OP__NOT_SET
-                                     ? NULL
-                                     : (const ProtobufCMessage *)body->org_register;
-    c = canonical(&body->base, tx->env->body.data, tx->env->body.len);
-    if (c < 0) {
-        sealchain__tx_body__free_unpacked(body, NULL);
-        return LEDGER_E_NOMEM;
-    }
-    if (c == 0 || has_unknown(&body->base) || has_unknown(op)) {
-        sealchain__tx_body__free_unpacked(body, NULL);
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len,
-                    "transaction body is not canonically encoded (unknown, repeated or "
-                    "misordered field)");
-    }
-    if (op == NULL) {
-        sealchain__tx_body__free_unpacked(body, NULL);
-        return fail(LEDGER_E_MALFORMED, errmsg, errmsg_len, "transaction body names no operation");
-    }
-    int rc = check_signer(body, tx->signer, errmsg, errmsg_len);
+    /* The envelope was unpacked by ledger_tx_open (the id first, for the
+     * replay check); the body is decoded strictly, at every depth. */
+    int rc = ledger_codec_canonical(&tx->env->base, buf, len);
+    if (rc == LEDGER_E_MALFORMED)
+        return ledger_errf(rc, errmsg, errmsg_len,
+                           "transaction envelope is not canonically encoded");
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage *m;
+    rc = ledger_decode_strict(&sealchain__tx_body__descriptor, tx->env->body.data,
+                              tx->env->body.len, LEDGER_MAX_TX_LEN, &m);
+    if (rc == LEDGER_E_MALFORMED)
+        return ledger_errf(
+            rc, errmsg, errmsg_len,
+            "transaction body does not parse or is not canonically encoded (unknown, "
+            "repeated or misordered field)");
+    if (rc != 0)
+        return rc;
+    Sealchain__TxBody *body = (Sealchain__TxBody *)m;
+    if (body->op_case == SEALCHAIN__TX_BODY__OP__NOT_SET)
+        rc = ledger_errf(LEDGER_E_MALFORMED, errmsg, errmsg_len,
+                         "transaction body names no operation");
+    else
+        rc = check_signer(body, tx->signer, errmsg, errmsg_len);
     if (rc != 0) {
         sealchain__tx_body__free_unpacked(body, NULL);
         return rc;

@@ -1,4 +1,5 @@
 /* The node configuration file: strict INI parsing, defaults, address checks, path resolution. */
+#include "ledger/err.h"
 #include "node/config.h"
 
 #include <arpa/inet.h>
@@ -117,7 +118,7 @@ int node_addr_parse(const char *s, struct node_addr *out, const char **why)
     if (reason != NULL) {
         if (why != NULL)
             *why = reason;
-        return NODE_CONFIG_E_INVALID;
+        return NODE_E_MALFORMED;
     }
     memcpy(a.host, host, hlen + 1);
     *out = a;
@@ -227,7 +228,7 @@ static int fail(struct parse_ctx *c, const char *fmt, ...)
     if (!c->failed) { /* keep the first error: inih reports its line */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(c->err, sizeof(c->err), fmt, ap);
+        ledger_verrf(0, c->err, sizeof(c->err), fmt, ap);
         va_end(ap);
         c->failed = true;
     }
@@ -441,39 +442,28 @@ static int postcheck(struct parse_ctx *c)
     return 0;
 }
 
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg == NULL || errmsg_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
-
 int node_config_parse(const char *text, size_t len, const char *name, const char *base_dir,
                       struct node_config *out, char *errmsg, size_t errmsg_len)
 {
     struct parse_ctx *c = calloc(1, sizeof(*c));
     struct node_config *cfg = malloc(sizeof(*cfg));
-    int rc = NODE_CONFIG_E_NOMEM, line;
+    int rc = NODE_E_NOMEM, line;
     if (c == NULL || cfg == NULL)
         goto out;
-    rc = NODE_CONFIG_E_TOO_LARGE;
+    rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "%s:1: larger than %u bytes", name, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", name,
+                    NODE_CONFIG_FILE_MAX);
         goto out;
     }
     node_config_defaults(cfg);
     c->cfg = cfg;
     c->base_dir = base_dir;
-    rc = NODE_CONFIG_E_INVALID;
+    rc = NODE_E_MALFORMED;
     if ((line = prescan(c, text, len)) == 0) {
         line = ini_parse_string(text, on_pair, c);
         if (line < 0) {
-            rc = NODE_CONFIG_E_NOMEM;
+            rc = NODE_E_NOMEM;
             goto out;
         }
         if (line > 0 && !c->failed)
@@ -486,7 +476,7 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
         rc = 0;
         goto out;
     }
-    set_err(errmsg, errmsg_len, "%s:%d: %s", name, line, c->err);
+    ledger_errf(0, errmsg, errmsg_len, "%s:%d: %s", name, line, c->err);
 out:
     free(cfg);
     free(c);
@@ -499,24 +489,23 @@ static int read_text(const char *path, char **out, size_t *out_len, char *errmsg
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
-        return e == ENOENT   ? NODE_CONFIG_E_NOT_FOUND
-               : e == EACCES ? NODE_CONFIG_E_PERM
-                             : NODE_CONFIG_E_IO;
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
+        return e == ENOENT ? NODE_E_NOT_FOUND : e == EACCES ? NODE_E_PERM : NODE_E_IO;
     }
-    int rc = NODE_CONFIG_E_NOMEM;
+    int rc = NODE_E_NOMEM;
     char *buf = malloc(NODE_CONFIG_FILE_MAX + 2);
     if (buf == NULL)
         goto err_after_open;
     size_t len = fread(buf, 1, NODE_CONFIG_FILE_MAX + 1, f);
-    rc = NODE_CONFIG_E_IO;
+    rc = NODE_E_IO;
     if (ferror(f)) {
-        set_err(errmsg, errmsg_len, "%s: read error", path);
+        ledger_errf(0, errmsg, errmsg_len, "%s: read error", path);
         goto err_after_alloc;
     }
-    rc = NODE_CONFIG_E_TOO_LARGE;
+    rc = NODE_E_TOO_LARGE;
     if (len > NODE_CONFIG_FILE_MAX) {
-        set_err(errmsg, errmsg_len, "%s:1: larger than %u bytes", path, NODE_CONFIG_FILE_MAX);
+        ledger_errf(0, errmsg, errmsg_len, "%s:1: larger than %u bytes", path,
+                    NODE_CONFIG_FILE_MAX);
         goto err_after_alloc;
     }
     buf[len] = '\0';
@@ -556,8 +545,8 @@ int node_config_load(const char *path, struct node_config *out, char *errmsg, si
         return rc;
     char *base = dir_of(path);
     if (base == NULL) {
-        set_err(errmsg, errmsg_len, "%s: directory: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        ledger_errf(0, errmsg, errmsg_len, "%s: directory: %s", path, strerror(errno));
+        rc = NODE_E_IO;
         goto out;
     }
     rc = node_config_parse(text, len, path, base, out, errmsg, errmsg_len);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "ledger/genesis.h"
-#include "node/config_err.h"
+#include "node/err.h"
 #include "node/log.h"
 
 #define NODE_PATH_MAX 4096
@@ -88,8 +88,8 @@ void node_config_defaults(struct node_config *out);
  * level, a socket path over 107 bytes), duplicate peer addresses, indented
  * (continuation) lines, NUL bytes, lines over 196 bytes and files over
  * NODE_CONFIG_FILE_MAX. The files named are not opened. On failure *out is
- * untouched. Returns 0, NODE_CONFIG_E_NOT_FOUND, NODE_CONFIG_E_TOO_LARGE,
- * NODE_CONFIG_E_INVALID, NODE_CONFIG_E_IO or NODE_CONFIG_E_NOMEM.
+ * untouched. Returns 0, NODE_E_NOT_FOUND, NODE_E_TOO_LARGE,
+ * NODE_E_MALFORMED, NODE_E_IO or NODE_E_NOMEM.
  */
 int node_config_load(const char *path, struct node_config *out, char *errmsg, size_t errmsg_len);
 
@@ -103,7 +103,7 @@ int node_config_parse(const char *text, size_t len, const char *name, const char
                       struct node_config *out, char *errmsg, size_t errmsg_len);
 
 /* Parses "host:port" or "[v6]:port" (port 1..65535, plain decimal; host an
- * IPv4/IPv6 literal or "localhost"). Returns 0, or NODE_CONFIG_E_INVALID
+ * IPv4/IPv6 literal or "localhost"). Returns 0, or NODE_E_MALFORMED
  * with a static reason in *why (why may be NULL); *out untouched then. */
 int node_addr_parse(const char *s, struct node_addr *out, const char **why);
 

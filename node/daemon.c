@@ -19,6 +19,7 @@
 #include "ledger/query.h"
 #include "ledger/tx.h"
 #include "node/api.h"
+#include "node/chain_timed.h"
 #include "node/driver.h"
 #include "node/http.h"
 #include "node/log.h"
@@ -65,6 +66,9 @@ struct daemon {
     const struct node_daemon_opts *o;
     struct ledger *l;
     struct node_driver *d;
+    struct node_chain_ledger cl;   /* the ledger's chain table, */
+    struct node_chain_timed timed; /* timed for the metrics, */
+    struct node_chain chain;       /* as the driver sees it */
     struct node_p2p *p2p;
     struct node_api *api;
     struct node_stats *stats;
@@ -115,14 +119,23 @@ static void stop(struct daemon *dm, int code);
 static void fatal(struct daemon *dm, const char *what, const char *why)
 {
     node_log(NODE_LOG_ERROR, "node", "fail-stop what=\"%s\" reason=\"%s\"", what, why);
+    /* LMDB reports a short write on a full disk as EIO ("Input/output
+     * error"), sometimes as ENOSPC: say what the operator should look at. */
+    if (strstr(why, "No space left") != NULL || strstr(why, "Input/output error") != NULL)
+        node_log(NODE_LOG_ERROR, "node",
+                 "hint=\"the disk under %s is full or failing; nothing partial was written: "
+                 "free space and restart, the node catches up\"",
+                 dm->o->data_dir);
     stop(dm, 1);
 }
 
 /* After any driver call: a fatal ledger state stops the node. */
 static void checked(struct daemon *dm, int rc, const char *what)
 {
-    if (rc == LEDGER_E_FATAL && !dm->stopping)
-        fatal(dm, what, node_driver_errmsg(dm->d));
+    if (rc == LEDGER_E_FATAL && !dm->stopping) {
+        const char *why = node_driver_errmsg(dm->d);
+        fatal(dm, what, why[0] != '\0' ? why : ledger_errmsg(dm->l));
+    }
 }
 
 /* One info line per view change, whatever caused it (a time-out here, f+1
@@ -295,7 +308,7 @@ static void on_commit(void *ctx, uint64_t height, size_t txs)
              "commit height=%" PRIu64 " txs=%zu view=%" PRIu64 " hash=%s mempool=%zu", height, txs,
              st.view, h, node_driver_mempool_len(dm->d));
     dm->lag_since = 0;
-    node_stats_block_exec(dm->stats, (double)node_driver_exec_ns(dm->d) / 1e9);
+    node_stats_block_exec(dm->stats, (double)node_chain_timed_last_ns(&dm->timed) / 1e9);
     node_stats_blocks(dm->stats, dm->l, mono_ms(), now_ms());
     if (dm->p2p != NULL)
         send_tip(dm, -1);
@@ -1078,10 +1091,16 @@ static int open_ledger(struct daemon *dm)
         node_log(NODE_LOG_ERROR, "ledger", "open path=%s reason=\"%s\"", dm->o->data_dir, errmsg);
         return -1;
     }
+    struct node_chain ledger_chain;
+    dm->cl = (struct node_chain_ledger){ dm->l, dm->o->node_sk };
+    node_chain_ledger_init(&dm->cl, &ledger_chain);
+    node_chain_timed_init(&dm->timed, &ledger_chain, mono_ns, &dm->chain);
     struct node_driver_config dc = {
         .self = dm->o->self,
         .l = dm->l,
         .node_sk = dm->o->node_sk,
+        .chain = &dm->chain,
+        .n = dm->o->g->n,
         .send = send_cb,
         .send_ctx = dm,
         .on_commit = on_commit,
@@ -1093,7 +1112,6 @@ static int open_ledger(struct daemon *dm)
         .view_change_max_ms = dm->o->view_change_max_ms,
         .request_timeout_ms = dm->o->request_timeout_ms,
         .block_txs = dm->o->block_txs,
-        .clock_ns = mono_ns,
     };
     if (node_driver_new(&dc, now_ms(), &dm->d, errmsg, sizeof errmsg) != 0) {
         node_log(NODE_LOG_ERROR, "consensus", "start reason=\"%s\"", errmsg);

@@ -1,23 +1,26 @@
-/* The consensus driver: PBFT updates turned into ledger work and messages. */
+/* The consensus driver: PBFT updates turned into chain work and messages. */
 #include "node/driver.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger/cert.h"
 #include "ledger/err.h"
-#include "node/reqtimer.h"
+#include "node/err.h"
 #include "node/log.h"
-#include "proto/block.pb-c.h"
+#include "node/reqtimer.h"
 
-/* Name of the core's snapshot in the store's consensus table. */
-#define SNAPSHOT_NAME "pbft"
 /* The request timer's time-out (node/reqtimer.h): a chain stalled this long
  * while a tx waits, or a block with room that left it out this long ago, makes
  * it overdue; the core then replaces the primary (DESIGN §3, censorship). It
  * is above the core's default per-view grant (4 s) plus a few block times. */
 #define REQUEST_TIMEOUT_MS 5000
+/* Events the driver owes the core after one update: a snapshot durable at
+ * once, a verdict, a proposal. Each kind is queued at most once (a newer
+ * PERSISTED covers an older one, a newer verdict makes an older one stale),
+ * so three slots and a spare suffice. */
+#define QUEUE_MAX 4
 
 struct pooled {
     uint8_t *tx;
@@ -28,8 +31,10 @@ struct pooled {
 
 struct node_driver {
     struct node_driver_config cfg;
+    struct node_chain_ledger own; /* the ledger chain when cfg.chain is NULL */
+    struct node_chain chain;
+    unsigned n;
     struct pbft *r;
-    const struct ledger_genesis *g;
     struct pooled *pool;
     size_t pool_len;
     struct node_reqtimer req; /* PBFT's request timer over the pool */
@@ -39,64 +44,55 @@ struct node_driver {
     uint64_t deadline;
     uint64_t behind_height; /* a certified height above ours, 0 = none known */
     unsigned behind_peer;
-    /* Block timing (cfg.clock_ns): execution of the block at exec_height
-     * (validated or built here), then the last commit's total. */
-    uint64_t exec_height, exec_ns, last_exec_ns;
     bool failed;
     char errmsg[LEDGER_ERRMSG_LEN];
 };
 
-static const enum ledger_tag tag_of[] = {
-    [PBFT_SIG_PREPREPARE] = LEDGER_TAG_PREPREPARE, [PBFT_SIG_PREPARE] = LEDGER_TAG_PREPARE,
-    [PBFT_SIG_COMMIT] = LEDGER_TAG_COMMIT,         [PBFT_SIG_VIEWCHANGE] = LEDGER_TAG_VIEWCHANGE,
-    [PBFT_SIG_NEWVIEW] = LEDGER_TAG_NEWVIEW,
+/* The driver's event queue: FIFO, owned payloads freed once stepped. */
+struct queue {
+    struct pbft_event ev[QUEUE_MAX];
+    uint8_t *owned[QUEUE_MAX];
+    unsigned head, len;
 };
 
-static bool kind_ok(enum pbft_sig_kind kind)
+static bool chain_failed(const struct node_driver *d)
 {
-    return kind >= PBFT_SIG_PREPREPARE && kind <= PBFT_SIG_NEWVIEW;
+    return d->chain.failed(d->chain.ctx);
 }
 
-static int sign_cb(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, size_t len,
-                   uint8_t sig[PBFT_SIG_SIZE])
-{
-    struct node_driver *d = ctx;
-    if (!kind_ok(kind))
-        return -1;
-    return ledger_sign(tag_of[kind], d->g->hash, payload, len, d->cfg.node_sk, sig);
-}
-
-static bool verify_cb(void *ctx, enum pbft_sig_kind kind, unsigned signer, const uint8_t *payload,
-                      size_t len, const uint8_t sig[PBFT_SIG_SIZE])
-{
-    struct node_driver *d = ctx;
-    if (!kind_ok(kind) || signer >= d->g->n)
-        return false;
-    return ledger_verify(tag_of[kind], d->g->hash, payload, len, d->g->validators[signer].node_key,
-                         sig) == 0;
-}
-
-/* The block's bytes are the ones its digest names: the header hashes to the
- * digest and the body matches the header's tx root and count. Lets the core
- * drop a faulty replica's prepared certificate carrying a wrong payload. */
-static bool block_ok_cb(void *ctx, const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block,
-                        size_t len)
-{
-    (void)ctx;
-    return ledger_block_matches(block, len, digest) == 0;
-}
-
+/* A failed ledger's message already names what failed and why ("commit
+ * block 812: mdb_txn_commit: No space left on device"): it is kept as it is. */
 static int fail(struct node_driver *d, int rc, const char *what)
 {
-    snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what,
-             ledger_failed(d->cfg.l) ? ledger_errmsg(d->cfg.l) : ledger_strerror(rc));
-    if (rc == LEDGER_E_FATAL || ledger_failed(d->cfg.l))
+    bool dead = rc == LEDGER_E_FATAL || chain_failed(d);
+    /* A failed chain keeps its first cause with its own context ("commit
+     * block 812: mdb_txn_commit: ..."); what this call was doing goes in
+     * front unless the cause already says it. */
+    const char *cause = chain_failed(d) ? d->chain.errmsg(d->chain.ctx) : ledger_strerror(rc);
+    if (strncmp(cause, what, strlen(what)) == 0)
+        snprintf(d->errmsg, sizeof d->errmsg, "%s", cause);
+    else
+        snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, cause);
+    if (dead)
         d->failed = true;
-    return rc;
+    return dead ? LEDGER_E_FATAL : rc;
 }
 
-static int step(struct node_driver *d, const struct pbft_event *ev);
+static void trace(const struct node_driver *d, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void trace(const struct node_driver *d, uint64_t now, const char *fmt, ...)
+{
+    if (d->cfg.trace == NULL)
+        return;
+    char line[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    d->cfg.trace(d->cfg.trace_ctx, now, d->cfg.self, line);
+}
 
+static int run(struct node_driver *d, const struct pbft_event *first, uint64_t now);
 /* ---- mempool -------------------------------------------------------------- */
 
 /* After a block: drop what it included (now a duplicate) and what it made
@@ -108,7 +104,8 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
     for (size_t i = 0; i < d->pool_len; i++) {
         struct pooled *p = &d->pool[i];
         char why[LEDGER_REASON_LEN];
-        int rc = ledger_recheck_tx(d->cfg.l, p->tx, p->len, now, NULL, why, sizeof why);
+        uint8_t same[LEDGER_HASH_LEN];
+        int rc = d->chain.check_tx(d->chain.ctx, p->tx, p->len, now, true, same, why, sizeof why);
         if (rc != 0) {
             /* Included by the block (now a duplicate) is the normal case;
              * anything else the block made invalid is worth a line. */
@@ -159,134 +156,155 @@ static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_L
     return false;
 }
 
+/* ---- the queue -------------------------------------------------------------- */
+
+/* Queues ev (owned: a payload freed after the step, or NULL), replacing a
+ * queued event of the same type (see QUEUE_MAX). */
+static void queue_put(struct queue *q, const struct pbft_event *ev, uint8_t *owned)
+{
+    for (unsigned i = 0; i < q->len; i++) {
+        unsigned k = (q->head + i) % QUEUE_MAX;
+        if (q->ev[k].type == ev->type) {
+            free(q->owned[k]);
+            q->ev[k] = *ev;
+            q->owned[k] = owned;
+            return;
+        }
+    }
+    unsigned k = (q->head + q->len++) % QUEUE_MAX;
+    q->ev[k] = *ev;
+    q->owned[k] = owned;
+}
+
+static bool queue_take(struct queue *q, struct pbft_event *out, uint8_t **out_owned)
+{
+    if (q->len == 0)
+        return false;
+    *out = q->ev[q->head];
+    *out_owned = q->owned[q->head];
+    q->head = (q->head + 1) % QUEUE_MAX;
+    q->len--;
+    return true;
+}
+
+static void queue_close(struct queue *q)
+{
+    struct pbft_event ev;
+    uint8_t *owned;
+    while (queue_take(q, &ev, &owned))
+        free(owned);
+}
+
 /* ---- update handling ------------------------------------------------------- */
 
-static uint64_t clock_ns(const struct node_driver *d)
-{
-    return d->cfg.clock_ns != NULL ? d->cfg.clock_ns() : 0;
-}
-
-/* The execution time of the block at height, measured from t0. */
-static void note_exec(struct node_driver *d, uint64_t height, uint64_t t0)
-{
-    d->exec_height = height;
-    d->exec_ns = clock_ns(d) - t0;
-}
-
+/* A certified block must apply: anything else is fail-stop. */
 static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
     const struct pbft_cert *c = up->committed.cert;
-    uint64_t t0 = clock_ns(d);
-    uint32_t signers[PBFT_MAX_N];
-    for (unsigned i = 0; i < c->count; i++)
-        signers[i] = c->signers[i];
-    uint8_t *cert;
-    size_t cert_len;
-    int rc =
-        ledger_cert_build(c->height, c->view, c->digest, signers,
-                          (const uint8_t(*)[LEDGER_SIG_LEN])c->sigs, c->count, &cert, &cert_len);
-    if (rc != 0)
-        return fail(d, rc, "build certificate");
-    rc = ledger_commit_block(d->cfg.l, up->committed.payload, up->committed.payload_len, cert,
-                             cert_len);
-    free(cert);
+    int rc = d->chain.commit(d->chain.ctx, c, up->committed.payload, up->committed.payload_len);
     if (rc != 0) {
         char what[64];
         snprintf(what, sizeof what, "commit block %llu", (unsigned long long)c->height);
-        /* A certified block must apply: anything else is fail-stop. */
-        if (!ledger_failed(d->cfg.l))
-            snprintf(d->errmsg, sizeof d->errmsg, "%s: %s", what, ledger_errmsg(d->cfg.l));
-        d->failed = true;
+        fail(d, LEDGER_E_FATAL, what);
         return LEDGER_E_FATAL;
     }
-    d->last_exec_ns = clock_ns(d) - t0 + (d->exec_height == c->height ? d->exec_ns : 0);
     size_t before = d->pool_len;
     pool_recheck(d, now);
     /* A block that cannot be read back counts as full: no censorship evidence. */
-    struct ledger_header h;
-    bool read = ledger_block_header(up->committed.payload, up->committed.payload_len, &h) == 0;
-    requests_after_commit(d, read ? h.tx_count : SIZE_MAX, now);
+    struct node_block_info info;
+    bool read = d->chain.block_info(d->chain.ctx, up->committed.payload, up->committed.payload_len,
+                                    &info) == 0;
+    requests_after_commit(d, read ? info.tx_count : SIZE_MAX, now);
     if (d->cfg.on_commit != NULL)
         d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
     return 0;
 }
 
-/* Execute, then agree: the verdict the core waits for before it PREPAREs. */
-static bool block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
+/* Execute, then agree: the verdict the core waits for before it PREPAREs.
+ * The digest, the height and the clock are the driver's rules; the rest is
+ * the chain's, which may answer later (NODE_CHAIN_PENDING, then
+ * node_driver_validated). Returns 1 valid, 0 refused, NODE_CHAIN_PENDING. */
+static int block_valid(struct node_driver *d, const struct pbft_update *up, uint64_t now)
 {
-    struct ledger_header h;
-    if (ledger_block_header(up->validate.payload, up->validate.payload_len, &h) != 0)
-        return false;
-    if (memcmp(h.hash, up->validate.digest, LEDGER_HASH_LEN) != 0 ||
-        h.height != up->validate.height)
-        return false;
-    /* The header names the PRE-PREPARE's view and its primary (DESIGN.md §3). */
-    if (ledger_header_check_proposal(ledger_genesis_get(d->cfg.l), &h, up->validate.view,
-                                     up->validate.reproposal, NULL, 0) != 0)
-        return false;
+    struct node_block_info info;
+    const char *why = NULL;
+    int rc = 0;
+    if (d->chain.block_info(d->chain.ctx, up->validate.payload, up->validate.payload_len, &info) !=
+        0)
+        why = "not a block";
+    else if (memcmp(info.digest, up->validate.digest, PBFT_DIGEST_SIZE) != 0)
+        why = "digest differs";
+    else if (info.height != up->validate.height)
+        why = "height differs";
     /* Trusted time: 2f+1 backups vouch that the primary's time is near theirs.
      * A prepared block re-proposed after a view change is exempt. */
-    if (!up->validate.reproposal) {
-        uint64_t skew = h.time_ms > now ? h.time_ms - now : now - h.time_ms;
-        if (skew > d->cfg.clock_skew_ms)
-            return false;
-    }
-    uint64_t t0 = clock_ns(d);
-    bool ok =
-        ledger_validate_block(d->cfg.l, up->validate.payload, up->validate.payload_len, NULL) == 0;
-    note_exec(d, h.height, t0);
-    return ok;
+    else if (!up->validate.reproposal &&
+             (info.time_ms > now ? info.time_ms - now : now - info.time_ms) > d->cfg.clock_skew_ms)
+        why = "time more than the clock skew from this clock";
+    else if ((rc = d->chain.validate(d->chain.ctx, up->validate.payload, up->validate.payload_len,
+                                     up->validate.view, up->validate.reproposal)) != 0 &&
+             rc != NODE_CHAIN_PENDING)
+        why = "refused by the chain";
+    trace(d, now, "driver: block h=%llu v=%llu %s%s", (unsigned long long)up->validate.height,
+          (unsigned long long)up->validate.view,
+          why ? why : (rc == NODE_CHAIN_PENDING ? "being validated" : "valid"),
+          up->validate.reproposal ? " (re-proposal)" : "");
+    if (why != NULL)
+        return 0;
+    return rc == NODE_CHAIN_PENDING ? NODE_CHAIN_PENDING : 1;
 }
 
-static int propose(struct node_driver *d, uint64_t now)
+/* Builds the block the core asked for, when it can, as the queue's next event. */
+static int propose(struct node_driver *d, uint64_t now, struct queue *q)
 {
-    if (!d->want_propose || d->pool_len == 0)
+    if (!d->want_propose || (d->pool_len == 0 && !d->cfg.propose_idle))
         return 0;
-    struct ledger_tip tip;
-    ledger_tip_get(d->cfg.l, &tip);
-    if (tip.height + 1 != d->propose_height)
+    uint64_t tip, tip_time;
+    d->chain.tip(d->chain.ctx, &tip, &tip_time);
+    if (tip + 1 != d->propose_height)
         return 0; /* not applied yet; asked again later */
     size_t count = d->pool_len < d->cfg.block_txs ? d->pool_len : d->cfg.block_txs;
-    struct ledger_txref *refs = calloc(count, sizeof *refs);
+    struct node_txref *refs = calloc(count ? count : 1, sizeof *refs);
     if (refs == NULL)
         return fail(d, LEDGER_E_NOMEM, "propose");
     for (size_t i = 0; i < count; i++)
-        refs[i] = (struct ledger_txref){ d->pool[i].tx, d->pool[i].len };
-    uint64_t time = now > tip.time_ms ? now : tip.time_ms + 1;
-    uint8_t *block, hash[LEDGER_HASH_LEN];
-    size_t len, refused, used;
-    uint64_t t0 = clock_ns(d);
-    int rc = ledger_build_block(d->cfg.l, refs, count, time, d->cfg.self, d->propose_view, &block,
-                                &len, hash, NULL, &refused, &used);
-    free(refs);
-    if (rc != 0)
-        return fail(d, rc, "build block");
-    note_exec(d, d->propose_height, t0);
-    d->want_propose = false;
+        refs[i] = (struct node_txref){ d->pool[i].tx, d->pool[i].len };
+    uint64_t time = now > tip_time ? now : tip_time + 1;
     struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = now };
+    uint8_t *block;
+    size_t len;
+    int rc = d->chain.build(d->chain.ctx, refs, count, time, d->cfg.self, d->propose_view, &block,
+                            &len, ev.proposal.digest);
+    free(refs);
+    if (rc != 0 && rc != NODE_CHAIN_PENDING)
+        return fail(d, rc, "build block");
+    d->want_propose = false;
+    if (rc == NODE_CHAIN_PENDING)
+        return 0; /* node_driver_proposal follows */
     ev.proposal.height = d->propose_height;
-    memcpy(ev.proposal.digest, hash, PBFT_DIGEST_SIZE);
     ev.proposal.payload = block;
     ev.proposal.payload_len = len;
-    rc = step(d, &ev);
-    free(block);
-    return rc;
+    queue_put(q, &ev, block);
+    return 0;
 }
 
-/* Processes one update in the order pbft.h prescribes. Everything needed
- * after a nested step is copied first: the update dies with that step. */
-static int handle(struct node_driver *d, struct pbft_update *up, uint64_t now)
+/* Carries out one update in the order pbft.h prescribes; what must go back to
+ * the core (PERSISTED, VALIDATED) is queued, never stepped from here. */
+static int handle(struct node_driver *d, const struct pbft_update *up, uint64_t now,
+                  struct queue *q)
 {
     int rc;
     if (up->has_committed && (rc = commit(d, up, now)) != 0)
         return rc;
-    uint64_t persisted = 0;
     if (up->has_persist) {
-        rc = ledger_store_consensus_put(ledger_store_get(d->cfg.l), SNAPSHOT_NAME,
-                                        up->persist.bytes, up->persist.len);
-        if (rc != 0)
+        rc = d->chain.persist(d->chain.ctx, up->persist.seq, up->persist.bytes, up->persist.len);
+        if (rc != 0 && rc != NODE_CHAIN_PENDING)
             return fail(d, rc, "persist consensus snapshot");
-        persisted = up->persist.seq;
+        if (rc == 0) {
+            struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = now };
+            ev.persisted.seq = up->persist.seq;
+            queue_put(q, &ev, NULL);
+        }
     }
     for (unsigned i = 0; i < up->n_msgs; i++)
         d->cfg.send(d->cfg.send_ctx, up->msgs[i].to, up->msgs[i].bytes, up->msgs[i].len);
@@ -302,98 +320,80 @@ static int handle(struct node_driver *d, struct pbft_update *up, uint64_t now)
         d->propose_height = up->propose.height;
         d->propose_view = up->propose.view;
     }
-    struct pbft_event verdict = { .type = PBFT_EV_VALIDATED, .now = now };
-    bool has_verdict = up->has_validate;
-    if (has_verdict) {
-        verdict.validated.height = up->validate.height;
-        memcpy(verdict.validated.digest, up->validate.digest, PBFT_DIGEST_SIZE);
-        verdict.validated.ok = block_valid(d, up, now);
-        if (ledger_failed(d->cfg.l))
+    if (up->has_validate) {
+        struct pbft_event ev = { .type = PBFT_EV_VALIDATED, .now = now };
+        ev.validated.height = up->validate.height;
+        memcpy(ev.validated.digest, up->validate.digest, PBFT_DIGEST_SIZE);
+        int valid = block_valid(d, up, now);
+        if (chain_failed(d))
             return fail(d, LEDGER_E_FATAL, "validate block");
+        ev.validated.ok = valid == 1;
+        if (valid != NODE_CHAIN_PENDING)
+            queue_put(q, &ev, NULL);
     }
-    if (persisted != 0) {
-        struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = now };
-        ev.persisted.seq = persisted;
-        if ((rc = step(d, &ev)) != 0)
-            return rc;
-    }
-    if (has_verdict && (rc = step(d, &verdict)) != 0)
-        return rc;
-    return propose(d, now);
+    return 0;
 }
 
-static int step(struct node_driver *d, const struct pbft_event *ev)
+/* Steps `first` (borrowed; NULL: none) and then every event its updates
+ * queue, one after the other, ending with a proposal when the core wants one
+ * and the mempool has transactions. Each update is carried out before the
+ * next step, which is what invalidates it. Returns the first error; a
+ * fail-stop ends the loop at once. */
+static int run(struct node_driver *d, const struct pbft_event *first, uint64_t now)
 {
+    struct queue q = { .len = 0 };
+    int err = 0;
     if (d->failed)
         return LEDGER_E_FATAL;
-    struct pbft_update up;
-    int rc = pbft_step(d->r, ev, &up);
-    /* On error the update is still valid (pbft.h): a block committed in the
-     * same step must be applied, or the core and the ledger would disagree. */
-    int hrc = handle(d, &up, ev->now);
-    if (rc != 0) {
-        snprintf(d->errmsg, sizeof d->errmsg, "consensus: %s: %s", pbft_strerror(rc),
-                 pbft_errmsg(d->r));
-        return hrc != 0 ? hrc : LEDGER_E_INVALID;
+    if (first != NULL)
+        queue_put(&q, first, NULL);
+    for (;;) {
+        struct pbft_event ev;
+        uint8_t *owned;
+        if (q.len == 0 && (err == 0 || !d->failed)) {
+            int prc = propose(d, now, &q);
+            err = err != 0 ? err : prc;
+        }
+        if (d->failed || !queue_take(&q, &ev, &owned))
+            break;
+        struct pbft_update up;
+        int rc = pbft_step(d->r, &ev, &up);
+        /* On error the update is still valid (pbft.h): a block committed in
+         * the same step must be applied, or the core and the chain would
+         * disagree. */
+        int hrc = handle(d, &up, now, &q);
+        free(owned);
+        if (rc != 0 && err == 0) {
+            snprintf(d->errmsg, sizeof d->errmsg, "consensus: %s: %s", pbft_strerror(rc),
+                     pbft_errmsg(d->r));
+            err = LEDGER_E_INVALID;
+        }
+        if (hrc != 0 && (err == 0 || d->failed))
+            err = hrc;
     }
-    return hrc;
+    queue_close(&q);
+    return d->failed ? LEDGER_E_FATAL : err;
 }
 
 /* ---- start ------------------------------------------------------------------ */
 
-/* The certificate of the tip block, for the core's START. */
-static int tip_cert(struct node_driver *d, uint64_t height, struct pbft_cert *out)
-{
-    struct ledger_rtxn *rt;
-    struct ledger_stored_block b;
-    int rc = ledger_rtxn_begin(ledger_store_get(d->cfg.l), &rt);
-    if (rc != 0)
-        return rc;
-    rc = ledger_rtxn_block_load(rt, height, &b);
-    ledger_rtxn_end(rt);
-    if (rc != 0)
-        return rc;
-    const Sealchain__CommitCert *c = b.cert;
-    if (c == NULL || c->n_signers != c->n_signatures || c->n_signers > PBFT_MAX_N ||
-        c->block_hash.len != PBFT_DIGEST_SIZE) {
-        ledger_stored_block_close(&b);
-        return LEDGER_E_MALFORMED;
-    }
-    memset(out, 0, sizeof *out);
-    out->height = c->height;
-    out->view = c->view;
-    memcpy(out->digest, c->block_hash.data, PBFT_DIGEST_SIZE);
-    out->count = (unsigned)c->n_signers;
-    for (size_t i = 0; i < c->n_signers; i++) {
-        if (c->signatures[i].len != PBFT_SIG_SIZE) {
-            ledger_stored_block_close(&b);
-            return LEDGER_E_MALFORMED;
-        }
-        out->signers[i] = (uint16_t)c->signers[i];
-        memcpy(out->sigs[i], c->signatures[i].data, PBFT_SIG_SIZE);
-    }
-    ledger_stored_block_close(&b);
-    return 0;
-}
-
 static int start(struct node_driver *d, uint64_t now)
 {
-    struct ledger_tip tip;
-    ledger_tip_get(d->cfg.l, &tip);
+    uint64_t tip, tip_time;
+    d->chain.tip(d->chain.ctx, &tip, &tip_time);
     struct pbft_cert *cert = NULL;
     uint8_t *snap = NULL;
     size_t snap_len = 0;
-    int rc =
-        ledger_store_consensus_get(ledger_store_get(d->cfg.l), SNAPSHOT_NAME, &snap, &snap_len);
-    if (rc != 0 && rc != LEDGER_E_NOT_FOUND)
+    int rc = d->chain.load(d->chain.ctx, &snap, &snap_len);
+    if (rc != 0)
         return fail(d, rc, "read consensus snapshot");
-    if (tip.height > 0) {
+    if (tip > 0) {
         cert = malloc(sizeof *cert);
         if (cert == NULL) {
             rc = fail(d, LEDGER_E_NOMEM, "start");
             goto out;
         }
-        if ((rc = tip_cert(d, tip.height, cert)) != 0) {
+        if ((rc = d->chain.tip_cert(d->chain.ctx, cert)) != 0) {
             rc = fail(d, rc, "read the tip's certificate");
             goto out;
         }
@@ -401,9 +401,9 @@ static int start(struct node_driver *d, uint64_t now)
     struct pbft_event ev = { .type = PBFT_EV_START, .now = now };
     ev.start.snapshot = snap;
     ev.start.snapshot_len = snap_len;
-    ev.start.committed_height = tip.height;
+    ev.start.committed_height = tip;
     ev.start.last_cert = cert;
-    rc = step(d, &ev);
+    rc = run(d, &ev, now);
 out:
     free(cert);
     free(snap);
@@ -418,49 +418,67 @@ static size_t max_payload(size_t block_txs)
     return len < PBFT_MAX_PAYLOAD_LIMIT ? len : PBFT_MAX_PAYLOAD_LIMIT;
 }
 
-int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
-                    char *errmsg, size_t errmsg_len)
+/* Defaults for the zero fields of the configuration, and the chain. */
+static void configure(struct node_driver *d, const struct node_driver_config *cfg)
 {
-    *out = NULL;
-    struct node_driver *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return LEDGER_E_NOMEM;
     d->cfg = *cfg;
     if (d->cfg.clock_skew_ms == 0)
         d->cfg.clock_skew_ms = NODE_DEFAULT_CLOCK_SKEW_MS;
     if (d->cfg.block_txs == 0)
         d->cfg.block_txs = NODE_DEFAULT_BLOCK_TXS;
-    d->g = ledger_genesis_get(cfg->l);
-    node_reqtimer_init(&d->req,
-                       cfg->request_timeout_ms ? cfg->request_timeout_ms : REQUEST_TIMEOUT_MS);
     if (d->cfg.mempool_max_txs == 0)
         d->cfg.mempool_max_txs = NODE_MEMPOOL_MAX;
     if (d->cfg.mempool_max_bytes == 0)
         d->cfg.mempool_max_bytes = NODE_MEMPOOL_MAX_BYTES;
+    if (d->cfg.max_payload == 0)
+        d->cfg.max_payload = max_payload(d->cfg.block_txs);
+    if (cfg->chain != NULL) {
+        d->chain = *cfg->chain;
+        d->n = cfg->n;
+    } else {
+        d->own = (struct node_chain_ledger){ cfg->l, cfg->node_sk };
+        node_chain_ledger_init(&d->own, &d->chain);
+        d->n = ledger_genesis_get(cfg->l)->n;
+    }
+    node_reqtimer_init(&d->req,
+                       cfg->request_timeout_ms ? cfg->request_timeout_ms : REQUEST_TIMEOUT_MS);
+}
+
+int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
+                    char *errmsg, size_t errmsg_len)
+{
+    *out = NULL;
+    int rc = NODE_E_NOMEM;
+    struct node_driver *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        goto err;
+    configure(d, cfg);
     d->pool = calloc(d->cfg.mempool_max_txs, sizeof *d->pool);
     if (d->pool == NULL)
         goto err_after_alloc;
     struct pbft_config pc = {
-        .n = d->g->n,
+        .n = d->n,
         .self = cfg->self,
-        .crypto = { d, sign_cb, verify_cb, block_ok_cb },
-        .max_payload = max_payload(d->cfg.block_txs),
+        .crypto = d->chain.crypto,
+        .max_payload = d->cfg.max_payload,
         .progress_timeout_ms = cfg->progress_timeout_ms,
         .view_change_timeout_ms = cfg->view_change_timeout_ms,
         .view_change_max_ms = cfg->view_change_max_ms,
         .request_timeout_ms = cfg->request_timeout_ms,
+        .resend_ms = cfg->resend_ms,
         .trace = cfg->trace,
         .trace_ctx = cfg->trace_ctx,
     };
-    int rc = pbft_new(&pc, &d->r);
-    if (rc != 0) {
-        snprintf(errmsg, errmsg_len, "consensus: %s", pbft_strerror(rc));
+    int prc = pbft_new(&pc, &d->r);
+    if (prc != 0) {
+        rc = prc == PBFT_ERR_NOMEM ? NODE_E_NOMEM : NODE_E_CONFIG;
+        ledger_errf(0, errmsg, errmsg_len, "consensus: %s", pbft_strerror(prc));
         goto err_after_pool;
     }
-    if ((rc = start(d, now)) != 0) {
-        snprintf(errmsg, errmsg_len, "%s", d->errmsg);
+    if (start(d, now) != 0) {
+        ledger_errf(0, errmsg, errmsg_len, "%s", d->errmsg);
         node_driver_free(d);
-        return rc;
+        return NODE_E_STATE;
     }
     *out = d;
     return 0;
@@ -469,7 +487,10 @@ err_after_pool:
     free(d->pool);
 err_after_alloc:
     free(d);
-    return LEDGER_E_NOMEM;
+err:
+    if (rc == NODE_E_NOMEM)
+        ledger_errf(0, errmsg, errmsg_len, "driver: out of memory");
+    return rc;
 }
 
 void node_driver_free(struct node_driver *d)
@@ -499,7 +520,7 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
                  d->pool_len, d->pool_bytes);
         return LEDGER_E_TOO_LARGE;
     }
-    uint8_t *copy = malloc(len);
+    uint8_t *copy = malloc(len ? len : 1);
     if (copy == NULL)
         return LEDGER_E_NOMEM;
     memcpy(copy, tx, len);
@@ -507,35 +528,35 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
     memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
     d->pool_bytes += len;
     node_reqtimer_admitted(&d->req, now);
-    return propose(d, now);
+    return run(d, NULL, now);
+}
+
+/* Admission with (submit) or without (admit) the signature checks. */
+static int pool_offer(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
+                      bool verified, uint8_t out_id[LEDGER_HASH_LEN], char *errmsg,
+                      size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint8_t id[LEDGER_HASH_LEN];
+    int rc = d->chain.check_tx(d->chain.ctx, tx, len, now, verified, id, errmsg, errmsg_len);
+    if (rc != 0)
+        return rc;
+    if (out_id != NULL)
+        memcpy(out_id, id, LEDGER_HASH_LEN);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
 }
 
 int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                        uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    if (d->failed)
-        return LEDGER_E_FATAL;
-    uint8_t id[LEDGER_HASH_LEN];
-    int rc = ledger_check_tx(d->cfg.l, tx, len, now, id, errmsg, errmsg_len);
-    if (rc != 0)
-        return rc;
-    if (out_id != NULL)
-        memcpy(out_id, id, LEDGER_HASH_LEN);
-    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+    return pool_offer(d, tx, len, now, false, out_id, errmsg, errmsg_len);
 }
 
 int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    if (d->failed)
-        return LEDGER_E_FATAL;
-    uint8_t id[LEDGER_HASH_LEN];
-    int rc = ledger_recheck_tx(d->cfg.l, tx, len, now, id, errmsg, errmsg_len);
-    if (rc != 0)
-        return rc;
-    if (out_id != NULL)
-        memcpy(out_id, id, LEDGER_HASH_LEN);
-    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+    return pool_offer(d, tx, len, now, true, out_id, errmsg, errmsg_len);
 }
 
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
@@ -545,7 +566,7 @@ int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *byt
     ev.receive.from = from;
     ev.receive.bytes = bytes;
     ev.receive.len = len;
-    return step(d, &ev);
+    return run(d, &ev, now);
 }
 
 int node_driver_tick(struct node_driver *d, uint64_t now)
@@ -553,24 +574,59 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
     int rc;
     if (d->deadline != 0 && now >= d->deadline) {
         struct pbft_event ev = { .type = PBFT_EV_TIMEOUT, .now = now };
-        if ((rc = step(d, &ev)) != 0)
+        if ((rc = run(d, &ev, now)) != 0)
             return rc;
     }
     if (requests_overdue(d, now)) {
         struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
-        return step(d, &ev);
+        return run(d, &ev, now);
     }
-    return propose(d, now);
+    return run(d, NULL, now);
+}
+
+int node_driver_persisted(struct node_driver *d, uint64_t seq, uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_PERSISTED, .now = now };
+    ev.persisted.seq = seq;
+    return run(d, &ev, now);
+}
+
+int node_driver_validated(struct node_driver *d, uint64_t height,
+                          const uint8_t digest[PBFT_DIGEST_SIZE], bool ok, uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_VALIDATED, .now = now };
+    ev.validated.height = height;
+    memcpy(ev.validated.digest, digest, PBFT_DIGEST_SIZE);
+    ev.validated.ok = ok;
+    return run(d, &ev, now);
+}
+
+int node_driver_proposal(struct node_driver *d, uint64_t height,
+                         const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block, size_t len,
+                         uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_PROPOSAL, .now = now };
+    ev.proposal.height = height;
+    memcpy(ev.proposal.digest, digest, PBFT_DIGEST_SIZE);
+    ev.proposal.payload = block;
+    ev.proposal.payload_len = len;
+    return run(d, &ev, now);
+}
+
+int node_driver_request_overdue(struct node_driver *d, uint64_t now)
+{
+    struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
+    return run(d, &ev, now);
 }
 
 int node_driver_synced(struct node_driver *d, uint64_t now)
 {
-    struct ledger_tip tip;
-    ledger_tip_get(d->cfg.l, &tip);
+    if (d->failed)
+        return LEDGER_E_FATAL;
     struct pbft_cert *cert = malloc(sizeof *cert);
     if (cert == NULL)
         return fail(d, LEDGER_E_NOMEM, "synced");
-    int rc = tip_cert(d, tip.height, cert);
+    int rc = d->chain.tip_cert(d->chain.ctx, cert);
     if (rc != 0) {
         free(cert);
         return fail(d, rc, "read the tip's certificate");
@@ -579,16 +635,16 @@ int node_driver_synced(struct node_driver *d, uint64_t now)
     node_reqtimer_executed(&d->req, d->pool_len, now); /* synced blocks executed */
     struct pbft_event ev = { .type = PBFT_EV_SYNCED, .now = now };
     ev.synced.cert = cert;
-    rc = step(d, &ev);
+    rc = run(d, &ev, now);
     free(cert);
     return rc;
 }
 
 bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsigned *out_peer)
 {
-    struct ledger_tip tip;
-    ledger_tip_get(d->cfg.l, &tip);
-    if (d->behind_height <= tip.height)
+    uint64_t tip, tip_time;
+    d->chain.tip(d->chain.ctx, &tip, &tip_time);
+    if (d->behind_height <= tip)
         return false;
     *out_height = d->behind_height;
     *out_peer = d->behind_peer;
@@ -613,11 +669,6 @@ size_t node_driver_mempool_len(const struct node_driver *d)
 const char *node_driver_errmsg(const struct node_driver *d)
 {
     return d->errmsg;
-}
-
-uint64_t node_driver_exec_ns(const struct node_driver *d)
-{
-    return d->last_exec_ns;
 }
 
 void node_driver_stats(const struct node_driver *d, struct pbft_stats *out)

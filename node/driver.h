@@ -8,6 +8,7 @@
 
 #include "consensus/pbft.h"
 #include "ledger/ledger.h"
+#include "node/chain.h"
 
 /*
  * The driver is where the pure core meets effects: it signs and verifies
@@ -17,9 +18,15 @@
  * (execute, then agree), builds proposals from its mempool, and commits
  * certified blocks. It owns no clock and no sockets: the caller passes `now`
  * and a send callback, so the same code runs under libuv, in the demo's
- * in-process consortium and in tests.
+ * in-process consortium, in tests and in the simulator (tests/sim), which
+ * puts its own chain behind the seam of node/chain.h.
  *
- * Fail-stop: once the ledger fails (a commit that cannot be written, or a
+ * Each call steps the core once and then every event its updates owe the
+ * core (a durable snapshot, a verdict, a proposal) from a small local queue,
+ * one after the other: an update is always carried out in full before the
+ * next step.
+ *
+ * Fail-stop: once the chain fails (a commit that cannot be written, or a
  * certified block that executes differently here), every call returns
  * LEDGER_E_FATAL and node_driver_errmsg() says why; the node must stop.
  */
@@ -36,8 +43,12 @@
 
 struct node_driver_config {
     unsigned self;          /* validator index in genesis */
-    struct ledger *l;       /* borrowed; must outlive the driver */
-    const uint8_t *node_sk; /* 64-byte secret key, borrowed */
+    struct ledger *l;       /* borrowed; must outlive the driver (unused with `chain`) */
+    const uint8_t *node_sk; /* 64-byte secret key, borrowed (unused with `chain`) */
+    /* The chain behind the driver (copied; its ctx borrowed for the driver's
+     * life). NULL: the ledger `l` signing with `node_sk`. */
+    const struct node_chain *chain;
+    unsigned n; /* validators, with `chain` (the ledger's genesis says it otherwise) */
     /* Sends bytes (borrowed for the call) to replica `to`, or to every
      * other replica when to == PBFT_BROADCAST. Neither callback may call
      * back into the driver: the update being handled would be freed. */
@@ -55,6 +66,14 @@ struct node_driver_config {
      * request timeout also sets the mempool's request timer. */
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
     uint64_t request_timeout_ms;
+    uint64_t resend_ms; /* the core's retransmission interval (0 = its default) */
+    /* Ask the chain for a block as soon as the core wants one, even with an
+     * empty mempool (a chain that fills its blocks itself, or sends empty
+     * ones). false: only when transactions are held. */
+    bool propose_idle;
+    /* Largest block proposed or accepted; 0 = block_txs of the largest
+     * ledger transactions (within PBFT_MAX_PAYLOAD_LIMIT). */
+    size_t max_payload;
     /* 0 = NODE_DEFAULT_BLOCK_TXS. The same on every validator: the request
      * timer reads a committed block with fewer transactions as one that had
      * room for those it left out (censorship evidence, node/reqtimer.h). */
@@ -63,17 +82,16 @@ struct node_driver_config {
     size_t mempool_max_bytes; /* 0 = NODE_MEMPOOL_MAX_BYTES */
     pbft_trace_fn trace;      /* optional */
     void *trace_ctx;
-    /* Optional monotonic clock in nanoseconds: when set, the driver times
-     * each block's execution (node_driver_exec_ns). The driver keeps no
-     * clock of its own, so tests and the simulator leave it NULL. */
-    uint64_t (*clock_ns)(void);
 };
 
 struct node_driver;
 
 /* Creates the replica and starts it from the store's persisted snapshot and
  * the ledger tip. *out owned by the caller (node_driver_free).
- * Returns 0 or a ledger/pbft error with the reason in errmsg. */
+ * Returns 0, or a node/err.h code with the reason in errmsg: NODE_E_NOMEM,
+ * NODE_E_CONFIG (the core refuses the configuration: self, n, timeouts) or
+ * NODE_E_STATE (the stored consensus state or the tip's certificate cannot
+ * be read or resumed). */
 int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
                     char *errmsg, size_t errmsg_len);
 void node_driver_free(struct node_driver *d);
@@ -95,6 +113,27 @@ int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint
 /* A consensus message from replica `from` (borrowed). */
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now);
+
+/* The chain made snapshot `seq` durable after its persist() answered
+ * NODE_CHAIN_PENDING (node/chain.h): the votes held for it leave now. */
+int node_driver_persisted(struct node_driver *d, uint64_t seq, uint64_t now);
+
+/* The chain's verdict on a block whose validate() answered
+ * NODE_CHAIN_PENDING: height and digest of update.validate, ok. A stale one
+ * is ignored by the core. */
+int node_driver_validated(struct node_driver *d, uint64_t height,
+                          const uint8_t digest[PBFT_DIGEST_SIZE], bool ok, uint64_t now);
+
+/* The block a build() that answered NODE_CHAIN_PENDING made for `height`
+ * (block borrowed; the core copies it). Ignored unless still wanted. */
+int node_driver_proposal(struct node_driver *d, uint64_t height,
+                         const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *block, size_t len,
+                         uint64_t now);
+
+/* A request the caller tracks itself (not through this mempool) is overdue:
+ * PBFT_EV_REQUEST_OVERDUE (pbft.h). The mempool's own are reported by
+ * node_driver_tick. */
+int node_driver_request_overdue(struct node_driver *d, uint64_t now);
 
 /* Fires the core's timer if due, and reports overdue requests: PBFT's
  * request timer, restarted by every committed block, or a block with room
@@ -120,12 +159,6 @@ size_t node_driver_mempool_len(const struct node_driver *d);
 
 /* Why the last call failed; valid until the next call. */
 const char *node_driver_errmsg(const struct node_driver *d);
-
-/* How long the block committed last took here, in nanoseconds: its
- * execution when it was checked as a PRE-PREPARE (or built, when this node
- * proposed it) plus the durable commit. 0 without cfg.clock_ns. Read it in
- * on_commit. */
-uint64_t node_driver_exec_ns(const struct node_driver *d);
 
 /* The replica's counters (view, height, view changes, drops). */
 void node_driver_stats(const struct node_driver *d, struct pbft_stats *out);

@@ -9,6 +9,14 @@
     X(OK, "ok")                                                                                    \
     X(NOMEM, "out of memory")                                                                      \
     X(INVALID, "invalid argument")                                                                 \
+    X(CONFIG, "invalid node configuration")                                                        \
+    X(STATE, "the node's stored state cannot be read or resumed")                                  \
+    X(NOT_FOUND, "no such file")                                                                   \
+    X(EXISTS, "file already exists")                                                               \
+    X(PERM, "file permissions too open")                                                           \
+    X(MALFORMED, "malformed file")                                                                 \
+    X(TOO_LARGE, "file exceeds its size limit")                                                    \
+    X(IO, "I/O error")                                                                             \
     X(CRYPTO, "cryptographic library failure")                                                     \
     X(HS_MALFORMED, "malformed handshake message")                                                 \
     X(HS_VERSION, "unsupported handshake version")                                                 \

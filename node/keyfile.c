@@ -1,4 +1,5 @@
 /* Ed25519 key files: one line "ed25519-seed <64 hex>\n", mode 0600, O_EXCL, fsynced. */
+#include "ledger/err.h"
 #include "node/keyfile.h"
 
 #include <errno.h>
@@ -14,26 +15,14 @@
 #define PREFIX_LEN (sizeof(NODE_KEYFILE_PREFIX) - 1)
 #define SEED_LEN   32
 
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *errmsg, size_t errmsg_len, const char *fmt, ...)
-{
-    if (errmsg == NULL || errmsg_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errmsg, errmsg_len, fmt, ap);
-    va_end(ap);
-}
-
 /* A key pair from a seed; the secret half in fresh sodium_malloc memory. */
 static int key_from_seed(const uint8_t seed[static SEED_LEN], struct node_key *out)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *sk = sodium_malloc(LEDGER_SECRET_LEN);
     if (sk == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     crypto_sign_seed_keypair(out->pk, sk, seed);
     out->sk = sk;
     return 0;
@@ -42,10 +31,10 @@ static int key_from_seed(const uint8_t seed[static SEED_LEN], struct node_key *o
 int node_key_generate(struct node_key *out)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *seed = sodium_malloc(SEED_LEN);
     if (seed == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     randombytes_buf(seed, SEED_LEN);
     int rc = key_from_seed(seed, out);
     sodium_free(seed); /* wipes */
@@ -108,14 +97,14 @@ int node_keyfile_decode(const char *text, size_t len, struct node_key *out, char
     char why[96];
     const char *bad = layout_error(text, len, why, sizeof(why));
     if (bad != NULL) {
-        set_err(errmsg, errmsg_len, "malformed key file: %s", bad);
-        return NODE_CONFIG_E_INVALID;
+        ledger_errf(0, errmsg, errmsg_len, "malformed key file: %s", bad);
+        return NODE_E_MALFORMED;
     }
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     uint8_t *seed = sodium_malloc(SEED_LEN);
     if (seed == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     for (size_t i = 0; i < SEED_LEN; i++)
         seed[i] =
             (uint8_t)(hexval(text[PREFIX_LEN + 2 * i]) << 4 | hexval(text[PREFIX_LEN + 2 * i + 1]));
@@ -132,15 +121,15 @@ static int errno_code(int e)
     switch (e) {
     case ENOENT:
     case ENOTDIR:
-        return NODE_CONFIG_E_NOT_FOUND;
+        return NODE_E_NOT_FOUND;
     case EACCES:
     case EPERM:
     case EROFS:
-        return NODE_CONFIG_E_PERM;
+        return NODE_E_PERM;
     case EEXIST:
-        return NODE_CONFIG_E_EXISTS;
+        return NODE_E_EXISTS;
     default:
-        return NODE_CONFIG_E_IO;
+        return NODE_E_IO;
     }
 }
 
@@ -149,18 +138,18 @@ static int check_mode(int fd, const char *path, char *errmsg, size_t errmsg_len)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        return NODE_CONFIG_E_IO;
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        return NODE_E_IO;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(errmsg, errmsg_len, "key file %s is not a regular file", path);
-        return NODE_CONFIG_E_INVALID;
+        ledger_errf(0, errmsg, errmsg_len, "key file %s is not a regular file", path);
+        return NODE_E_MALFORMED;
     }
     if ((st.st_mode & 077) != 0) {
-        set_err(errmsg, errmsg_len,
-                "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s", path,
-                (unsigned)(st.st_mode & 07777), path);
-        return NODE_CONFIG_E_PERM;
+        ledger_errf(0, errmsg, errmsg_len,
+                    "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s", path,
+                    (unsigned)(st.st_mode & 07777), path);
+        return NODE_E_PERM;
     }
     return 0;
 }
@@ -170,13 +159,13 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        set_err(errmsg, errmsg_len, "key file %s: %s", path, strerror(e));
+        ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, strerror(e));
         return errno_code(e);
     }
     int rc = check_mode(fd, path, errmsg, errmsg_len);
     if (rc != 0)
         goto err_after_open;
-    rc = NODE_CONFIG_E_NOMEM;
+    rc = NODE_E_NOMEM;
     /* One byte more than a key file, so a longer file is seen as such. */
     char *buf = sodium_init() < 0 ? NULL : sodium_malloc(NODE_KEYFILE_LEN + 1);
     if (buf == NULL)
@@ -187,8 +176,8 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            set_err(errmsg, errmsg_len, "key file %s: %s", path, strerror(errno));
-            rc = NODE_CONFIG_E_IO;
+            ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, strerror(errno));
+            rc = NODE_E_IO;
             goto err_after_alloc;
         }
         if (r == 0)
@@ -198,7 +187,7 @@ int node_keyfile_read(const char *path, struct node_key *out, char *errmsg, size
     char why[160];
     rc = node_keyfile_decode(buf, len, out, why, sizeof(why));
     if (rc != 0)
-        set_err(errmsg, errmsg_len, "key file %s: %s", path, why);
+        ledger_errf(0, errmsg, errmsg_len, "key file %s: %s", path, why);
 err_after_alloc:
     sodium_free(buf);
 err_after_open:
@@ -242,10 +231,10 @@ static int sync_dir(const char *path)
 int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg, size_t errmsg_len)
 {
     if (sodium_init() < 0)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     char *text = sodium_malloc(NODE_KEYFILE_LEN + 1);
     if (text == NULL)
-        return NODE_CONFIG_E_NOMEM;
+        return NODE_E_NOMEM;
     memcpy(text, NODE_KEYFILE_PREFIX, PREFIX_LEN);
     /* the seed is the first half of libsodium's secret key */
     sodium_bin2hex(text + PREFIX_LEN, 65, k->sk, SEED_LEN);
@@ -255,22 +244,23 @@ int node_keyfile_write(const char *path, const struct node_key *k, char *errmsg,
     if (fd < 0) {
         int e = errno;
         rc = errno_code(e);
-        if (rc == NODE_CONFIG_E_EXISTS)
-            set_err(errmsg, errmsg_len, "%s already exists; a key file is never overwritten", path);
+        if (rc == NODE_E_EXISTS)
+            ledger_errf(0, errmsg, errmsg_len, "%s already exists; a key file is never overwritten",
+                        path);
         else
-            set_err(errmsg, errmsg_len, "%s: %s", path, strerror(e));
+            ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(e));
         goto out;
     }
     /* 0600 exactly, whatever the umask. */
     if (fchmod(fd, 0600) != 0 || write_all(fd, text, NODE_KEYFILE_LEN) != 0 || fsync(fd) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        rc = NODE_E_IO;
         close(fd);
         goto err_after_create;
     }
     if (close(fd) != 0 || sync_dir(path) != 0) {
-        set_err(errmsg, errmsg_len, "%s: %s", path, strerror(errno));
-        rc = NODE_CONFIG_E_IO;
+        ledger_errf(0, errmsg, errmsg_len, "%s: %s", path, strerror(errno));
+        rc = NODE_E_IO;
         goto err_after_create;
     }
     rc = 0;

@@ -22,7 +22,8 @@ struct localnet;
 
 /* Creates (or reopens) a consortium of n validators in dir (created if
  * missing) and writes dir/genesis.ini. *out owned by the caller.
- * Returns 0 or a ledger error with the reason in errmsg. */
+ * Returns 0, a ledger error (opening a store) or a node/err.h code
+ * (node_driver_new), with the reason in errmsg. */
 int localnet_new(const char *dir, unsigned n, struct localnet **out, char *errmsg,
                  size_t errmsg_len);
 void localnet_free(struct localnet *ln);

@@ -70,7 +70,7 @@ int sealctl_usage_error(const struct sealctl *s, const char *fmt, ...)
 int sealctl_fail(const struct sealctl *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* The exit code for a NODE_CONFIG_E_* error: IO -> 3, the rest -> 2. */
+/* The exit code for a node/err.h file error (NODE_E_*): IO -> 3, the rest -> 2. */
 int sealctl_exit_for_config_err(int err);
 
 /* A required option's value as an unsigned integer in [min, max] (plain

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/config_err.h"
+#include "node/err.h"
 #include "node/sealctl.h"
 
 static void print_usage(const struct sealctl *s, FILE *f)
@@ -38,8 +38,7 @@ int sealctl_fail(const struct sealctl *s, int code, const char *fmt, ...)
 
 int sealctl_exit_for_config_err(int err)
 {
-    return err == NODE_CONFIG_E_IO || err == NODE_CONFIG_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE
-                                                                 : SEALCTL_EXIT_USAGE;
+    return err == NODE_E_IO || err == NODE_E_NOMEM ? SEALCTL_EXIT_UNREACHABLE : SEALCTL_EXIT_USAGE;
 }
 
 int sealctl_uint_arg(const struct sealctl *s, const char *opt, const char *val, unsigned long min,

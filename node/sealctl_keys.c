@@ -22,7 +22,7 @@ int sealctl_cmd_keygen(struct sealctl *s, int argc, char **argv)
     struct node_key k = { .sk = NULL };
     char err[512];
     if ((rc = node_key_generate(&k)) != 0)
-        return sealctl_fail(s, sealctl_exit_for_config_err(rc), "%s", node_config_strerror(rc));
+        return sealctl_fail(s, sealctl_exit_for_config_err(rc), "%s", node_strerror(rc));
     rc = node_keyfile_write(out, &k, err, sizeof(err));
     if (rc != 0) {
         node_key_close(&k);

@@ -76,7 +76,7 @@ static int make_node(const struct sealctl *s, struct testnet *t, unsigned i)
         if (rc == 0)
             rc = node_keyfile_write(path, &k, err, sizeof(err));
         else
-            snprintf(err, sizeof(err), "%s", node_config_strerror(rc));
+            snprintf(err, sizeof(err), "%s", node_strerror(rc));
         memcpy(f == 0 ? v->node_key : v->admin_key, k.pk, LEDGER_KEY_LEN);
         node_key_close(&k);
         if (rc != 0)
@@ -123,11 +123,11 @@ static int write_config(const struct sealctl *s, const struct testnet *t, unsign
     if (bad)
         return sealctl_fail(s, SEALCTL_EXIT_UNREACHABLE, "%s: %s", path, strerror(errno));
     struct node_config *cfg = malloc(sizeof(*cfg));
-    int rc = cfg == NULL ? NODE_CONFIG_E_NOMEM : node_config_load(path, cfg, err, sizeof(err));
+    int rc = cfg == NULL ? NODE_E_NOMEM : node_config_load(path, cfg, err, sizeof(err));
     free(cfg);
     if (rc != 0)
         return sealctl_fail(s, SEALCTL_EXIT_UNREACHABLE, "internal: written config refused: %s",
-                            rc == NODE_CONFIG_E_NOMEM ? "out of memory" : err);
+                            rc == NODE_E_NOMEM ? "out of memory" : err);
     return 0;
 }
 

@@ -26,8 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         break;
     case 200:
-        if (size < 13 || memcmp(req, "GET /metrics", 12) != 0 ||
-            (req[12] != ' ' && req[12] != '?'))
+        if (size < 13 || memcmp(req, "GET /metrics", 12) != 0 || (req[12] != ' ' && req[12] != '?'))
             abort();
         break;
     case 400:

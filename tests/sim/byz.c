@@ -173,6 +173,13 @@ bool sim_byz_outgoing(struct sim_cluster *c, struct sim_replica *r, const struct
     /* Keep one in four (a ring of 8 spans many heights and views). */
     if ((r->byz_kinds & SIM_BYZ_REPLAY) && sim_rng_below(&c->rng, 4) == 0)
         remember(r, m);
+    if (m->kind == PBFT_MSG_VIEWCHANGE)
+        sim_byz_heard(c, r, m->bytes, m->len); /* its own count towards a NEW-VIEW too */
+    if ((r->byz_kinds & SIM_BYZ_NEWVIEW) && m->kind == PBFT_MSG_NEWVIEW && sim_byz_newview(c, r, m))
+        return true;
+    if ((r->byz_kinds & SIM_BYZ_VCHANGE) && m->kind == PBFT_MSG_VIEWCHANGE &&
+        sim_byz_viewchange(c, r, m))
+        return true;
     bool eq = (r->byz_kinds & SIM_BYZ_EQUIVOCATE) && r->eq_active && m->height == r->eq_height &&
               m->view == r->eq_view;
     if ((r->byz_kinds & SIM_BYZ_SELECTIVE) && !eq) {
@@ -322,9 +329,8 @@ void sim_byz_act(struct sim_cluster *c, struct sim_replica *r, uint64_t arg)
                  { SIM_BYZ_FLOOD, act_flood },          { SIM_BYZ_GARBAGE, act_garbage },
                  { SIM_BYZ_REPLAY, act_replay } };
     struct pbft_stats st;
-    if (r->core == NULL)
+    if (!sim_replica_stats(r, &st))
         return;
-    pbft_get_stats(r->core, &st);
     size_t k = sizeof(acts) / sizeof(acts[0]);
     size_t start = (size_t)(arg % k);
     for (size_t i = 0; i < k; i++) {

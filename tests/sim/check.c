@@ -235,15 +235,44 @@ static void emitted_newview(struct sim_check *c, int id, const unsigned char *pa
                        payload[SIM_NEWVIEW_PAYLOAD - 1] ? ", re-proposal" : "");
 }
 
-void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload)
+/*
+ * A VIEW-CHANGE is keyed by (height, view): what a replica leaving for a view from a height
+ * claims (its commit certificate below, its prepared certificate) is one thing, so two
+ * different signed payloads for one key are two stories told to different replicas.
+ */
+static void emitted_viewchange(struct sim_check *c, int id, const unsigned char *payload,
+                               size_t len)
+{
+    unsigned char key[24], val[SIM_DIGEST_LEN];
+    put_be64(key, (uint64_t)id << 8 | (uint64_t)PBFT_SIG_VIEWCHANGE);
+    memcpy(key + 8, payload, 16); /* height ‖ view */
+    sim_block_digest(payload, len, val);
+    const unsigned char *d = sim_map_put(&c->sigs, key, sizeof(key), val, sizeof(val));
+    if (memcmp(d, val, sizeof(val)) != 0)
+        sim_check_fail(c, SIM_V_DOUBLE_SIGN,
+                       "honest replica %d signed two different VIEW-CHANGEs for h=%llu v=%llu "
+                       "(this one: prepared=%u v=%llu)",
+                       id, (unsigned long long)get_be64(payload),
+                       (unsigned long long)get_be64(payload + 8), payload[56],
+                       (unsigned long long)get_be64(payload + 57));
+}
+
+void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload,
+                       size_t len)
 {
     unsigned char key[24];
     if (id < 0 || id >= c->n || !c->honest[id])
         return;
-    if (kind == PBFT_SIG_NEWVIEW) {
+    if (kind == PBFT_SIG_NEWVIEW && len == SIM_NEWVIEW_PAYLOAD) {
         emitted_newview(c, id, payload);
         return;
     }
+    if (kind == PBFT_SIG_VIEWCHANGE && len == SIM_VIEWCHANGE_PAYLOAD) {
+        emitted_viewchange(c, id, payload, len);
+        return;
+    }
+    if (len != PBFT_VOTE_PAYLOAD_SIZE)
+        return;
     if (kind < PBFT_SIG_PREPREPARE || kind > PBFT_SIG_COMMIT)
         return;
     put_be64(key, (uint64_t)id << 8 | (uint64_t)kind);

@@ -76,13 +76,17 @@ void sim_check_commit(struct sim_check *c, int slot, int id, const struct pbft_c
                       const unsigned char *payload, size_t len);
 /* Size of a NEW-VIEW's signed payload: base ‖ view ‖ digest ‖ reproposal (pbft.h). */
 #define SIM_NEWVIEW_PAYLOAD 49
+/* Size of a VIEW-CHANGE's signed payload (pbft.h). */
+#define SIM_VIEWCHANGE_PAYLOAD PBFT_SIG_PAYLOAD_MAX
 /*
- * Records a PRE-PREPARE/PREPARE/COMMIT signature identity id emitted (payload = height ‖
- * view ‖ digest); flags a second digest for the same (kind, view, height) from an honest id.
- * For a NEW-VIEW (payload of SIM_NEWVIEW_PAYLOAD bytes) it flags a second, different NEW-VIEW
- * for the same view: whatever its base or choice, a view has one.
+ * Records a signature identity id emitted (payload of len bytes, pbft.h layouts) and flags
+ * honest equivocation, for every signed kind: a second digest for the same (kind, view,
+ * height) of a PRE-PREPARE/PREPARE/COMMIT; a second, different NEW-VIEW for the same view
+ * (whatever its base or choice, a view has one); a second, different VIEW-CHANGE for the
+ * same (height, view).
  */
-void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload);
+void sim_check_emitted(struct sim_check *c, int id, int kind, const unsigned char *payload,
+                       size_t len);
 /* sim_check_cert's result for a certificate whose only fault is having fewer than q signers. */
 #define SIM_CERT_SHORT (-2)
 /*

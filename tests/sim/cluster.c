@@ -15,13 +15,12 @@ static int cb_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, s
         return -1;
     size_t l = sim_signed_bytes((int)kind, payload, len, msg);
     sim_sign(&r->c->keys, r->id, msg, l, sig);
-    if ((kind <= PBFT_SIG_COMMIT && len == PBFT_VOTE_PAYLOAD_SIZE) ||
-        (kind == PBFT_SIG_NEWVIEW && len == SIM_NEWVIEW_PAYLOAD)) {
-        unsigned i = r->ring_next++ % 16;
-        r->signed_ring[i].kind = (int)kind;
-        memcpy(r->signed_ring[i].payload, payload, len);
-        memcpy(r->signed_ring[i].sig, sig, PBFT_SIG_SIZE);
-    }
+    unsigned i = r->ring_next++ % SIM_SIGNED_RING;
+    r->signed_ring[i].kind = (int)kind;
+    r->signed_ring[i].left = false;
+    r->signed_ring[i].len = len;
+    memcpy(r->signed_ring[i].payload, payload, len);
+    memcpy(r->signed_ring[i].sig, sig, PBFT_SIG_SIZE);
     return 0;
 }
 
@@ -34,13 +33,6 @@ static bool cb_verify(void *ctx, enum pbft_sig_kind kind, unsigned signer, const
         return false;
     size_t l = sim_signed_bytes((int)kind, payload, len, msg);
     return sim_verify(&r->c->keys, (int)signer, msg, l, sig);
-}
-
-static void cb_trace(void *ctx, uint64_t now, unsigned self, const char *line)
-{
-    struct sim_replica *r = ctx;
-    (void)self;
-    sim_trace(r->c->trace, now, r->slot, "%s", line);
 }
 
 /* The caller's digest rule, handed to the core so it can drop mismatched blocks early. */
@@ -72,6 +64,7 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
     c->slots = n + (mix->twins ? c->f : 0);
     c->seed = seed;
     c->mix = mix;
+    c->persist_max = mix->persist_max;
     c->trace = trace;
     c->trace_core = trace->verbose || !trace->off;
     c->tm = (struct sim_timing){ .progress = 1000,
@@ -99,8 +92,7 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
         r->twin = s >= n;
         /* The caller's request time-out is below the core's, which then grants each view its own.
          */
-        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4),
-                      c->tm.request * 3 / 4);
+        sim_node_init(&r->node, (int64_t)sim_rng_below(&c->rng, c->tm.delta / 4));
     }
     for (int s = n; s < c->slots; s++) {
         c->r[s - n].twin = true;
@@ -112,60 +104,24 @@ int sim_cluster_init(struct sim_cluster *c, int n, uint64_t seed, const struct s
 void sim_cluster_close(struct sim_cluster *c)
 {
     for (int s = 0; s < c->slots; s++) {
-        pbft_free(c->r[s].core);
+        node_driver_free(c->r[s].drv);
         free(c->r[s].durable);
         for (int i = 0; i < 8; i++)
             sim_blob_unref(c->r[s].sent_ring[i]);
+        for (int i = 0; i < SIM_VC_STASH; i++)
+            sim_blob_unref(c->r[s].vc_stash[i]);
     }
     sim_queue_close(&c->q_ev);
+    free(c->committed_at);
     sim_keys_close(&c->keys);
     free(c->pending);
     free(c->msgbuf);
 }
 
-static struct pbft_config config_for(struct sim_cluster *c, struct sim_replica *r)
-{
-    struct pbft_config cfg = {
-        .n = (unsigned)c->n,
-        .self = (unsigned)r->id,
-        .crypto = sim_cluster_crypto(r),
-        .max_payload = SIM_BLOCK_MAX_LEN,
-        .progress_timeout_ms = c->tm.progress,
-        .view_change_timeout_ms = c->tm.view_change,
-        .view_change_max_ms = c->tm.view_change_max,
-        .request_timeout_ms = c->tm.request,
-        .resend_ms = c->tm.resend,
-        .trace = c->trace_core ? cb_trace : NULL,
-        .trace_ctx = r,
-    };
-    return cfg;
-}
-
-static void boot(struct sim_cluster *c, struct sim_replica *r)
-{
-    struct pbft_config cfg = config_for(c, r);
-    int rc = pbft_new(&cfg, &r->core);
-    if (rc != 0) {
-        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "pbft_new slot %d: %s", r->slot,
-                       pbft_strerror(rc));
-        return;
-    }
-    r->up = true;
-    r->deadline = 0;
-    /* A new core numbers its snapshots from 1 again; the durable bytes stay until replaced. */
-    r->durable_seq = 0;
-    struct pbft_event ev = { .type = PBFT_EV_START, .now = c->now };
-    ev.start.snapshot = r->durable;
-    ev.start.snapshot_len = r->durable_len;
-    ev.start.committed_height = r->node.height;
-    ev.start.last_cert = r->node.height > 0 ? &r->tip_cert : NULL;
-    sim_replica_step(c, r, &ev);
-}
-
 void sim_cluster_start(struct sim_cluster *c)
 {
     for (int s = 0; s < c->slots; s++) {
-        boot(c, &c->r[s]);
+        sim_replica_boot(c, &c->r[s]);
         struct sim_event tick = { .at = c->now + 1 + sim_rng_below(&c->rng, 200),
                                   .kind = SIM_EV_TICK,
                                   .to = s };
@@ -178,9 +134,8 @@ void sim_cluster_start(struct sim_cluster *c)
 static void count_core(struct sim_cluster *c, struct sim_replica *r)
 {
     struct pbft_stats st;
-    if (r->core == NULL)
+    if (!sim_replica_stats(r, &st))
         return;
-    pbft_get_stats(r->core, &st);
     if (st.view_changes > c->st.view_changes)
         c->st.view_changes = st.view_changes;
     c->st.core_dropped +=
@@ -195,16 +150,14 @@ void sim_cluster_crash(struct sim_cluster *c, int s)
     count_core(c, r);
     sim_trace(c->trace, c->now, s, "CRASH (durable snapshot seq %llu)",
               (unsigned long long)r->durable_seq);
-    pbft_free(r->core);
-    r->core = NULL;
+    node_driver_free(r->drv);
+    r->drv = NULL;
     r->up = false;
     r->epoch++;
-    r->want_propose = false;
-    r->proposing = false;
     r->deadline = 0;
+    r->sync_queued = false;
     r->ring_next = 0;
     memset(r->signed_ring, 0, sizeof(r->signed_ring));
-    sim_node_drop_pool(&r->node);
     c->st.crashes++;
 }
 
@@ -216,10 +169,14 @@ void sim_cluster_restart(struct sim_cluster *c, int s)
     sim_trace(c->trace, c->now, s, "RESTART from snapshot seq %llu, applied h=%llu",
               (unsigned long long)r->durable_seq, (unsigned long long)r->node.height);
     c->st.restarts++;
+    sim_replica_boot(c, r);
     /* Clients and gossip hand a restarted node the requests still pending. */
-    for (size_t i = 0; i < c->npending; i++)
-        sim_node_add_tx(&r->node, c->pending[i], c->now);
-    boot(c, r);
+    for (size_t i = 0; i < c->npending; i++) {
+        struct sim_event ev = {
+            .at = c->now, .kind = SIM_EV_CLIENT_TX, .to = s, .arg = c->pending[i]
+        };
+        sim_queue_push(&c->q_ev, &ev);
+    }
 }
 
 void sim_cluster_collect(struct sim_cluster *c)
@@ -310,6 +267,30 @@ void sim_cluster_run_until(struct sim_cluster *c, uint64_t until)
         c->now = until;
 }
 
+uint64_t sim_cluster_committed_at(const struct sim_cluster *c, uint64_t tx)
+{
+    uint64_t seq = sim_tx_seq(tx);
+    return seq < c->cap_committed ? c->committed_at[seq] : 0;
+}
+
+void sim_cluster_note_committed(struct sim_cluster *c, uint64_t tx, uint64_t height)
+{
+    uint64_t seq = sim_tx_seq(tx);
+    if (seq >= c->cap_committed) {
+        size_t cap = c->cap_committed ? c->cap_committed : 1024;
+        while (cap <= seq)
+            cap *= 2;
+        uint64_t *p = realloc(c->committed_at, cap * sizeof(*p));
+        if (p == NULL)
+            abort();
+        memset(p + c->cap_committed, 0, (cap - c->cap_committed) * sizeof(*p));
+        c->committed_at = p;
+        c->cap_committed = cap;
+    }
+    if (c->committed_at[seq] == 0)
+        c->committed_at[seq] = height;
+}
+
 bool sim_cluster_tx_committed(const struct sim_cluster *c, uint64_t tx)
 {
     for (size_t i = 0; i < c->npending; i++) {
@@ -353,8 +334,8 @@ static uint64_t be64(const unsigned char *p)
 bool sim_replica_signed(const struct sim_replica *r, int kind, uint64_t h,
                         unsigned char out_digest[SIM_DIGEST_LEN], uint64_t *out_view)
 {
-    for (unsigned k = 0; k < 16; k++) {
-        unsigned i = (r->ring_next + 15 - k) % 16;
+    for (unsigned k = 0; k < SIM_SIGNED_RING; k++) {
+        unsigned i = (r->ring_next + SIM_SIGNED_RING - 1 - k) % SIM_SIGNED_RING;
         if (r->signed_ring[i].kind == kind && be64(r->signed_ring[i].payload) == h) {
             memcpy(out_digest, r->signed_ring[i].payload + 16, SIM_DIGEST_LEN);
             if (out_view != NULL)

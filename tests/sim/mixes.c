@@ -10,6 +10,12 @@
 /* Probabilities are per million; delays in virtual ms. */
 static const struct sim_mix mixes[] = {
     { .name = "clean", .desc = "no faults", .delay_min = 1, .delay_max = 10 },
+    { .name = "load",
+      .desc = "no faults, clients near the chain's capacity: never a view change",
+      .delay_min = 1,
+      .delay_max = 10,
+      .tx_per_s = 450,
+      .faulty_max = 3000 },
     { .name = "lossy",
       .desc = "5% drop, 5% duplicate, 5% reorder, 1-40 ms delay",
       .delay_min = 1,
@@ -62,6 +68,15 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30 },
+    { .name = "newview",
+      .desc = "f Byzantine crafting VIEW-CHANGEs (replayed certificates, hidden prepared blocks) "
+              "and NEW-VIEWs (chosen or stale sets, wrong re-proposals, lying bases), each "
+              "equivocated, amid COMMIT loss and partitions that force view changes",
+      .delay_min = 1,
+      .delay_max = 20,
+      .commit_drop_ppm = 300000,
+      .partitions = true,
+      .byz = SIM_BYZ_NEWVIEW | SIM_BYZ_VCHANGE },
     { .name = "slow",
       .desc = "delays of 50 ms to several seconds (beyond the timeouts), 2% drop, crashes, "
               "fsync up to 400 ms",
@@ -97,7 +112,8 @@ static const struct sim_mix mixes[] = {
       .partitions = true,
       .crashes = true,
       .persist_max = 30,
-      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF },
+      .byz = ALL_NOISE | SIM_BYZ_EQUIVOCATE | SIM_BYZ_CENSOR | SIM_BYZ_SELECTIVE | SIM_BYZ_DEAF |
+             SIM_BYZ_NEWVIEW | SIM_BYZ_VCHANGE },
 };
 
 #define NMIX ((int)(sizeof(mixes) / sizeof(mixes[0])))
@@ -124,10 +140,11 @@ const struct sim_mix *sim_mix_find(const char *name)
 void sim_pick(uint64_t seed, int *out_n, const struct sim_mix **out_mix)
 {
     /*
-     * Mostly the sizes the issue names; now and then 2, 3 and 6 (f = 0 or odd quorums) and
-     * a larger 10 (f = 3), which costs twice a 7.
+     * Mostly the sizes the issue names; now and then 2, 3, 6, 8 and 9 (f = 0, odd quorums,
+     * q = 6 of 8 and 9) and a larger 10 (f = 3), which costs twice a 7: every n from 1 to 10.
      */
-    static const int sizes[] = { 4, 4, 4, 5, 7, 4, 5, 7, 1, 4, 5, 2, 4, 3, 7, 6, 4, 5, 7, 10 };
+    static const int sizes[] = { 4, 4, 4, 5, 7, 4, 5, 7,  1, 4, 5, 2,
+                                 4, 3, 7, 6, 4, 5, 7, 10, 8, 9, 4, 5 };
     const struct sim_mix *m = &mixes[(seed - 1) % NMIX];
     /* A multiplicative hash, so every mix meets every size whatever the number of mixes. */
     uint64_t k = (seed * 0x9E3779B97F4A7C15ULL) >> 32;

@@ -9,9 +9,7 @@
 enum sim_ev_kind {
     SIM_EV_MSG,       /* deliver a message blob to replica `to` */
     SIM_EV_TIMER,     /* replica `to`'s core deadline `arg` may have been reached */
-    SIM_EV_PERSISTED, /* replica `to`'s persistence request `arg` is durable */
-    SIM_EV_VERDICT,   /* replica `to`'s caller finished validating block blob */
-    SIM_EV_PROPOSE,   /* replica `to`'s caller finished building a block */
+    SIM_EV_PERSISTED, /* replica `to`'s snapshot `arg` (blob) is durable */
     SIM_EV_CLIENT_TX, /* a client transaction `arg` reaches replica `to` */
     SIM_EV_FAULT,     /* scheduled fault action `arg` (crash, restart, partition, ...) */
     SIM_EV_BYZ,       /* a Byzantine replica `to` acts (flood, forged vote, ...) */

@@ -1,197 +1,153 @@
-/* The caller of each replica: carries out updates (commit, persist, send, validate, propose, sync).
- */
+/* Driving one replica: simulated events turned into calls of the production driver. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/err.h"
 #include "tests/sim/replica.h"
 
-/* Header of a SIM_EV_VERDICT blob in front of the block payload. */
-#define VHDR (8 + 8 + SIM_DIGEST_LEN + 1)
+/* A sync that found nothing to apply is tried again this much later at the earliest. */
+#define SYNC_RETRY_MS 500
 
 static void push(struct sim_cluster *c, struct sim_replica *r, enum sim_ev_kind kind,
-                 uint64_t delay, uint64_t arg, struct sim_blob *blob)
+                 uint64_t delay, uint64_t arg)
 {
-    struct sim_event ev = { .at = c->now + delay,
-                            .kind = kind,
-                            .to = r->slot,
-                            .epoch = r->epoch,
-                            .arg = arg,
-                            .blob = blob };
+    struct sim_event ev = {
+        .at = c->now + delay, .kind = kind, .to = r->slot, .epoch = r->epoch, .arg = arg
+    };
     sim_queue_push(&c->q_ev, &ev);
 }
 
-static struct sim_blob *blob_or_die(const void *p, size_t len)
+uint64_t sim_replica_clock(const struct sim_replica *r)
 {
-    struct sim_blob *b = sim_blob_new(p, len);
-    if (b == NULL) {
-        fprintf(stderr, "sim: out of memory\n");
-        abort();
-    }
-    return b;
+    return sim_node_clock(&r->node, r->c->now);
 }
 
-static void pending_remove(struct sim_cluster *c, uint64_t tx)
+bool sim_replica_stats(const struct sim_replica *r, struct pbft_stats *out)
 {
-    for (size_t i = 0; i < c->npending; i++) {
-        if (c->pending[i] == tx) {
-            c->pending[i] = c->pending[--c->npending];
-            return;
-        }
-    }
+    if (r->drv == NULL)
+        return false;
+    node_driver_stats(r->drv, out);
+    return true;
 }
 
-static void on_commit(struct sim_cluster *c, struct sim_replica *r, const struct pbft_update *up)
-{
-    const struct pbft_cert *cert = up->committed.cert;
-    char d[9];
-    sim_digest_hex(cert->digest, d);
-    sim_trace(c->trace, c->now, r->slot, "COMMIT h=%llu v=%llu %s (%u sigs)",
-              (unsigned long long)cert->height, (unsigned long long)cert->view, d, cert->count);
-    sim_check_commit(&c->chk, r->slot, r->id, cert, up->committed.payload,
-                     up->committed.payload_len);
-    if (cert->height <= r->node.height)
-        return; /* already applied through a sync */
-    if (cert->height != r->node.height + 1) {
-        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "slot %d committed h=%llu on applied tip %llu",
-                       r->slot, (unsigned long long)cert->height,
-                       (unsigned long long)r->node.height);
-        return;
-    }
-    sim_node_apply(&r->node, up->committed.payload, up->committed.payload_len, c->now, true);
-    r->tip_cert = *cert;
-    if (r->byz || r->twin)
-        return;
-    struct sim_block b;
-    if (sim_block_decode(up->committed.payload, up->committed.payload_len, &b) != 0)
-        return;
-    for (uint32_t i = 0; i < b.ntx; i++) {
-        pending_remove(c, b.tx[i]);
-        if (b.tx[i] == c->censored_tx && c->censored_tx != 0 && !c->censor_done) {
-            c->censor_done = true;
-            sim_trace(c->trace, c->now, r->slot, "censored tx %llu committed at h=%llu",
-                      (unsigned long long)sim_tx_seq(b.tx[i]), (unsigned long long)b.height);
-        }
-    }
-}
-
-static void on_persist(struct sim_cluster *c, struct sim_replica *r, const struct pbft_update *up)
-{
-    uint64_t lag = c->mix->persist_max ? sim_rng_below(&c->rng, c->mix->persist_max + 1) : 0;
-    if (r->crash_on_persist) {
-        /* Pushed first, so it pops before the fsync completes even when lag is 0. */
-        r->crash_on_persist = false;
-        push(c, r, SIM_EV_FAULT, lag / 2, 0, NULL);
-    }
-    push(c, r, SIM_EV_PERSISTED, lag, up->persist.seq,
-         blob_or_die(up->persist.bytes, up->persist.len));
-}
-
-/* Records the signatures of r's own votes that this message carries (they now left). */
+/* Records the signatures of r's own messages that this message carries (they now left). */
 static void note_emitted(struct sim_cluster *c, struct sim_replica *r, const uint8_t *bytes,
                          size_t len)
 {
-    for (unsigned i = 0; i < 16; i++) {
-        if (r->signed_ring[i].kind == 0)
+    for (unsigned i = 0; i < SIM_SIGNED_RING; i++) {
+        if (r->signed_ring[i].kind == 0 || r->signed_ring[i].left)
             continue;
-        if (memmem(bytes, len, r->signed_ring[i].sig, PBFT_SIG_SIZE) != NULL)
-            sim_check_emitted(&c->chk, r->id, r->signed_ring[i].kind, r->signed_ring[i].payload);
+        if (memmem(bytes, len, r->signed_ring[i].sig, PBFT_SIG_SIZE) == NULL)
+            continue;
+        sim_check_emitted(&c->chk, r->id, r->signed_ring[i].kind, r->signed_ring[i].payload,
+                          r->signed_ring[i].len);
+        r->signed_ring[i].left = true; /* recorded: a re-send of it changes nothing */
     }
 }
 
-static void on_msg(struct sim_cluster *c, struct sim_replica *r, const struct pbft_out_msg *m)
+/* The driver's send callback: the network, through a Byzantine slot's hooks. */
+void sim_replica_send(void *ctx, int to, const uint8_t *bytes, size_t len)
 {
-    note_emitted(c, r, m->bytes, m->len);
-    if (r->byz && sim_byz_outgoing(c, r, m))
+    struct sim_replica *r = ctx;
+    struct sim_cluster *c = r->c;
+    struct pbft_out_msg m = { .to = to, .bytes = bytes, .len = len };
+    pbft_msg_peek(bytes, len, &m.kind, NULL, &m.height, &m.view);
+    note_emitted(c, r, bytes, len);
+    if (r->byz && sim_byz_outgoing(c, r, &m))
         return;
-    if (m->to != PBFT_BROADCAST) {
-        sim_cluster_send_to(c, r->slot, m->to, m->bytes, m->len);
+    if (to != PBFT_BROADCAST) {
+        sim_cluster_send_to(c, r->slot, to, bytes, len);
         return;
     }
     for (int id = 0; id < c->n; id++) {
         if (id != r->id)
-            sim_cluster_send_to(c, r->slot, id, m->bytes, m->len);
+            sim_cluster_send_to(c, r->slot, id, bytes, len);
     }
 }
 
-static void on_validate(struct sim_cluster *c, struct sim_replica *r, const struct pbft_update *up)
+/* After every driver call: its return, its timer, and a sync it wants. */
+static void after(struct sim_cluster *c, struct sim_replica *r, int rc, const char *what)
 {
-    size_t len = up->validate.payload_len;
-    unsigned char *buf = malloc(VHDR + len);
-    if (buf == NULL)
-        abort();
-    memcpy(buf, &up->validate.height, 8);
-    memcpy(buf + 8, &up->validate.view, 8);
-    memcpy(buf + 16, up->validate.digest, SIM_DIGEST_LEN);
-    buf[16 + SIM_DIGEST_LEN] = up->validate.reproposal;
-    memcpy(buf + VHDR, up->validate.payload, len);
-    struct sim_blob *b = blob_or_die(buf, VHDR + len);
-    free(buf);
-    push(c, r, SIM_EV_VERDICT, 1 + sim_rng_below(&c->rng, 3), 0, b);
-}
-
-static void maybe_propose(struct sim_cluster *c, struct sim_replica *r)
-{
-    if (!r->up || !r->want_propose || r->proposing || r->node.npool == 0 ||
-        r->node.height + 1 != r->prop_height)
+    if (rc == LEDGER_E_FATAL && r->chain_failed) {
+        /* Fail-stop: the node stops, as sealchaind exits; its durable state stays. */
+        sim_trace(c->trace, c->now, r->slot, "FAIL-STOP: %s", node_driver_errmsg(r->drv));
+        c->st.fail_stops++;
+        sim_cluster_crash(c, r->slot);
         return;
-    r->proposing = true;
-    push(c, r, SIM_EV_PROPOSE, 1 + sim_rng_below(&c->rng, 3), 0, NULL);
-}
-
-static void on_deadline(struct sim_cluster *c, struct sim_replica *r, uint64_t deadline)
-{
-    if (deadline == r->deadline)
-        return;
-    r->deadline = deadline;
-    if (deadline == 0)
-        return;
-    /* A deadline in the past still fires strictly later, so virtual time always advances. */
-    uint64_t at = deadline > c->now ? deadline : c->now + 1;
-    push(c, r, SIM_EV_TIMER, at - c->now, deadline, NULL);
-}
-
-static void handle_update(struct sim_cluster *c, struct sim_replica *r,
-                          const struct pbft_update *up)
-{
-    if (up->has_committed)
-        on_commit(c, r, up);
-    if (up->has_persist)
-        on_persist(c, r, up);
-    for (unsigned i = 0; i < up->n_msgs && i < PBFT_MAX_OUT; i++)
-        on_msg(c, r, &up->msgs[i]);
-    if (up->has_validate)
-        on_validate(c, r, up);
-    if (up->has_propose) {
-        r->want_propose = true;
-        r->prop_height = up->propose.height;
-        r->prop_view = up->propose.view;
-        maybe_propose(c, r);
     }
-    if (up->has_behind) {
+    if (rc != 0 && r->drv != NULL) {
+        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "slot %d: driver %s = %s: %s", r->slot, what,
+                       ledger_strerror(rc), node_driver_errmsg(r->drv));
+        return;
+    }
+    uint64_t deadline = node_driver_deadline(r->drv);
+    if (deadline != r->deadline) {
+        r->deadline = deadline;
+        /* A deadline in the past still fires strictly later, so virtual time advances. */
+        uint64_t clock = sim_replica_clock(r);
+        if (deadline != 0)
+            push(c, r, SIM_EV_TIMER, deadline > clock ? deadline - clock : 1, deadline);
+    }
+    uint64_t height;
+    unsigned peer;
+    if (!r->sync_queued && c->now >= r->sync_retry_at &&
+        node_driver_behind(r->drv, &height, &peer)) {
         sim_trace(c->trace, c->now, r->slot, "behind: h=%llu certified, peer %u",
-                  (unsigned long long)up->behind.height, up->behind.peer);
-        push(c, r, SIM_EV_SYNC, 5 + sim_rng_below(&c->rng, 20), up->behind.height, NULL);
+                  (unsigned long long)height, peer);
+        r->sync_queued = true;
+        push(c, r, SIM_EV_SYNC, 5 + sim_rng_below(&c->rng, 20), height);
     }
-    on_deadline(c, r, up->deadline);
 }
 
-void sim_replica_step(struct sim_cluster *c, struct sim_replica *r, struct pbft_event *ev)
+void sim_replica_boot(struct sim_cluster *c, struct sim_replica *r)
 {
-    struct pbft_update up;
-    if (!r->up || r->core == NULL)
+    char err[256] = "";
+    struct node_driver_config cfg = {
+        .self = (unsigned)r->id,
+        .chain = &r->chain,
+        .n = (unsigned)c->n,
+        .send = sim_replica_send,
+        .send_ctx = r,
+        .clock_skew_ms = c->tm.delta,
+        .progress_timeout_ms = c->tm.progress,
+        .view_change_timeout_ms = c->tm.view_change,
+        .view_change_max_ms = c->tm.view_change_max,
+        .request_timeout_ms = c->tm.request,
+        .resend_ms = c->tm.resend,
+        .block_txs = SIM_BLOCK_MAX_TX,
+        .mempool_max_txs = SIM_POOL_MAX,
+        .max_payload = SIM_BLOCK_MAX_LEN,
+        .trace = c->trace_core ? sim_replica_trace : NULL,
+        .trace_ctx = r,
+    };
+    r->chain = sim_chain_for(r);
+    r->up = true;
+    r->deadline = 0;
+    r->sync_queued = false;
+    r->sync_retry_at = 0;
+    r->chain_failed = false;
+    /* A new core numbers its snapshots from 1 again; the durable bytes stay until replaced. */
+    r->durable_seq = 0;
+    int rc = node_driver_new(&cfg, sim_replica_clock(r), &r->drv, err, sizeof(err));
+    if (rc != 0) {
+        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "node_driver_new slot %d: %s", r->slot, err);
+        r->up = false;
         return;
-    ev->now = c->now;
-    int rc = pbft_step(r->core, ev, &up);
-    if (rc != 0)
-        sim_check_fail(&c->chk, SIM_V_CORE_ERROR, "slot %d: pbft_step(event %d) = %s: %s", r->slot,
-                       (int)ev->type, pbft_strerror(rc), pbft_errmsg(r->core));
-    handle_update(c, r, &up);
+    }
+    after(c, r, 0, "start");
+}
+
+void sim_replica_trace(void *ctx, uint64_t now, unsigned self, const char *line)
+{
+    struct sim_replica *r = ctx;
+    (void)now, (void)self;
+    sim_trace(r->c->trace, r->c->now, r->slot, "%s", line);
 }
 
 static void ev_persisted(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
 {
-    sim_trace(c->trace, c->now, r->slot, "caller: snapshot seq %llu durable",
+    sim_trace(c->trace, c->now, r->slot, "chain: snapshot seq %llu durable",
               (unsigned long long)ev->arg);
     if (ev->arg > r->durable_seq) {
         unsigned char *p = realloc(r->durable, ev->blob->len ? ev->blob->len : 1);
@@ -202,128 +158,98 @@ static void ev_persisted(struct sim_cluster *c, struct sim_replica *r, const str
         r->durable_len = ev->blob->len;
         r->durable_seq = ev->arg;
     }
-    struct pbft_event pe = { .type = PBFT_EV_PERSISTED };
-    pe.persisted.seq = ev->arg;
-    sim_replica_step(c, r, &pe);
+    after(c, r, node_driver_persisted(r->drv, ev->arg, sim_replica_clock(r)), "persisted");
 }
 
-static void ev_verdict(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
-{
-    const unsigned char *p = ev->blob->data;
-    struct pbft_event pe = { .type = PBFT_EV_VALIDATED };
-    memcpy(&pe.validated.height, p, 8);
-    memcpy(pe.validated.digest, p + 16, SIM_DIGEST_LEN);
-    enum sim_verdict v = sim_node_validate(&r->node, c->now, p + VHDR, ev->blob->len - VHDR, p + 16,
-                                           p[16 + SIM_DIGEST_LEN], c->tm.delta);
-    pe.validated.ok = v == SIM_VALID;
-    if (pe.validated.ok && !r->byz && !r->twin)
-        sim_check_valid(&c->chk, p + 16);
-    char d[9];
-    sim_digest_hex(p + 16, d);
-    sim_trace(c->trace, c->now, r->slot, "caller: block h=%llu %s %s%s",
-              (unsigned long long)pe.validated.height, d, sim_verdict_str(v),
-              p[16 + SIM_DIGEST_LEN] ? " (re-proposal)" : "");
-    sim_replica_step(c, r, &pe);
-}
-
-static void ev_propose(struct sim_cluster *c, struct sim_replica *r)
-{
-    unsigned char buf[SIM_BLOCK_MAX_LEN];
-    r->proposing = false;
-    if (!r->want_propose || r->node.height + 1 != r->prop_height)
-        return;
-    r->want_propose = false;
-    if (r->byz && (r->byz_kinds & SIM_BYZ_CENSOR))
-        r->node.censor_tx = c->censored_tx;
-    size_t len = sim_node_build(&r->node, c->now, (uint32_t)r->id, buf);
-    struct pbft_event pe = { .type = PBFT_EV_PROPOSAL };
-    pe.proposal.height = r->prop_height;
-    sim_block_digest(buf, len, pe.proposal.digest);
-    pe.proposal.payload = buf;
-    pe.proposal.payload_len = len;
-    if (!r->byz && !r->twin)
-        sim_check_valid(&c->chk, pe.proposal.digest);
-    if (r->byz && (r->byz_kinds & SIM_BYZ_EQUIVOCATE))
-        sim_byz_proposed(c, r, r->prop_height, r->prop_view, buf, len);
-    sim_replica_step(c, r, &pe);
-}
-
+/* Fetches certified blocks up to `height` from the record of honest commits (what a peer
+ * serves), each checked as a syncing node would, then hands over to the driver. */
 static void ev_sync(struct sim_cluster *c, struct sim_replica *r, uint64_t height)
 {
     uint64_t target = height < c->chk.max_height ? height : c->chk.max_height;
-    const struct pbft_cert *last = NULL;
+    bool applied = false;
     char why[160];
+    r->sync_queued = false;
     while (r->node.height < target) {
         const struct sim_commit *rec = &c->chk.h[r->node.height + 1];
+        unsigned char d[SIM_DIGEST_LEN];
         if (!rec->set || sim_check_cert(&c->chk, &rec->cert, why, sizeof(why)) != 0)
             break;
-        if (sim_node_validate(&r->node, c->now, rec->payload, rec->len, rec->cert.digest, true,
-                              0) != SIM_VALID)
+        sim_block_digest(rec->payload, rec->len, d);
+        if (memcmp(d, rec->cert.digest, SIM_DIGEST_LEN) != 0 ||
+            sim_node_validate(&r->node, rec->payload, rec->len) != SIM_VALID)
             break;
-        sim_node_apply(&r->node, rec->payload, rec->len, c->now, false);
+        sim_node_apply(&r->node, rec->payload, rec->len);
         r->tip_cert = rec->cert;
-        last = &rec->cert;
+        applied = true;
     }
-    if (last == NULL)
+    if (!applied) {
+        r->sync_retry_at = c->now + SYNC_RETRY_MS;
         return;
+    }
     c->st.syncs++;
-    sim_trace(c->trace, c->now, r->slot, "caller: synced to h=%llu", (unsigned long long)target);
-    struct pbft_event pe = { .type = PBFT_EV_SYNCED };
-    pe.synced.cert = last;
-    sim_replica_step(c, r, &pe);
+    sim_trace(c->trace, c->now, r->slot, "chain: synced to h=%llu",
+              (unsigned long long)r->node.height);
+    after(c, r, node_driver_synced(r->drv, sim_replica_clock(r)), "synced");
 }
 
 static void ev_tick(struct sim_cluster *c, struct sim_replica *r)
 {
-    uint64_t tx;
-    push(c, r, SIM_EV_TICK, 200, 0, NULL);
+    push(c, r, SIM_EV_TICK, 200, 0);
     if (!r->up)
         return;
-    maybe_propose(c, r);
-    bool censor = r->byz && (r->byz_kinds & SIM_BYZ_CENSOR);
-    if (!censor && sim_node_overdue(&r->node, c->now, &tx)) {
-        struct pbft_event pe = { .type = PBFT_EV_REQUEST_OVERDUE };
-        r->overdue_reports++;
-        sim_replica_step(c, r, &pe);
-    }
+    after(c, r, node_driver_tick(r->drv, sim_replica_clock(r)), "tick");
 }
 
 static void ev_client_tx(struct sim_cluster *c, struct sim_replica *r, uint64_t tx)
 {
+    uint8_t bytes[8];
+    char why[160];
     if (!r->up || sim_cluster_tx_committed(c, tx))
         return;
-    sim_node_add_tx(&r->node, tx, c->now);
-    maybe_propose(c, r);
+    for (int i = 0; i < 8; i++)
+        bytes[i] = (uint8_t)(tx >> (8 * i));
+    int rc = node_driver_submit(r->drv, bytes, sizeof(bytes), sim_replica_clock(r), NULL, why,
+                                sizeof(why));
+    /* Refusals (held already, committed, censored, mempool full) are the mempool's business. */
+    after(c, r, rc == LEDGER_E_FATAL ? rc : 0, "submit");
 }
+
+/* Client load ticks this often when a mix sets a rate. */
+#define LOAD_TICK_MS 10
 
 static void ev_client(struct sim_cluster *c)
 {
-    if (!c->stop_clients)
+    uint64_t gap = 1 + sim_rng_below(&c->rng, 2 * c->tm.tx_every);
+    if (c->mix->tx_per_s != 0) {
+        /* A batch every tick, its size drawn around the rate: load near a chain's capacity. */
+        uint64_t mean = (uint64_t)c->mix->tx_per_s * LOAD_TICK_MS / 1000;
+        uint64_t k = mean / 2 + sim_rng_below(&c->rng, mean + 1);
+        for (uint64_t i = 0; i < k && !c->stop_clients; i++)
+            sim_cluster_submit(c);
+        gap = LOAD_TICK_MS;
+    } else if (!c->stop_clients) {
         sim_cluster_submit(c);
-    struct sim_event ev = { .at = c->now + 1 + sim_rng_below(&c->rng, 2 * c->tm.tx_every),
-                            .kind = SIM_EV_CLIENT,
-                            .to = -1 };
+    }
+    struct sim_event ev = { .at = c->now + gap, .kind = SIM_EV_CLIENT, .to = -1 };
     sim_queue_push(&c->q_ev, &ev);
 }
 
 static void ev_msg(struct sim_cluster *c, struct sim_replica *r, const struct sim_event *ev)
 {
+    if (r->byz)
+        sim_byz_heard(c, r, ev->blob->data, ev->blob->len);
     if (r->byz && sim_byz_deaf(c, r, ev->blob->data, ev->blob->len))
         return;
-    struct pbft_event pe = { .type = PBFT_EV_RECEIVE };
-    pe.receive.from = (unsigned)c->r[ev->from].id;
-    pe.receive.bytes = ev->blob->data;
-    pe.receive.len = ev->blob->len;
-    sim_replica_step(c, r, &pe);
+    int rc = node_driver_receive(r->drv, (unsigned)c->r[ev->from].id, ev->blob->data, ev->blob->len,
+                                 sim_replica_clock(r));
+    after(c, r, rc, "receive");
 }
 
 static void ev_timer(struct sim_cluster *c, struct sim_replica *r, uint64_t deadline)
 {
     if (deadline != r->deadline)
         return; /* superseded by a newer deadline */
-    r->deadline = 0;
-    struct pbft_event pe = { .type = PBFT_EV_TIMEOUT };
-    sim_replica_step(c, r, &pe);
+    after(c, r, node_driver_tick(r->drv, sim_replica_clock(r)), "tick");
 }
 
 void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
@@ -343,7 +269,7 @@ void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
         c->st.lost_persists += ev->kind == SIM_EV_PERSISTED;
         return;
     }
-    if (!r->up)
+    if (!r->up || r->drv == NULL)
         return;
     switch (ev->kind) {
     case SIM_EV_MSG:
@@ -354,12 +280,6 @@ void sim_replica_dispatch(struct sim_cluster *c, const struct sim_event *ev)
         break;
     case SIM_EV_PERSISTED:
         ev_persisted(c, r, ev);
-        break;
-    case SIM_EV_VERDICT:
-        ev_verdict(c, r, ev);
-        break;
-    case SIM_EV_PROPOSE:
-        ev_propose(c, r);
         break;
     case SIM_EV_CLIENT_TX:
         ev_client_tx(c, r, ev->arg);

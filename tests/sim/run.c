@@ -132,11 +132,54 @@ static bool live_enough(struct sim_cluster *c, uint64_t target, uint64_t last_tx
 {
     if (sim_cluster_min_honest_height(c) < target)
         return false;
-    for (uint64_t s = 1; s <= last_tx; s++) {
-        if (!sim_cluster_tx_committed(c, sim_tx_make(s)))
+    /* Every tx up to last_tx committed: none of them still pending. */
+    for (size_t i = 0; i < c->npending; i++) {
+        if (sim_tx_seq(c->pending[i]) <= last_tx)
             return false;
     }
     return true;
+}
+
+/* View changes each honest replica has started (its core's counter; 0 for the others). */
+static void view_changes(struct sim_cluster *c, uint64_t out[SIM_MAX_SLOTS])
+{
+    for (int s = 0; s < c->n; s++) {
+        struct pbft_stats st = { 0 };
+        out[s] = 0;
+        if (!c->r[s].byz && !c->r[s].twin && sim_replica_stats(&c->r[s], &st))
+            out[s] = st.view_changes;
+    }
+}
+
+/* The most view changes any honest replica started since `before`. */
+static uint64_t view_churn(struct sim_cluster *c, const uint64_t before[SIM_MAX_SLOTS])
+{
+    uint64_t now[SIM_MAX_SLOTS], most = 0;
+    view_changes(c, now);
+    for (int s = 0; s < c->n; s++) {
+        uint64_t d = now[s] > before[s] ? now[s] - before[s] : 0;
+        most = d > most ? d : most;
+    }
+    return most;
+}
+
+/* A mix without any fault: its whole run is one fault-free stretch. */
+static bool fault_free(const struct sim_mix *m)
+{
+    return m->drop_ppm == 0 && m->dup_ppm == 0 && m->reorder_ppm == 0 && !m->partitions &&
+           !m->crashes && !m->all_crash && m->byz == 0 && !m->twins && m->commit_drop_ppm == 0 &&
+           m->delay_max < 100;
+}
+
+/* In a fault-free stretch no honest replica may start a view change: a primary that keeps
+ * committing is never replaced, however high the load. */
+static void check_no_view_change(struct sim_cluster *c, const char *when)
+{
+    uint64_t zero[SIM_MAX_SLOTS] = { 0 };
+    uint64_t churn = view_churn(c, zero);
+    if (churn > 0)
+        sim_check_fail(&c->chk, SIM_V_LIVENESS, "%llu view change(s) %s", (unsigned long long)churn,
+                       when);
 }
 
 static void liveness_fail(struct sim_cluster *c, uint64_t target, uint64_t heal_at)
@@ -145,8 +188,7 @@ static void liveness_fail(struct sim_cluster *c, uint64_t target, uint64_t heal_
     size_t k = 0;
     for (int s = 0; s < c->slots && k + 24 < sizeof(buf); s++) {
         struct pbft_stats st = { 0 };
-        if (c->r[s].core != NULL)
-            pbft_get_stats(c->r[s].core, &st);
+        sim_replica_stats(&c->r[s], &st);
         k += (size_t)snprintf(buf + k, sizeof(buf) - k, " %d:h%llu/v%llu%s", s,
                               (unsigned long long)c->r[s].node.height, (unsigned long long)st.view,
                               c->r[s].byz ? "b" : (c->r[s].twin ? "t" : ""));
@@ -165,13 +207,44 @@ static void check_views(struct sim_cluster *c)
 {
     for (int s = 0; s < c->n; s++) {
         struct pbft_stats st = { 0 };
-        if (c->r[s].byz || c->r[s].twin || c->r[s].core == NULL)
+        if (c->r[s].byz || c->r[s].twin || !sim_replica_stats(&c->r[s], &st))
             continue;
-        pbft_get_stats(c->r[s].core, &st);
         if (st.view > 1000000)
             sim_check_fail(&c->chk, SIM_V_LIVENESS, "honest replica %d was pushed to view %llu", s,
                            (unsigned long long)st.view);
     }
+}
+
+/* fsyncs at most this slow once every fault is off (the crash mixes' own speed) */
+#define SETTLED_FSYNC_MS 30
+
+/*
+ * After liveness: every fault off, slow storage included, then SIM_SETTLE_MS more with the
+ * clients on. Progress alone would let endless view churn pass; here honest replicas must
+ * settle. With only benign faults behind them none may change view again (one, if a slow fsync
+ * from before was still in flight); with f Byzantine or twinned identities each may cost one view
+ * change as primary (f + 1 with the view that replaces the last). And blocks keep committing.
+ */
+static void settle_period(struct sim_cluster *c)
+{
+    uint64_t before[SIM_MAX_SLOTS], h = c->chk.max_height;
+    uint64_t allowed = c->mix->byz != 0 || c->mix->twins ? (uint64_t)c->f + 1 : 0;
+    if (c->persist_max > SETTLED_FSYNC_MS) {
+        c->persist_max = SETTLED_FSYNC_MS;
+        allowed++;
+    }
+    view_changes(c, before);
+    sim_cluster_run_until(c, c->now + SIM_SETTLE_MS);
+    if (c->chk.violated)
+        return;
+    uint64_t churn = view_churn(c, before);
+    if (churn > allowed)
+        sim_check_fail(&c->chk, SIM_V_LIVENESS,
+                       "view churn: %llu view changes in the %d ms after liveness (at most %llu)",
+                       (unsigned long long)churn, SIM_SETTLE_MS, (unsigned long long)allowed);
+    else if (churn == 0 && c->npending > 0 && c->chk.max_height == h)
+        sim_check_fail(&c->chk, SIM_V_LIVENESS, "no block in the %d ms after liveness",
+                       SIM_SETTLE_MS);
 }
 
 static void liveness_period(struct sim_cluster *c)
@@ -189,6 +262,7 @@ static void liveness_period(struct sim_cluster *c)
     check_views(c);
     sim_trace(c->trace, c->now, -1, "LIVE: all honest replicas at h>=%llu, %llu ms after healing",
               (unsigned long long)target, (unsigned long long)(c->now - heal_at));
+    settle_period(c);
 }
 
 int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *trace,
@@ -214,7 +288,11 @@ int sim_run(uint64_t seed, int n, const struct sim_mix *mix, struct sim_trace *t
     uint64_t faulty = 10000 + sim_rng_below(&c.rng, 15000);
     if (sim_rng_below(&c.rng, 10) == 0)
         faulty = 60000;
+    if (mix->faulty_max != 0 && faulty > mix->faulty_max)
+        faulty = mix->faulty_max;
     faulty_period(&c, faulty);
+    if (fault_free(mix))
+        check_no_view_change(&c, "without any fault");
     if (!c.chk.violated) {
         heal_all(&c);
         liveness_period(&c);

@@ -9,6 +9,8 @@
 
 /* Virtual ms after healing within which commits must resume (timers are capped at 8 s). */
 #define SIM_LIVENESS_BOUND 60000
+/* Virtual ms after liveness in which honest replicas must settle (no view churn). */
+#define SIM_SETTLE_MS 3000
 
 /* The outcome of one run. */
 struct sim_result {

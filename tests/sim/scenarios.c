@@ -20,8 +20,7 @@
 uint64_t sim_scen_view(struct sim_cluster *c, int s)
 {
     struct pbft_stats st = { 0 };
-    if (c->r[s].core != NULL)
-        pbft_get_stats(c->r[s].core, &st);
+    sim_replica_stats(&c->r[s], &st);
     return st.view;
 }
 
@@ -233,8 +232,7 @@ static uint64_t dropped_window(struct sim_cluster *c)
     uint64_t d = 0;
     for (int r = 0; r < c->n; r++) {
         struct pbft_stats st = { 0 };
-        if (c->r[r].core != NULL)
-            pbft_get_stats(c->r[r].core, &st);
+        sim_replica_stats(&c->r[r], &st);
         d += st.dropped_window + st.dropped_duplicate;
     }
     return d;
@@ -304,18 +302,28 @@ static int scen_checkers_fire(struct sim_scen *s, struct sim_cluster *c)
     EXPECT(s, c->chk.count[SIM_V_CERT] >= 2, "a certificate with q-1 signers passed");
     c->chk.violated = false;
     pbft_vote_payload(7, 3, real.cert.digest, emitted);
-    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
+    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted, sizeof(emitted));
     pbft_vote_payload(7, 3, cert.digest, emitted);
-    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted);
+    sim_check_emitted(&c->chk, 1, PBFT_SIG_PREPARE, emitted, sizeof(emitted));
     EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "an honest double PREPARE went unnoticed");
     unsigned char nv[SIM_NEWVIEW_PAYLOAD] = { 0 };
     nv[15] = 9; /* view 9, base 0, nothing re-proposed */
-    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
-    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv); /* re-sent: the same one */
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv, sizeof(nv));
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv, sizeof(nv)); /* re-sent: the same one */
     EXPECT(s, !c->chk.violated, "a re-sent NEW-VIEW was taken for a second one");
     nv[7] = 1; /* base 1 */
-    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv);
+    sim_check_emitted(&c->chk, 2, PBFT_SIG_NEWVIEW, nv, sizeof(nv));
     EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "two NEW-VIEWs for one view went unnoticed");
+    unsigned char vc[SIM_VIEWCHANGE_PAYLOAD] = { 0 };
+    vc[7] = 3;  /* height 3 */
+    vc[15] = 4; /* view 4, nothing prepared */
+    sim_check_emitted(&c->chk, 3, PBFT_SIG_VIEWCHANGE, vc, sizeof(vc));
+    sim_check_emitted(&c->chk, 3, PBFT_SIG_VIEWCHANGE, vc, sizeof(vc)); /* re-sent */
+    EXPECT(s, !c->chk.violated, "a re-sent VIEW-CHANGE was taken for a second one");
+    vc[56] = 1; /* now claiming a prepared certificate */
+    vc[64] = 2;
+    sim_check_emitted(&c->chk, 3, PBFT_SIG_VIEWCHANGE, vc, sizeof(vc));
+    EXPECT(s, planted(c, SIM_V_DOUBLE_SIGN), "two VIEW-CHANGEs for one view went unnoticed");
     b.height = 2;
     len = sim_block_encode(&b, payload);
     cert = real.cert;
@@ -358,8 +366,7 @@ static uint64_t most_view_changes(struct sim_cluster *c)
     uint64_t most = 0;
     for (int r = 0; r < c->n; r++) {
         struct pbft_stats st = { 0 };
-        if (c->r[r].core != NULL)
-            pbft_get_stats(c->r[r].core, &st);
+        sim_replica_stats(&c->r[r], &st);
         most = st.view_changes > most ? st.view_changes : most;
     }
     return most;
@@ -397,6 +404,37 @@ static int scen_backlog(struct sim_scen *s, struct sim_cluster *c)
     return 0;
 }
 
+/*
+ * (11) Fail-stop through the driver: replica 2's chain cannot apply the next certified block.
+ * Its driver stops (every call LEDGER_E_FATAL) and the node goes down with the block unapplied;
+ * the other three go on. Restarted from its durable state it catches up on the same chain.
+ */
+static int scen_fail_stop(struct sim_scen *s, struct sim_cluster *c)
+{
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, 1, 5000), "no commit of h=1 in a healthy cluster");
+    c->r[2].fail_commits = true;
+    sim_scen_say(c, "replica 2's chain will fail its next commit");
+    sim_cluster_submit(c);
+    for (int i = 0; i < 500 && c->r[2].up; i++)
+        sim_cluster_run_until(c, c->now + 10);
+    EXPECT(s, !c->r[2].up && c->st.fail_stops == 1, "replica 2 did not stop on a failed commit");
+    EXPECT(s, c->r[2].node.height == 1, "replica 2 applied h=%llu after failing",
+           (unsigned long long)c->r[2].node.height);
+    for (int k = 0; k < 3; k++)
+        sim_cluster_submit(c);
+    uint64_t h = c->chk.max_height;
+    sim_cluster_run_until(c, c->now + 3000);
+    EXPECT(s, c->chk.max_height > h, "the other three made no progress without replica 2");
+    sim_scen_say(c, "restart replica 2 from its durable state");
+    sim_cluster_restart(c, 2);
+    sim_cluster_submit(c);
+    EXPECT(s, sim_scen_reach(c, c->chk.max_height, 20000), "replica 2 did not catch up");
+    EXPECT(s, most_view_changes(c) == 0, "a view change although the primary never failed");
+    sim_scen_say(c, "replica 2 stopped, the others went on, and it caught up after a restart");
+    return 0;
+}
+
 static const struct sim_scen_def defs[] = {
     { "primary crash: view change; the prepared block survives and commits at the same height",
       scen_primary_crash, NULL },
@@ -417,6 +455,8 @@ static const struct sim_scen_def defs[] = {
       "twins" },
     { "a backlog and load above the drain rate: commits go on, the primary is never replaced",
       scen_backlog, NULL },
+    { "a replica whose chain cannot apply a certified block stops (fail-stop); the rest go on",
+      scen_fail_stop, NULL },
 };
 
 static int run_scen(const struct sim_scen_def *d, int idx, bool verbose)

@@ -33,7 +33,7 @@ void sim_stats_print(const struct sim_stats *st)
     printf("drops=%llu dups=%llu reorders=%llu cut=%llu partitions=%llu crashes=%llu "
            "restarts=%llu all-crash=%llu lost-fsync=%llu byz[equiv=%llu unsent=%llu "
            "badsig=%llu badsender=%llu huge=%llu flood=%llu garbage=%llu selective=%llu "
-           "replay=%llu deaf=%llu] "
+           "replay=%llu deaf=%llu newview=%llu vchange=%llu] "
            "view-changes=%llu "
            "blocks=%llu txs=%llu syncs=%llu core-dropped=%llu commit-drops=%llu",
            (unsigned long long)st->drops, (unsigned long long)st->dups,
@@ -46,6 +46,7 @@ void sim_stats_print(const struct sim_stats *st)
            (unsigned long long)st->byz[SIM_BK_FLOOD], (unsigned long long)st->byz[SIM_BK_GARBAGE],
            (unsigned long long)st->byz[SIM_BK_SELECTIVE],
            (unsigned long long)st->byz[SIM_BK_REPLAY], (unsigned long long)st->byz[SIM_BK_DEAF],
+           (unsigned long long)st->byz[SIM_BK_NEWVIEW], (unsigned long long)st->byz[SIM_BK_VCHANGE],
            (unsigned long long)st->view_changes, (unsigned long long)st->blocks,
            (unsigned long long)st->txs, (unsigned long long)st->syncs,
            (unsigned long long)st->core_dropped, (unsigned long long)st->commit_drops);

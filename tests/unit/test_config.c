@@ -187,7 +187,7 @@ static void each_bad_config_is_refused_with_file_line_and_reason(void **state)
         assert_non_null(c);
         memset(c, 0xab, sizeof(*c));
         int rc = parse(t, c, err, sizeof(err));
-        if (rc != NODE_CONFIG_E_INVALID || strstr(err, cases[i].want) == NULL)
+        if (rc != NODE_E_MALFORMED || strstr(err, cases[i].want) == NULL)
             fail_msg("case %zu: rc %d, error \"%s\", wanted \"%s\"", i, rc, err, cases[i].want);
         assert_int_equal(((uint8_t *)c)[0], 0xab); /* *out untouched */
         free(c);
@@ -203,17 +203,17 @@ static void long_lines_nul_bytes_empty_and_big_files_are_refused(void **state)
     memset(name, 'x', sizeof(name) - 1);
     name[sizeof(name) - 1] = '\0';
     char *t = edit(VALID, "data", name);
-    assert_int_equal(parse(t, &c, err, sizeof(err)), NODE_CONFIG_E_INVALID);
+    assert_int_equal(parse(t, &c, err, sizeof(err)), NODE_E_MALFORMED);
     assert_non_null(strstr(err, "node.ini:2: line longer than 196 bytes"));
     free(t);
     t = edit(VALID, "", "");
     size_t len = strlen(t);
     t[30] = '\0';
     assert_int_equal(node_config_parse(t, len, "n.ini", "/", &c, err, sizeof(err)),
-                     NODE_CONFIG_E_INVALID);
+                     NODE_E_MALFORMED);
     assert_non_null(strstr(err, "n.ini:3: NUL byte"));
     free(t);
-    assert_int_equal(parse("", &c, err, sizeof(err)), NODE_CONFIG_E_INVALID);
+    assert_int_equal(parse("", &c, err, sizeof(err)), NODE_E_MALFORMED);
     assert_non_null(strstr(err, "node.ini:1: missing [node] section"));
     char *big = malloc(NODE_CONFIG_FILE_MAX + 2);
     assert_non_null(big);
@@ -221,7 +221,7 @@ static void long_lines_nul_bytes_empty_and_big_files_are_refused(void **state)
     big[NODE_CONFIG_FILE_MAX + 1] = '\0';
     assert_int_equal(
         node_config_parse(big, NODE_CONFIG_FILE_MAX + 1, "big.ini", "/", &c, err, sizeof(err)),
-        NODE_CONFIG_E_TOO_LARGE);
+        NODE_E_TOO_LARGE);
     assert_non_null(strstr(err, "big.ini:1: larger than"));
     free(big);
 }
@@ -262,11 +262,11 @@ static void load_resolves_relative_paths_against_the_file_directory(void **state
     assert_string_equal(c->api_socket, want);
     /* errors name the file as given */
     write_file(path, "[node]\ndata_dir = data\n");
-    assert_int_equal(node_config_load(path, c, err, sizeof(err)), NODE_CONFIG_E_INVALID);
+    assert_int_equal(node_config_load(path, c, err, sizeof(err)), NODE_E_MALFORMED);
     snprintf(want, sizeof(want), "%s:1: [node] lacks 'key_file'", path);
     assert_string_equal(err, want);
     unlink(path);
-    assert_int_equal(node_config_load(path, c, err, sizeof(err)), NODE_CONFIG_E_NOT_FOUND);
+    assert_int_equal(node_config_load(path, c, err, sizeof(err)), NODE_E_NOT_FOUND);
     assert_non_null(strstr(err, path));
     rmdir(sub);
     tst_rmdir(dir);
@@ -295,7 +295,7 @@ static void addresses_parse_and_format_back(void **state)
         struct node_addr a;
         memset(&a, 0xab, sizeof(a));
         const char *why = NULL;
-        if (node_addr_parse(bad[i], &a, &why) != NODE_CONFIG_E_INVALID || why == NULL)
+        if (node_addr_parse(bad[i], &a, &why) != NODE_E_MALFORMED || why == NULL)
             fail_msg("'%s' accepted", bad[i]);
         assert_int_equal(((uint8_t *)&a)[0], 0xab);
     }

@@ -13,7 +13,9 @@
 
 #include "ledger/creditcode.h"
 #include "ledger/err.h"
+#include "ledger/store.h"
 #include "ledger/txbuild.h"
+#include "node/err.h"
 #include "node/localnet.h"
 
 #define TIMEOUT_MS 20000
@@ -230,6 +232,44 @@ static void a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_rep
     assert_same_tip(ln, 4);
 }
 
+/* Fail-stop keeps the cause: when the store cannot write a block, the
+ * driver's message is LMDB's own reason with its context, not a bare code. */
+static void a_failed_store_write_stops_the_driver_with_lmdbs_reason(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    const char *cause = "commit block 1: mdb_txn_commit: No space left on device";
+    ledger_store_fail(ledger_store_get(localnet_ledger(ln, 0)), cause);
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    uint8_t admin[32] = { 2 }, *tx;
+    size_t len;
+    char err[512] = "";
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 0), localnet_now_ms() + 60000,
+                                             "91350100M000100Y43", "Good Co.", admin, NULL, &tx,
+                                             &len),
+                     0);
+    (void)localnet_submit(ln, 0, tx, len, NULL, err, sizeof err);
+    free(tx);
+    assert_int_equal(localnet_run_until_height(ln, 1, 5000, err, sizeof err), LEDGER_E_FATAL);
+    assert_true(ledger_failed(localnet_ledger(ln, 0)));
+    assert_non_null(strstr(node_driver_errmsg(localnet_driver(ln, 0)), cause));
+    assert_string_equal(ledger_errmsg(localnet_ledger(ln, 0)), cause);
+}
+
+/* A configuration the core refuses is reported as such, in the node's own
+ * codes (not as out of memory). */
+static void a_bad_driver_config_is_a_config_error(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    struct node_driver_config cfg = { .self = 7, /* n = 1 */
+                                      .l = localnet_ledger(ln, 0),
+                                      .node_sk = localnet_admin_sk(ln, 0) };
+    struct node_driver *d = NULL;
+    char err[256] = "";
+    assert_int_equal(node_driver_new(&cfg, localnet_now_ms(), &d, err, sizeof err), NODE_E_CONFIG);
+    assert_null(d);
+    assert_non_null(strstr(err, "consensus"));
+}
+
 /* A refused transaction never enters the mempool. */
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
 {
@@ -263,6 +303,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_replaced, setup4,
             teardown),
+        cmocka_unit_test_setup_teardown(a_failed_store_write_stops_the_driver_with_lmdbs_reason,
+                                        setup1, teardown),
+        cmocka_unit_test_setup_teardown(a_bad_driver_config_is_a_config_error, setup1, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,6 +260,55 @@ static void a_backup_prepares_only_a_header_that_agrees_with_its_pre_prepare(voi
     free(block);
 }
 
+/* ---- one opening per block ----------------------------------------------------------- */
+
+/* A backup keeps the executions of the candidates it validated for one
+ * height (a view change can offer several) and commits the one whose bytes
+ * were certified, never another candidate's. */
+static void a_backup_commits_the_certified_candidate_not_another_it_validated(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *b0, *b1, *cert, h0[32], h1[32];
+    size_t len0, len1, cert_len;
+    build(f, 0, &b0, &len0);
+    build(f, 1, &b1, &len1);
+    hash_of(b0, len0, h0);
+    hash_of(b1, len1, h1);
+    assert_memory_not_equal(h0, h1, 32);
+    assert_int_equal(ledger_block_check(f->b, b0, len0, h0, NULL), 0);
+    assert_int_equal(ledger_validate_block(f->b, b0, len0, NULL), 0);
+    assert_int_equal(ledger_block_check(f->b, b1, len1, h1, NULL), 0);
+    assert_int_equal(ledger_validate_block(f->b, b1, len1, NULL), 0);
+    tst_cert(&f->c, 1, 1, h1, &cert, &cert_len);
+    assert_int_equal(ledger_commit_block(f->b, b1, len1, cert, cert_len), 0);
+    struct ledger_tip tip;
+    ledger_tip_get(f->b, &tip);
+    assert_int_equal(tip.height, 1);
+    assert_memory_equal(tip.hash, h1, 32);
+    free(cert);
+    free(b0);
+    free(b1);
+}
+
+/* The digest check consensus asks for refuses bytes that are not the block
+ * of that digest, and the opening it keeps does not stand in for them. */
+static void the_digest_check_refuses_a_block_of_another_digest(void **state)
+{
+    struct fx *f = *state;
+    uint8_t *block, h[32], other[32] = { 1 };
+    size_t len;
+    build(f, 0, &block, &len);
+    hash_of(block, len, h);
+    assert_int_equal(ledger_block_check(f->b, block, len, other, NULL), LEDGER_E_BAD_BLOCK);
+    struct ledger_header hdr;
+    assert_int_equal(ledger_block_check(f->b, block, len, h, &hdr), 0);
+    assert_memory_equal(hdr.hash, h, 32);
+    block[len - 1] ^= 1; /* the last tx's last byte: the body no longer matches the tx root */
+    assert_int_not_equal(ledger_block_check(f->b, block, len, h, NULL), 0);
+    assert_int_not_equal(ledger_validate_block(f->b, block, len, NULL), 0);
+    free(block);
+}
+
 /* ---- sync: certified blocks ------------------------------------------------------ */
 
 static void sync_refuses_a_certified_header_naming_another_proposer(void **state)
@@ -313,6 +362,8 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(a_backup_commits_the_certified_candidate_not_another_it_validated),
+        T(the_digest_check_refuses_a_block_of_another_digest),
         T(a_backup_refuses_a_header_naming_another_proposer_than_its_views_primary),
         T(a_primary_cannot_build_a_block_naming_another_proposer),
         T(the_header_view_is_the_pre_prepares_or_lower_for_a_re_proposal),

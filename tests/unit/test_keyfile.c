@@ -66,7 +66,7 @@ static void an_existing_file_is_never_overwritten(void **state)
     write_text(path, "precious\n", 9, 0600);
     struct node_key k = { .sk = NULL };
     assert_int_equal(node_key_generate(&k), 0);
-    assert_int_equal(node_keyfile_write(path, &k, err, sizeof(err)), NODE_CONFIG_E_EXISTS);
+    assert_int_equal(node_keyfile_write(path, &k, err, sizeof(err)), NODE_E_EXISTS);
     assert_non_null(strstr(err, "already exists; a key file is never overwritten"));
     char buf[32] = "";
     FILE *f = fopen(path, "r");
@@ -82,7 +82,7 @@ static void an_existing_file_is_never_overwritten(void **state)
     unlink(link);
     /* a missing directory is reported as such */
     snprintf(link, sizeof(link), "%s/no/such.key", dir);
-    assert_int_equal(node_keyfile_write(link, &k, err, sizeof(err)), NODE_CONFIG_E_NOT_FOUND);
+    assert_int_equal(node_keyfile_write(link, &k, err, sizeof(err)), NODE_E_NOT_FOUND);
     node_key_close(&k);
     unlink(path);
     tst_rmdir(dir);
@@ -98,7 +98,7 @@ static void a_key_file_readable_by_group_or_others_is_refused(void **state)
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         write_text(path, GOOD, strlen(GOOD), modes[i]);
         struct node_key k = { .sk = NULL };
-        assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_CONFIG_E_PERM);
+        assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_E_PERM);
         snprintf(want, sizeof(want),
                  "key file %s has mode %04o; must be 0600 or stricter: chmod 600 %s", path,
                  (unsigned)modes[i], path);
@@ -112,11 +112,11 @@ static void a_key_file_readable_by_group_or_others_is_refused(void **state)
     assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), 0);
     node_key_close(&k);
     unlink(path);
-    assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_CONFIG_E_NOT_FOUND);
+    assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_E_NOT_FOUND);
     assert_non_null(strstr(err, path));
     /* a directory is not a key file */
     assert_int_equal(chmod(dir, 0700), 0);
-    assert_int_equal(node_keyfile_read(dir, &k, err, sizeof(err)), NODE_CONFIG_E_INVALID);
+    assert_int_equal(node_keyfile_read(dir, &k, err, sizeof(err)), NODE_E_MALFORMED);
     tst_rmdir(dir);
 }
 
@@ -156,7 +156,7 @@ static void malformed_key_files_are_refused_with_the_reason(void **state)
         struct node_key k = { .sk = NULL };
         char err[256] = "";
         int rc = node_keyfile_decode(cases[i].text, strlen(cases[i].text), &k, err, sizeof(err));
-        if (rc != NODE_CONFIG_E_INVALID || strstr(err, cases[i].want) == NULL)
+        if (rc != NODE_E_MALFORMED || strstr(err, cases[i].want) == NULL)
             fail_msg("case %zu: rc %d, \"%s\", wanted \"%s\"", i, rc, err, cases[i].want);
         assert_null(k.sk);
     }
@@ -179,7 +179,7 @@ static void malformed_key_files_are_refused_with_the_reason(void **state)
     memset(big, 'a', sizeof(big));
     memcpy(big, GOOD, strlen(GOOD));
     write_text(path, big, sizeof(big), 0600);
-    assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_CONFIG_E_INVALID);
+    assert_int_equal(node_keyfile_read(path, &k, err, sizeof(err)), NODE_E_MALFORMED);
     assert_non_null(strstr(err, "trailing bytes"));
     assert_non_null(strstr(err, path));
     unlink(path);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/chain_timed.h"
 #include "node/httpreq.h"
 #include "node/metrics.h"
 #include "node/stats.h"
@@ -591,6 +592,99 @@ static void only_a_complete_get_of_the_path_is_served(void **state)
     free(big);
 }
 
+/* ---- block execution timing (node/chain_timed.h) -------------------------------------- */
+
+/* A fake chain whose calls advance a fake clock by fixed amounts. */
+static uint64_t fake_now;
+static int fake_validate_rc;
+
+static uint64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static int fake_block_info(void *ctx, const uint8_t *block, size_t len, struct node_block_info *out)
+{
+    (void)ctx;
+    (void)len;
+    memset(out, 0, sizeof *out);
+    out->height = block[0];
+    return 0;
+}
+
+static int fake_validate(void *ctx, const uint8_t *block, size_t len, uint64_t view, bool re)
+{
+    (void)ctx, (void)block, (void)len, (void)view, (void)re;
+    fake_now += 3000;
+    return fake_validate_rc;
+}
+
+static int fake_build(void *ctx, const struct node_txref *txs, size_t count, uint64_t time_ms,
+                      unsigned proposer, uint64_t view, uint8_t **out_block, size_t *out_len,
+                      uint8_t out_digest[PBFT_DIGEST_SIZE])
+{
+    (void)ctx, (void)txs, (void)count, (void)time_ms, (void)proposer, (void)view;
+    (void)out_digest;
+    fake_now += 7000;
+    *out_block = NULL;
+    *out_len = 0;
+    return 0;
+}
+
+static int fake_commit(void *ctx, const struct pbft_cert *cert, const uint8_t *block, size_t len)
+{
+    (void)ctx, (void)cert, (void)block, (void)len;
+    fake_now += 500;
+    return 0;
+}
+
+static void fake_tip(void *ctx, uint64_t *h, uint64_t *t)
+{
+    *h = *(uint64_t *)ctx;
+    *t = 0;
+}
+
+static void a_block_takes_its_execution_here_plus_its_commit(void **state)
+{
+    (void)state;
+    uint64_t tip = 4;
+    struct node_chain inner = { .ctx = &tip,
+                                .block_info = fake_block_info,
+                                .validate = fake_validate,
+                                .build = fake_build,
+                                .commit = fake_commit,
+                                .tip = fake_tip };
+    struct node_chain_timed t;
+    struct node_chain c;
+    node_chain_timed_init(&t, &inner, fake_clock, &c);
+    assert_int_equal(node_chain_timed_last_ns(&t), 0);
+    struct pbft_cert cert = { .height = 5 };
+    uint8_t block[1] = { 5 };
+    /* A backup: validated (3 us), then committed (0.5 us). */
+    fake_validate_rc = 0;
+    assert_int_equal(c.validate(c.ctx, block, 1, 0, false), 0);
+    assert_int_equal(c.commit(c.ctx, &cert, block, 1), 0);
+    assert_int_equal(node_chain_timed_last_ns(&t), 3500);
+    /* The primary: built (7 us) for tip + 1 = 6. */
+    tip = 5;
+    uint8_t *b;
+    size_t len;
+    uint8_t digest[PBFT_DIGEST_SIZE];
+    assert_int_equal(c.build(c.ctx, NULL, 0, 0, 0, 0, &b, &len, digest), 0);
+    cert.height = 6;
+    block[0] = 6;
+    assert_int_equal(c.commit(c.ctx, &cert, block, 1), 0);
+    assert_int_equal(node_chain_timed_last_ns(&t), 7500);
+    /* A block this node never executed (a late joiner): its commit only. A
+     * verdict that comes later is not timed. */
+    fake_validate_rc = NODE_CHAIN_PENDING;
+    block[0] = 7;
+    assert_int_equal(c.validate(c.ctx, block, 1, 0, false), NODE_CHAIN_PENDING);
+    cert.height = 7;
+    assert_int_equal(c.commit(c.ctx, &cert, block, 1), 0);
+    assert_int_equal(node_chain_timed_last_ns(&t), 500);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +697,7 @@ int main(void)
         cmocka_unit_test(tracked_submits_survive_removals_from_the_middle_of_a_probe_chain),
         cmocka_unit_test(a_full_table_forgets_submits_older_than_the_tracking_window),
         cmocka_unit_test(only_a_complete_get_of_the_path_is_served),
+        cmocka_unit_test(a_block_takes_its_execution_here_plus_its_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
