@@ -143,7 +143,15 @@ wait_for() {
     sleep 0.2
   done
 }
-node_up() { [ "$(metric "$1" sealchain_peers_connected)" = "${2:-3}" ]; }
+# Node i is linked to its three peers; a node that exited stops the demo
+# with the end of its log.
+node_up() {
+  if [ -n "${PID[$1]:-}" ] && ! kill -0 "${PID[$1]}" 2>/dev/null; then
+    tail -5 "node$1/log" | sed 's/^/   | /'
+    unexpected "node $1 exited (node$1/log)"
+  fi
+  [ "$(metric "$1" sealchain_peers_connected)" = "${2:-3}" ]
+}
 height_of() { metric "$1" sealchain_height; }
 at_least() { local h; h=$(height_of "$1"); [ -n "$h" ] && [ "$h" -ge "$2" ]; }
 
@@ -177,12 +185,14 @@ W=$(mktemp -d /tmp/sealchain-demo.XXXXXX)
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
-# A free range of four loopback ports (DEMO_BASE_PORT overrides).
+# A free range of four loopback ports (DEMO_BASE_PORT overrides): below
+# Linux's ephemeral range (32768 and up), where an outgoing connection may
+# hold a port, and with no listener on any of them.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_ports() {
   local base tries i ok
   for tries in $(seq 1 50); do
-    base=$((20000 + RANDOM % 30000))
+    base=$((20000 + RANDOM % 12000))
     ok=1
     for i in 0 1 2 3; do port_free $((base + i)) || ok=0; done
     [ $ok = 1 ] && { echo $base; return; }
