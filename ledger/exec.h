@@ -2,6 +2,7 @@
 #ifndef SEALCHAIN_LEDGER_EXEC_H
 #define SEALCHAIN_LEDGER_EXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,19 @@ struct ledger_exec *ledger_exec_new(const struct ledger_genesis *g,
                                     const struct ledger_state_base *base, uint64_t height,
                                     uint64_t time_ms);
 void ledger_exec_free(struct ledger_exec *ex);
+
+/* Signature checks this node already made: fn(ctx, id, leaf) is true when
+ * the transaction of that id whose whole encoding hashes to leaf (ledger_merkle_tx_leaf:
+ * SHA-256 of body, signer and signature together) had every signature
+ * verified here before (mempool admission). Sound because every signed byte
+ * is inside those bytes and a seal's key never changes: the same bytes
+ * verify the same way again. Only the Ed25519 work is skipped; every rule
+ * still runs. */
+typedef bool (*ledger_verified_fn)(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
+                                   const uint8_t leaf[LEDGER_HASH_LEN]);
+
+/* Consulted by ledger_exec_tx from now on (fn NULL: verify everything). */
+void ledger_exec_set_verified(struct ledger_exec *ex, ledger_verified_fn fn, void *ctx);
 
 /* Validates one encoded Tx against the state so far (cheap checks first, then
  * signatures) and, if valid, applies it. On refusal nothing is written and

@@ -37,8 +37,16 @@ struct ledger {
      * (ledger_block_check) opens a proposed block, and validation takes
      * that opening instead of decoding the block again. */
     struct ledger__block opened;
+    ledger_verified_fn verified; /* signatures this node checked already */
+    void *verified_ctx;
     char errmsg[LEDGER_ERRMSG_LEN];
 };
+
+void ledger_set_verified(struct ledger *l, ledger_verified_fn fn, void *ctx)
+{
+    l->verified = fn;
+    l->verified_ctx = ctx;
+}
 
 static int lerr(struct ledger *l, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -360,6 +368,7 @@ static int execute(struct ledger *l, struct prepared *p, const uint8_t prev_root
     p->ex = ledger_exec_new(&l->genesis, &p->base, h->height, h->time_ms);
     if (p->ex == NULL)
         return lerr(l, LEDGER_E_NOMEM, "out of memory");
+    ledger_exec_set_verified(p->ex, l->verified, l->verified_ctx);
     char why[LEDGER_REASON_LEN];
     uint8_t id[LEDGER_HASH_LEN];
     for (size_t i = 0; i < b->n_txs; i++) {
@@ -535,6 +544,7 @@ int ledger_build_block(struct ledger *l, const struct ledger_txref *txs, size_t 
         rc = lerr(l, LEDGER_E_NOMEM, "build block: out of memory");
         goto out;
     }
+    ledger_exec_set_verified(p->ex, l->verified, l->verified_ctx);
     if ((rc = build_txs(l, p, txs, count, inc, &n_inc, refusals, &n_ref, &used)) != 0)
         goto out;
     h->tx_count = (uint32_t)n_inc;

@@ -120,6 +120,12 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* Signatures this node already verified (exec.h, ledger_verified_fn): block
+ * building, validation and sync skip the Ed25519 work for transactions fn
+ * names, and run every rule. fn NULL (the default) verifies everything. fn
+ * is called on the thread that drives the ledger. */
+void ledger_set_verified(struct ledger *l, ledger_verified_fn fn, void *ctx);
+
 /* Mempool admission in two halves, so that the Ed25519 work can leave the
  * thread that owns the store: the rules of ledger_check_tx, but the
  * signature checks are listed in *out_jobs instead of made. The caller runs

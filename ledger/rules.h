@@ -140,6 +140,7 @@ struct ledger__ctx {
     char *errmsg;
     size_t errmsg_len;
     struct ledger_sigjobs *collect; /* non-NULL: list signature checks, do not make them */
+    bool sigs_known;                /* verified on this node before: skip the Ed25519 work */
 };
 
 /* Every signature check of a rule goes through here: it verifies, or when

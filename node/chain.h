@@ -79,6 +79,12 @@ struct node_chain {
      * checked the signatures (a re-check after a block, or a split admission). */
     int (*check_tx)(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, bool verified,
                     uint8_t out_id[PBFT_DIGEST_SIZE], char *why, size_t why_len);
+    /* Optional (NULL: the driver re-checks its whole pool after each block):
+     * the ids of a block's transactions, *out malloc'd (owned by the caller),
+     * so the driver drops what a block included without re-checking all it
+     * holds. Returns 0 or an error. */
+    int (*tx_ids)(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[PBFT_DIGEST_SIZE],
+                  size_t *out_n);
     /* True once the chain failed (fail-stop); errmsg says why (borrowed). */
     bool (*failed)(void *ctx);
     const char *(*errmsg)(void *ctx);

@@ -8,6 +8,7 @@
 #include "ledger/err.h"
 #include "ledger/ledger.h"
 #include "ledger/store.h"
+#include "ledger/tx.h"
 #include "proto/block.pb-c.h"
 
 /* Name of the core's snapshot in the store's consensus table. */
@@ -185,6 +186,31 @@ static int tip_cert(void *ctx, struct pbft_cert *out)
     return rc;
 }
 
+static int tx_ids(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[PBFT_DIGEST_SIZE],
+                  size_t *out_n)
+{
+    (void)ctx;
+    *out = NULL;
+    *out_n = 0;
+    Sealchain__Block *b = sealchain__block__unpack(NULL, len, block);
+    if (b == NULL)
+        return LEDGER_E_MALFORMED;
+    int rc = 0;
+    uint8_t(*ids)[PBFT_DIGEST_SIZE] = calloc(b->n_txs ? b->n_txs : 1, sizeof *ids);
+    if (ids == NULL)
+        rc = LEDGER_E_NOMEM;
+    for (size_t i = 0; rc == 0 && i < b->n_txs; i++)
+        rc = ledger_tx_id(b->txs[i].data, b->txs[i].len, ids[i]);
+    if (rc == 0) {
+        *out = ids;
+        *out_n = b->n_txs;
+    } else {
+        free(ids);
+    }
+    sealchain__block__free_unpacked(b, NULL);
+    return rc;
+}
+
 static int check_tx(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, bool verified,
                     uint8_t out_id[PBFT_DIGEST_SIZE], char *why, size_t why_len)
 {
@@ -220,6 +246,7 @@ void node_chain_ledger_init(struct node_chain_ledger *cl, struct node_chain *out
         .tip = tip,
         .tip_cert = tip_cert,
         .check_tx = check_tx,
+        .tx_ids = tx_ids,
         .failed = failed,
         .errmsg = errmsg,
     };

@@ -1,6 +1,12 @@
 /* A chain (node/chain.h) that times each block's execution, for the node's metrics. */
 #include "node/chain_timed.h"
 
+/* Every call of the table is forwarded: a member added to struct node_chain
+ * must be added here too (a NULL one would be a call through NULL). */
+_Static_assert(sizeof(struct node_chain) ==
+                   sizeof(void *) + sizeof(struct pbft_crypto) + 12 * sizeof(void (*)(void)),
+               "struct node_chain changed: forward the new member in node/chain_timed.c");
+
 static int block_info(void *ctx, const uint8_t *block, size_t len, struct node_block_info *out)
 {
     struct node_chain_timed *t = ctx;
@@ -77,6 +83,13 @@ static int check_tx(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, b
     return t->inner.check_tx(t->inner.ctx, tx, len, now_ms, verified, out_id, why, why_len);
 }
 
+static int tx_ids(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[PBFT_DIGEST_SIZE],
+                  size_t *out_n)
+{
+    struct node_chain_timed *t = ctx;
+    return t->inner.tx_ids(t->inner.ctx, block, len, out, out_n);
+}
+
 static bool failed(void *ctx)
 {
     struct node_chain_timed *t = ctx;
@@ -105,6 +118,7 @@ void node_chain_timed_init(struct node_chain_timed *t, const struct node_chain *
         .tip = tip,
         .tip_cert = tip_cert,
         .check_tx = check_tx,
+        .tx_ids = inner->tx_ids != NULL ? tx_ids : NULL, /* optional */
         .failed = failed,
         .errmsg = errmsg,
     };

@@ -634,6 +634,7 @@ struct admit {
     uint64_t client, req;
     uint32_t wait_ms;
     struct ledger_sigjobs jobs;
+    uint64_t checked_height; /* the tip the state rules ran over */
     int rc;
     char why[LEDGER_ERRMSG_LEN];
 };
@@ -706,7 +707,8 @@ static void admit_done(uv_work_t *w, int status)
         /* Timed from admission; a lone validator commits inside admit. */
         if (a->from_api)
             node_stats_submitted(dm->stats, a->id, mono_ms());
-        rc = node_driver_admit(dm->d, a->tx, a->len, now, NULL, a->why, sizeof a->why);
+        rc = node_driver_admit_checked(dm->d, a->tx, a->len, a->id, a->checked_height, now, a->why,
+                                       sizeof a->why);
         if (rc == LEDGER_E_FATAL) {
             checked(dm, rc, "admit");
             admit_free(a);
@@ -777,6 +779,9 @@ static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool f
                          .req = req,
                          .wait_ms = wait_ms };
     memcpy(a->id, id, LEDGER_HASH_LEN);
+    struct ledger_tip tip;
+    ledger_tip_get(dm->l, &tip);
+    a->checked_height = tip.height;
     int rc = ledger_check_tx_split(dm->l, tx, len, now_ms(), &a->jobs, NULL, a->why, sizeof a->why);
     if (rc != 0) {
         if (from_api)

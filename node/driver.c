@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "ledger/err.h"
+#include "ledger/ledger.h"
+#include "ledger/merkle.h"
 #include "node/err.h"
 #include "node/log.h"
 #include "node/reqtimer.h"
@@ -26,6 +28,7 @@ struct pooled {
     uint8_t *tx;
     size_t len;
     uint8_t id[LEDGER_HASH_LEN];
+    uint8_t leaf[LEDGER_HASH_LEN]; /* SHA-256 of the whole tx: its signatures were verified */
     struct node_reqwait wait;
 };
 
@@ -37,6 +40,13 @@ struct node_driver {
     struct pbft *r;
     struct pooled *pool;
     size_t pool_len;
+    /* Open-addressing index of the pool by tx id: slot + 1, 0 = empty.
+     * idx_mask + 1 is a power of two at least twice the pool's bound, so a
+     * probe ends quickly; it is rebuilt when pool_recheck compacts. */
+    uint32_t *idx;
+    size_t idx_mask;
+    uint64_t rechecked_at;    /* when pool_recheck last ran over the whole pool */
+    bool pool_stale;          /* a block committed since: a full re-check is due */
     struct node_reqtimer req; /* PBFT's request timer over the pool */
     size_t pool_bytes;
     bool want_propose;
@@ -95,12 +105,70 @@ static void trace(const struct node_driver *d, uint64_t now, const char *fmt, ..
 static int run(struct node_driver *d, const struct pbft_event *first, uint64_t now);
 /* ---- mempool -------------------------------------------------------------- */
 
+/* The whole pool is re-checked against the new state at most this often
+ * under load (each re-check decodes and runs the rules of every held tx);
+ * between, a block's own transactions leave by id. Half a second bounds how
+ * long a tx a block made invalid lingers, well inside the request time-out. */
+#define RECHECK_MS 500
+
+/* Ids are SHA-256 outputs: their first bytes are as good as any hash. */
+static size_t idx_home(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    uint64_t h;
+    memcpy(&h, id, sizeof h);
+    return (size_t)h & d->idx_mask;
+}
+
+static const struct pooled *pool_find(const struct node_driver *d,
+                                      const uint8_t id[LEDGER_HASH_LEN])
+{
+    for (size_t i = idx_home(d, id);; i = (i + 1) & d->idx_mask) {
+        uint32_t v = d->idx[i];
+        if (v == 0)
+            return NULL;
+        if (memcmp(d->pool[v - 1].id, id, LEDGER_HASH_LEN) == 0)
+            return &d->pool[v - 1];
+    }
+}
+
+static void idx_put(struct node_driver *d, size_t slot)
+{
+    size_t i = idx_home(d, d->pool[slot].id);
+    while (d->idx[i] != 0)
+        i = (i + 1) & d->idx_mask;
+    d->idx[i] = (uint32_t)(slot + 1);
+}
+
+static void idx_rebuild(struct node_driver *d)
+{
+    memset(d->idx, 0, (d->idx_mask + 1) * sizeof *d->idx);
+    for (size_t i = 0; i < d->pool_len; i++)
+        idx_put(d, i);
+}
+
+static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
+{
+    return pool_find(d, id) != NULL;
+}
+
+/* The ledger's oracle (ledger_set_verified): every transaction in the pool
+ * had its signatures verified on admission; a block holding the very same
+ * bytes need not verify them again. */
+static bool pool_verified(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
+                          const uint8_t leaf[LEDGER_HASH_LEN])
+{
+    const struct pooled *p = pool_find(ctx, id);
+    return p != NULL && memcmp(p->leaf, leaf, LEDGER_HASH_LEN) == 0;
+}
+
 /* After a block: drop what it included (now a duplicate) and what it made
  * invalid; the rules are the same ones admission used. Order is kept so
  * that older transactions are proposed first. */
 static void pool_recheck(struct node_driver *d, uint64_t now)
 {
     size_t keep = 0;
+    d->rechecked_at = now;
+    d->pool_stale = false;
     for (size_t i = 0; i < d->pool_len; i++) {
         struct pooled *p = &d->pool[i];
         char why[LEDGER_REASON_LEN];
@@ -124,6 +192,36 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
         d->pool[keep++] = *p;
     }
     d->pool_len = keep;
+    idx_rebuild(d);
+}
+
+/* After a block whose tx ids are known: drops what it included (an index
+ * lookup each) and leaves the full re-check, which decodes and re-runs the
+ * rules of everything held, to every RECHECK_MS. A transaction the block
+ * made invalid therefore waits at most that long to be dropped (a primary
+ * skips it anyway, with its reason): far inside the request time-out, so it
+ * never looks censored. */
+static void pool_drop_included(struct node_driver *d, const uint8_t (*ids)[LEDGER_HASH_LEN],
+                               size_t n)
+{
+    bool any = false;
+    for (size_t k = 0; k < n; k++) {
+        struct pooled *p = (struct pooled *)pool_find(d, ids[k]);
+        if (p == NULL)
+            continue;
+        d->pool_bytes -= p->len;
+        free(p->tx);
+        p->tx = NULL;
+        any = true;
+    }
+    if (!any)
+        return;
+    size_t keep = 0;
+    for (size_t i = 0; i < d->pool_len; i++)
+        if (d->pool[i].tx != NULL)
+            d->pool[keep++] = d->pool[i];
+    d->pool_len = keep;
+    idx_rebuild(d);
 }
 
 /* PBFT's request timer after a committed block of block_txs transactions: the
@@ -144,14 +242,6 @@ static bool requests_overdue(const struct node_driver *d, uint64_t now)
         return true;
     for (size_t i = 0; i < d->pool_len; i++)
         if (node_reqwait_overdue(&d->req, &d->pool[i].wait, now))
-            return true;
-    return false;
-}
-
-static bool pool_has(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])
-{
-    for (size_t i = 0; i < d->pool_len; i++)
-        if (memcmp(d->pool[i].id, id, LEDGER_HASH_LEN) == 0)
             return true;
     return false;
 }
@@ -208,15 +298,24 @@ static int commit(struct node_driver *d, const struct pbft_update *up, uint64_t 
         fail(d, LEDGER_E_FATAL, what);
         return LEDGER_E_FATAL;
     }
-    size_t before = d->pool_len;
-    pool_recheck(d, now);
+    uint8_t(*ids)[LEDGER_HASH_LEN] = NULL;
+    size_t n_ids = 0;
+    if (d->chain.tx_ids != NULL && now - d->rechecked_at < RECHECK_MS &&
+        d->chain.tx_ids(d->chain.ctx, up->committed.payload, up->committed.payload_len, &ids,
+                        &n_ids) == 0) {
+        pool_drop_included(d, (const uint8_t(*)[LEDGER_HASH_LEN])ids, n_ids);
+        d->pool_stale = true;
+    } else {
+        pool_recheck(d, now);
+    }
+    free(ids);
     /* A block that cannot be read back counts as full: no censorship evidence. */
     struct node_block_info info;
     bool read = d->chain.block_info(d->chain.ctx, up->committed.payload, up->committed.payload_len,
                                     &info) == 0;
     requests_after_commit(d, read ? info.tx_count : SIZE_MAX, now);
     if (d->cfg.on_commit != NULL)
-        d->cfg.on_commit(d->cfg.commit_ctx, c->height, before - d->pool_len);
+        d->cfg.on_commit(d->cfg.commit_ctx, c->height, read ? info.tx_count : 0);
     return 0;
 }
 
@@ -454,8 +553,13 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         goto err;
     configure(d, cfg);
     d->pool = calloc(d->cfg.mempool_max_txs, sizeof *d->pool);
-    if (d->pool == NULL)
-        goto err_after_alloc;
+    size_t cap = 16;
+    while (cap < 2 * d->cfg.mempool_max_txs)
+        cap *= 2;
+    d->idx = calloc(cap, sizeof *d->idx);
+    d->idx_mask = cap - 1;
+    if (d->pool == NULL || d->idx == NULL)
+        goto err_after_pool;
     struct pbft_config pc = {
         .n = d->n,
         .self = cfg->self,
@@ -480,12 +584,16 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         node_driver_free(d);
         return NODE_E_STATE;
     }
+    /* Blocks skip the signature checks of what the pool verified already
+     * (the ledger's own chain, or a chain over it that names it in `l`). */
+    if (cfg->l != NULL)
+        ledger_set_verified(cfg->l, pool_verified, d);
     *out = d;
     return 0;
 
 err_after_pool:
+    free(d->idx);
     free(d->pool);
-err_after_alloc:
     free(d);
 err:
     if (rc == NODE_E_NOMEM)
@@ -498,9 +606,12 @@ void node_driver_free(struct node_driver *d)
     if (d == NULL)
         return;
     pbft_free(d->r);
+    if (d->cfg.l != NULL)
+        ledger_set_verified(d->cfg.l, NULL, NULL);
     for (size_t i = 0; i < d->pool_len; i++)
         free(d->pool[i].tx);
     free(d->pool);
+    free(d->idx);
     free(d);
 }
 
@@ -524,8 +635,11 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
     if (copy == NULL)
         return LEDGER_E_NOMEM;
     memcpy(copy, tx, len);
-    d->pool[d->pool_len] = (struct pooled){ .tx = copy, .len = len };
-    memcpy(d->pool[d->pool_len++].id, id, LEDGER_HASH_LEN);
+    struct pooled *p = &d->pool[d->pool_len];
+    *p = (struct pooled){ .tx = copy, .len = len };
+    memcpy(p->id, id, LEDGER_HASH_LEN);
+    ledger_merkle_tx_leaf(tx, len, p->leaf);
+    idx_put(d, d->pool_len++);
     d->pool_bytes += len;
     node_reqtimer_admitted(&d->req, now);
     return run(d, NULL, now);
@@ -559,6 +673,19 @@ int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint
     return pool_offer(d, tx, len, now, true, out_id, errmsg, errmsg_len);
 }
 
+int node_driver_admit_checked(struct node_driver *d, const uint8_t *tx, size_t len,
+                              const uint8_t id[LEDGER_HASH_LEN], uint64_t checked_height,
+                              uint64_t now, char *errmsg, size_t errmsg_len)
+{
+    if (d->failed)
+        return LEDGER_E_FATAL;
+    uint64_t height, time_ms;
+    d->chain.tip(d->chain.ctx, &height, &time_ms);
+    if (height != checked_height)
+        return pool_offer(d, tx, len, now, true, NULL, errmsg, errmsg_len);
+    return pool_add(d, tx, len, id, now, errmsg, errmsg_len);
+}
+
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,
                         uint64_t now)
 {
@@ -577,6 +704,9 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
         if ((rc = run(d, &ev, now)) != 0)
             return rc;
     }
+    /* The full re-check a busy chain put off is due once the chain pauses. */
+    if (d->pool_stale && now - d->rechecked_at >= RECHECK_MS && !d->failed)
+        pool_recheck(d, now);
     if (requests_overdue(d, now)) {
         struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
         return run(d, &ev, now);

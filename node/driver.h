@@ -42,8 +42,11 @@
 #define NODE_DEFAULT_BLOCK_TXS 1000
 
 struct node_driver_config {
-    unsigned self;          /* validator index in genesis */
-    struct ledger *l;       /* borrowed; must outlive the driver (unused with `chain`) */
+    unsigned self; /* validator index in genesis */
+    /* Borrowed; must outlive the driver. With `chain`, optional: the ledger
+     * beneath that chain (a wrapper such as node/chain_timed.h), told which
+     * transactions the mempool verified so blocks skip their signatures. */
+    struct ledger *l;
     const uint8_t *node_sk; /* 64-byte secret key, borrowed (unused with `chain`) */
     /* The chain behind the driver (copied; its ctx borrowed for the driver's
      * life). NULL: the ledger `l` signing with `node_sk`. */
@@ -109,6 +112,14 @@ int node_driver_submit(struct node_driver *d, const uint8_t *tx, size_t len, uin
  * returns as node_driver_submit. Never for a tx not verified so. */
 int node_driver_admit(struct node_driver *d, const uint8_t *tx, size_t len, uint64_t now,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
+
+/* node_driver_admit for a tx whose state rules passed over the tip at
+ * checked_height (ledger_check_tx_split) and whose signatures then passed:
+ * while the tip is still there, nothing the rules read can have changed, so
+ * they are not run again; otherwise as node_driver_admit. id is the tx's. */
+int node_driver_admit_checked(struct node_driver *d, const uint8_t *tx, size_t len,
+                              const uint8_t id[LEDGER_HASH_LEN], uint64_t checked_height,
+                              uint64_t now, char *errmsg, size_t errmsg_len);
 
 /* A consensus message from replica `from` (borrowed). */
 int node_driver_receive(struct node_driver *d, unsigned from, const uint8_t *bytes, size_t len,

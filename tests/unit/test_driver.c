@@ -271,6 +271,47 @@ static void a_bad_driver_config_is_a_config_error(void **state)
 }
 
 /* A refused transaction never enters the mempool. */
+/* Two filings of one organisation wait together; the block that commits
+ * the first makes the second invalid (ORG_EXISTS). Under load the driver
+ * drops a block's own transactions by id and re-checks the rest at most
+ * every RECHECK_MS, so the second must leave every mempool within that
+ * period and never be committed. */
+static void a_transaction_a_block_made_invalid_leaves_every_mempool(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    uint8_t admin[32] = { 7 }, id1[32], id2[32], *tx1, *tx2;
+    size_t len1, len2;
+    char err[512] = "";
+    file_org(ln, "91110000600037341L", id1); /* a first block: the pool's first full re-check */
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 0), localnet_now_ms() + 60000,
+                                             "91350100M000100Y43", "First Co.", admin, NULL, &tx1,
+                                             &len1),
+                     0);
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 0), localnet_now_ms() + 60000,
+                                             "91350100M000100Y43", "Second Co.", admin, NULL, &tx2,
+                                             &len2),
+                     0);
+    assert_int_equal(localnet_submit(ln, 0, tx1, len1, id1, err, sizeof err), 0);
+    assert_int_equal(localnet_submit(ln, 0, tx2, len2, id2, err, sizeof err), 0);
+    free(tx1);
+    free(tx2);
+    bool committed = false;
+    assert_int_equal(localnet_run_until_tx(ln, id1, TIMEOUT_MS, &committed, err, sizeof err), 0);
+    assert_true(committed);
+    uint64_t end = localnet_now_ms() + 3000;
+    bool held = true;
+    while (held && localnet_now_ms() < end) {
+        localnet_run_until_height(ln, UINT64_MAX, 50, err, sizeof err);
+        held = false;
+        for (unsigned i = 0; i < 4; i++)
+            held = held || node_driver_holds(localnet_driver(ln, i), id2);
+    }
+    assert_false(held);
+    assert_int_equal(localnet_run_until_tx(ln, id2, 2000, &committed, err, sizeof err), 0);
+    assert_false(committed);
+}
+
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
 {
     struct localnet *ln = ((struct fixture *)*state)->ln;
@@ -306,6 +347,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failed_store_write_stops_the_driver_with_lmdbs_reason,
                                         setup1, teardown),
         cmocka_unit_test_setup_teardown(a_bad_driver_config_is_a_config_error, setup1, teardown),
+        cmocka_unit_test_setup_teardown(a_transaction_a_block_made_invalid_leaves_every_mempool,
+                                        setup4, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
