@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -22,7 +23,8 @@ struct client {
     size_t hdr_got;
     uint8_t *body; /* the request being read, len bytes once hdr is whole */
     size_t len, got;
-    size_t unsent; /* bytes queued for writing and not yet written */
+    size_t unsent;   /* bytes queued for writing and not yet written */
+    uint64_t active; /* loop time of its last byte in or out */
     bool closing;
 };
 
@@ -142,7 +144,27 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         drop(c);
         return;
     }
+    c->active = uv_now(c->api->loop);
     consume(c, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+/* The client to drop for a newcomer when all slots are taken: the one idle
+ * the longest, preferring one with no request half read and no reply
+ * unwritten. Refusing the newcomer instead would let NODE_API_CLIENTS_MAX
+ * silent connections lock the operator out for good. */
+static struct client *evictee(const struct node_api *api)
+{
+    struct client *best = NULL;
+    bool best_quiet = false;
+    for (struct client *c = api->clients; c != NULL; c = c->next) {
+        bool quiet = c->hdr_got == 0 && c->unsent == 0;
+        if (best == NULL || (quiet && !best_quiet) ||
+            (quiet == best_quiet && c->active < best->active)) {
+            best = c;
+            best_quiet = quiet;
+        }
+    }
+    return best;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -165,11 +187,13 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (api->n_clients >= NODE_API_CLIENTS_MAX) {
-        node_log(NODE_LOG_WARN, "api", "refuse client reason=\"%d clients connected\"",
-                 NODE_API_CLIENTS_MAX);
-        uv_close((uv_handle_t *)&c->pipe, free_client);
-        return;
+        struct client *old = evictee(api);
+        node_log(NODE_LOG_WARN, "api",
+                 "client=%llu drop reason=\"%d clients connected: the longest idle makes room\"",
+                 (unsigned long long)old->id, NODE_API_CLIENTS_MAX);
+        drop(old);
     }
+    c->active = uv_now(api->loop);
     c->next = api->clients;
     if (c->next != NULL)
         c->next->prev = c;
@@ -210,10 +234,34 @@ static int clear_stale(const char *path, char *errmsg, size_t errmsg_len)
     return 0;
 }
 
+/* Descriptors the node needs beside its API clients: peer links and their
+ * handshakes, LMDB, the loop's own, logs. */
+#define FDS_BESIDE_CLIENTS 256
+
+/* Raises the soft limit on open files so NODE_API_CLIENTS_MAX clients fit:
+ * the common default of 1,024 ran out first, and libuv then closes every
+ * new connection at once (the operator locked out, eviction never asked). */
+static void ensure_fds(void)
+{
+    struct rlimit rl;
+    rlim_t want = NODE_API_CLIENTS_MAX + FDS_BESIDE_CLIENTS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return;
+    rlim_t had = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        node_log(NODE_LOG_WARN, "api",
+                 "open files limit=%llu reason=\"below %llu: fewer operator clients fit; raise "
+                 "the hard limit (ulimit -Hn)\"",
+                 (unsigned long long)(rl.rlim_cur > had ? rl.rlim_cur : had),
+                 (unsigned long long)want);
+}
+
 int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_request, void *ctx,
                    struct node_api **out, char *errmsg, size_t errmsg_len)
 {
     *out = NULL;
+    ensure_fds();
     struct node_api *api = calloc(1, sizeof *api);
     if (api == NULL) {
         snprintf(errmsg, errmsg_len, "out of memory");
@@ -291,6 +339,7 @@ int node_api_reply(struct node_api *api, uint64_t id, const uint8_t *bytes, size
     memcpy(w->bytes + 4, bytes, len);
     uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
     c->unsent += w->len;
+    c->active = uv_now(api->loop);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
         c->unsent -= w->len;
         free(w);

@@ -14,8 +14,9 @@
  *
  * Bounds, each checked before anything is allocated: a request is at most
  * NODE_API_REQUEST_MAX bytes (a longer length prefix drops the client at
- * once); at most NODE_API_CLIENTS_MAX clients (the next is accepted and
- * closed); a client whose unread replies exceed NODE_API_WRITE_MAX bytes is
+ * once); at most NODE_API_CLIENTS_MAX clients (the next one makes the
+ * client idle the longest close, so silent connections cannot lock the
+ * operator out); a client whose unread replies exceed NODE_API_WRITE_MAX bytes is
  * dropped (it stopped reading), so a slow client cannot hold node memory.
  */
 
@@ -37,8 +38,9 @@ typedef void (*node_api_request_fn)(void *ctx, uint64_t client, const uint8_t *r
 
 /* Binds path (a stale socket file from a crash is removed first; a live
  * one, answered by another process, is an error), mode 0660, and listens on
- * loop. *out is owned by the caller (node_api_close). Returns 0 or -1 with
- * the reason in errmsg. */
+ * loop. Raises the process's soft RLIMIT_NOFILE (up to the hard limit) so
+ * NODE_API_CLIENTS_MAX clients fit beside the rest, warning when it cannot. *out is owned by the
+ * caller (node_api_close). Returns 0 or -1 with the reason in errmsg. */
 int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_request, void *ctx,
                    struct node_api **out, char *errmsg, size_t errmsg_len);
 

@@ -33,8 +33,11 @@
  * retries, waiter time-outs. Short enough that a request never waits on it
  * noticeably, long enough to cost nothing when idle. */
 #define TICK_MS 50
-/* A sync answer not finished in this time is given up and asked elsewhere. */
-#define SYNC_TIMEOUT_MS 10000
+/* A sync request that brings no block for this long is given up and asked
+ * elsewhere. An honest server queues its whole answer at once, so blocks
+ * flow within a round trip; 3 s covers a maximal block (16 MiB) on a
+ * 50 Mbit/s link, and bounds what a peer that never answers costs. */
+#define SYNC_STALL_MS 3000
 /* A peer one block ahead for this long means we missed a commit: sync. */
 #define LAG_MS 1000
 /* Bytes of blocks in one sync answer: big enough to amortise the round trip,
@@ -43,6 +46,17 @@
 /* A TIP is re-announced this often, so a peer that missed one still learns
  * how far we are (and a new node learns it has to sync). */
 #define TIP_EVERY_MS 2000
+/* Serving sync, per peer: a token bucket in bytes. Each answer costs its
+ * bytes, and at least SYNC_ANSWER_MIN_COST, so a flood of 12-byte requests
+ * for small blocks cannot buy hundreds of answers a second either. An
+ * honest requester asks again only after applying the last answer, which
+ * takes longer than the bucket needs to refill (8 MiB of blocks take far
+ * more than the quarter second 8 MiB of credit takes at this rate); a
+ * request that finds the bucket empty is owed and answered when it refills,
+ * and a second request while one is owed is a flood: the peer is dropped. */
+#define SYNC_SERVE_RATE      (32u << 20) /* bytes per second */
+#define SYNC_ANSWER_MIN_COST (256u << 10)
+#define SYNC_SERVE_BURST     (2 * SYNC_ANSWER_MIN_COST)
 
 struct waiter {
     uint8_t id[LEDGER_HASH_LEN];
@@ -52,7 +66,13 @@ struct waiter {
 
 struct peer {
     bool up;
-    uint64_t tip;
+    uint64_t tip;        /* claimed in its last TIP: a hint until blocks back it */
+    unsigned sync_fails; /* our requests it left unanswered (reset by an answer) */
+    /* serving its sync requests (SYNC_SERVE_RATE) */
+    int64_t credit;
+    uint64_t credit_at;
+    bool owed;
+    uint8_t owed_req[NODE_WIRE_SYNC_REQ_LEN];
 };
 
 struct sync_item {
@@ -85,7 +105,7 @@ struct daemon {
     uint64_t sync_from, sync_started, sync_retry_at, lag_since;
     uint32_t sync_count;
     struct sync_item batch[NODE_SYNC_BATCH];
-    size_t batch_len;
+    size_t batch_len, batch_bytes;
     uint64_t sync_t0, sync_applied; /* progress of the current catch-up */
     uint64_t last_tip_sent;
     unsigned verifying; /* admissions in the thread pool */
@@ -186,11 +206,36 @@ static uint64_t best_peer_height(const struct daemon *dm)
     return best;
 }
 
+/* The height that f+1 connected peers claim at least: one of them is
+ * honest, so the chain is that long. One peer's word (a Byzantine one may
+ * announce 2^64-1) only makes the node ask that peer for blocks; it never
+ * makes the node call itself behind and turn operators away. */
+static uint64_t vouched_height(const struct daemon *dm)
+{
+    uint64_t tips[LEDGER_MAX_VALIDATORS];
+    size_t k = 0;
+    for (unsigned i = 0; i < dm->o->g->n; i++)
+        if (i != dm->o->self && dm->peers[i].up)
+            tips[k++] = dm->peers[i].tip;
+    size_t f = (dm->o->g->n - 1) / 3;
+    if (k <= f)
+        return 0;
+    /* the (f+1)-th highest: a partial selection sort, f is small */
+    for (size_t i = 0; i <= f; i++)
+        for (size_t j = i + 1; j < k; j++)
+            if (tips[j] > tips[i]) {
+                uint64_t t = tips[i];
+                tips[i] = tips[j];
+                tips[j] = t;
+            }
+    return tips[f];
+}
+
 static bool syncing(const struct daemon *dm)
 {
     struct ledger_tip tip;
     ledger_tip_get(dm->l, &tip);
-    return best_peer_height(dm) >= tip.height + 2;
+    return vouched_height(dm) >= tip.height + 2;
 }
 
 static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
@@ -324,6 +369,7 @@ static void batch_clear(struct daemon *dm)
         free(dm->batch[i].cert);
     }
     dm->batch_len = 0;
+    dm->batch_bytes = 0;
 }
 
 static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64_t target)
@@ -349,6 +395,38 @@ static void sync_request(struct daemon *dm, unsigned peer, uint64_t from, uint64
     }
 }
 
+/* Whom to ask for blocks (LEDGER_MAX_VALIDATORS: nobody). First the peer
+ * whose certificate told the core we are behind (a certified height is
+ * real), unless it has left a request unanswered: a certificate carries no
+ * sender signature, so any peer can relay one and then stay silent. Else,
+ * when f+1 peers vouch for a height above ours, one of the peers claiming
+ * at least that; else one with the best claim (one peer ahead: perhaps we
+ * missed a commit). Among those, the one that left the fewest requests
+ * unanswered, then the lowest claim: a liar's inflated claim loses to the
+ * honest ones, and a liar that never answers is asked last. */
+static unsigned pick_sync_peer(const struct daemon *dm, uint64_t tip, bool behind,
+                               unsigned behind_p)
+{
+    const struct peer *ps = dm->peers;
+    unsigned n = dm->o->g->n, pick = LEDGER_MAX_VALIDATORS;
+    if (behind && behind_p < n && ps[behind_p].up && ps[behind_p].tip > tip &&
+        ps[behind_p].sync_fails == 0)
+        return behind_p;
+    uint64_t floor = vouched_height(dm);
+    if (floor <= tip)
+        floor = best_peer_height(dm);
+    for (unsigned i = 0; i < n; i++) {
+        if (i == dm->o->self || !ps[i].up || ps[i].tip < floor || ps[i].tip <= tip)
+            continue;
+        if (pick == LEDGER_MAX_VALIDATORS || ps[i].sync_fails < ps[pick].sync_fails ||
+            (ps[i].sync_fails == ps[pick].sync_fails && ps[i].tip < ps[pick].tip))
+            pick = i;
+    }
+    if (pick == LEDGER_MAX_VALIDATORS && behind && behind_p < n && ps[behind_p].up)
+        pick = behind_p;
+    return pick;
+}
+
 /* Decides whether to fetch blocks, and from whom: when the core reports a
  * certified height above ours, when a peer is two or more blocks ahead, or
  * one ahead for longer than a commit takes. */
@@ -357,10 +435,15 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
     if (dm->stopping || dm->p2p == NULL)
         return;
     if (dm->sync_active) {
-        if (now - dm->sync_started < SYNC_TIMEOUT_MS)
+        /* now may predate the last progress (a handler's start time) */
+        if (now < dm->sync_started || now - dm->sync_started < SYNC_STALL_MS)
             return;
         node_log(NODE_LOG_WARN, "sync", "timeout peer=%u from=%" PRIu64, dm->sync_peer,
                  dm->sync_from);
+        /* Its claim is forgotten until it announces again, and it is asked
+         * last from now on, so the next request goes to another peer. */
+        dm->peers[dm->sync_peer].tip = 0;
+        dm->peers[dm->sync_peer].sync_fails++;
         dm->sync_active = false;
         batch_clear(dm);
         dm->sync_retry_at = now + 500;
@@ -389,26 +472,16 @@ static void maybe_sync(struct daemon *dm, uint64_t now)
         return;
     }
     uint64_t target = behind_h > best ? behind_h : best;
-    unsigned peer = LEDGER_MAX_VALIDATORS;
-    if (behind && behind_p < dm->o->g->n && dm->peers[behind_p].up &&
-        dm->peers[behind_p].tip > tip.height)
-        peer = behind_p;
-    for (unsigned i = 0; peer == LEDGER_MAX_VALIDATORS && i < dm->o->g->n; i++)
-        if (i != dm->o->self && dm->peers[i].up && dm->peers[i].tip == best && best > tip.height)
-            peer = i;
-    if (peer == LEDGER_MAX_VALIDATORS && behind && behind_p < dm->o->g->n && dm->peers[behind_p].up)
-        peer = behind_p;
+    unsigned peer = pick_sync_peer(dm, tip.height, behind, behind_p);
     if (peer == LEDGER_MAX_VALIDATORS)
         return;
     sync_request(dm, peer, tip.height + 1, target > tip.height ? target : tip.height + 1);
 }
 
-static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
+/* Sends blocks [from, from + count) that we have (at most NODE_SYNC_BATCH and
+ * SYNC_ANSWER_BYTES, at least one), then SYNC_END; returns the bytes sent. */
+static size_t answer_sync(struct daemon *dm, unsigned peer, const uint8_t *body)
 {
-    if (len != NODE_WIRE_SYNC_REQ_LEN) {
-        node_p2p_drop(dm->p2p, peer, "malformed sync request");
-        return;
-    }
     uint64_t from = 0;
     uint32_t count = 0;
     for (int i = 0; i < 8; i++)
@@ -436,46 +509,160 @@ static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, si
     uint8_t end[NODE_WIRE_SYNC_END_LEN];
     ledger_put_u64be(end, last);
     node_p2p_send(dm->p2p, peer, NODE_WIRE_SYNC_END, end, sizeof end);
+    return bytes;
+}
+
+static void refill(struct peer *pe, uint64_t now)
+{
+    if (now > pe->credit_at) {
+        uint64_t add = (now - pe->credit_at) * (SYNC_SERVE_RATE / 1000);
+        pe->credit = add >= SYNC_SERVE_BURST || pe->credit + (int64_t)add > SYNC_SERVE_BURST
+                         ? SYNC_SERVE_BURST
+                         : pe->credit + (int64_t)add;
+    }
+    pe->credit_at = now;
+}
+
+static void charge(struct peer *pe, size_t bytes)
+{
+    pe->credit -= (int64_t)(bytes > SYNC_ANSWER_MIN_COST ? bytes : SYNC_ANSWER_MIN_COST);
+}
+
+static void serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
+                       uint64_t now)
+{
+    struct peer *pe = &dm->peers[peer];
+    if (len != NODE_WIRE_SYNC_REQ_LEN) {
+        node_p2p_drop(dm->p2p, peer, "malformed sync request");
+        return;
+    }
+    if (pe->owed) {
+        node_p2p_drop(dm->p2p, peer, "sync request while another is unanswered");
+        return;
+    }
+    refill(pe, now);
+    if (pe->credit <= 0) {
+        pe->owed = true;
+        memcpy(pe->owed_req, body, NODE_WIRE_SYNC_REQ_LEN);
+        return;
+    }
+    charge(pe, answer_sync(dm, peer, body));
+}
+
+/* Answers the requests owed once their peer's credit is back; returns the
+ * time the next one is due (0: none owed). */
+static uint64_t serve_owed(struct daemon *dm, uint64_t now)
+{
+    uint64_t next = 0;
+    for (unsigned i = 0; i < dm->o->g->n && dm->p2p != NULL; i++) {
+        struct peer *pe = &dm->peers[i];
+        if (!pe->owed)
+            continue;
+        refill(pe, now);
+        if (pe->credit > 0) {
+            pe->owed = false;
+            charge(pe, answer_sync(dm, i, pe->owed_req));
+            continue;
+        }
+        uint64_t due = now + (uint64_t)(-pe->credit) / (SYNC_SERVE_RATE / 1000) + 1;
+        if (next == 0 || due < next)
+            next = due;
+    }
+    return next;
+}
+
+/* A certificate holds at most n signers (index and 64-byte signature, with
+ * their protobuf framing, under 80 bytes each) besides its height, view and
+ * block hash. */
+#define SYNC_CERT_MAX(n) (128u + (size_t)(n)*80u)
+/* The most an honest answer holds: the server stops once SYNC_ANSWER_BYTES
+ * are sent, so past them comes at most one more block with its certificate.
+ * A peer that sends more is not answering the request. */
+#define SYNC_BATCH_BYTES_MAX(n) (SYNC_ANSWER_BYTES + LEDGER_MAX_BLOCK_LEN + SYNC_CERT_MAX(n))
+
+static bool get_varint(const uint8_t *in, size_t len, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *pos < len; shift += 7) {
+        uint8_t b = in[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Splits an encoded StoredBlock (field 1: Block, field 2: CommitCert, each
+ * once, in that order, nothing else) into borrowed slices of in, without
+ * unpacking: protobuf-c allocates for every repeated entry before anything
+ * can bound them (ledger_wire_count), so unpacking 8 MiB of empty tx entries
+ * cost ~200 MiB. The ledger decodes the slices with its bounds. */
+static bool split_stored(const uint8_t *in, size_t len, const uint8_t *out[2], size_t out_len[2])
+{
+    size_t pos = 0;
+    for (uint64_t field = 1; field <= 2; field++) {
+        uint64_t key, n;
+        if (!get_varint(in, len, &pos, &key) || key != (field << 3 | 2) ||
+            !get_varint(in, len, &pos, &n) || n > len - pos)
+            return false;
+        out[field - 1] = in + pos;
+        out_len[field - 1] = (size_t)n;
+        pos += (size_t)n;
+    }
+    return pos == len;
+}
+
+static uint8_t *copy_of(const uint8_t *p, size_t len)
+{
+    uint8_t *c = malloc(len ? len : 1);
+    if (c != NULL && len > 0)
+        memcpy(c, p, len);
+    return c;
 }
 
 /* A StoredBlock from the peer we asked: split into block and certificate
- * bytes for ledger_commit_blocks (which checks everything). */
+ * bytes for ledger_commit_blocks (which checks everything), within what an
+ * honest answer can hold. */
 static void take_block(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
 {
     if (!dm->sync_active || peer != dm->sync_peer || dm->batch_len >= dm->sync_count) {
         node_p2p_drop(dm->p2p, peer, "unasked sync block");
         return;
     }
-    Sealchain__StoredBlock *sb = sealchain__stored_block__unpack(NULL, len, body);
+    const uint8_t *part[2]; /* block, certificate */
+    size_t part_len[2];
     struct ledger_header h;
-    if (sb == NULL || sb->block == NULL || sb->cert == NULL) {
-        sealchain__stored_block__free_unpacked(sb, NULL);
+    if (!split_stored(body, len, part, part_len) || part_len[1] > SYNC_CERT_MAX(dm->o->g->n)) {
         node_p2p_drop(dm->p2p, peer, "malformed sync block");
         return;
     }
-    struct sync_item it = { 0 };
-    it.block_len = sealchain__block__get_packed_size(sb->block);
-    it.cert_len = sealchain__commit_cert__get_packed_size(sb->cert);
-    it.block = malloc(it.block_len ? it.block_len : 1);
-    it.cert = malloc(it.cert_len ? it.cert_len : 1);
-    if (it.block == NULL || it.cert == NULL) {
-        free(it.block);
-        free(it.cert);
-        sealchain__stored_block__free_unpacked(sb, NULL);
+    if (len > SYNC_BATCH_BYTES_MAX(dm->o->g->n) - dm->batch_bytes) {
+        node_p2p_drop(dm->p2p, peer, "sync answer larger than any honest one");
         return;
     }
-    sealchain__block__pack(sb->block, it.block);
-    sealchain__commit_cert__pack(sb->cert, it.cert);
-    sealchain__stored_block__free_unpacked(sb, NULL);
-    if (ledger_block_header(it.block, it.block_len, &h) != 0 ||
-        h.height != dm->sync_from + dm->batch_len) {
-        free(it.block);
-        free(it.cert);
+    if (ledger_block_header(part[0], part_len[0], &h) != 0) {
+        node_p2p_drop(dm->p2p, peer, "sync block does not decode");
+        return;
+    }
+    if (h.height != dm->sync_from + dm->batch_len) {
         node_p2p_drop(dm->p2p, peer, "sync block out of order");
         return;
     }
-    it.height = h.height;
+    struct sync_item it = { .block = copy_of(part[0], part_len[0]),
+                            .cert = copy_of(part[1], part_len[1]),
+                            .block_len = part_len[0],
+                            .cert_len = part_len[1],
+                            .height = h.height };
+    if (it.block == NULL || it.cert == NULL) {
+        free(it.block);
+        free(it.cert);
+        return;
+    }
+    dm->batch_bytes += len;
     dm->batch[dm->batch_len++] = it;
+    dm->sync_started = now_ms(); /* progress: the stall clock restarts */
 }
 
 static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len)
@@ -503,6 +690,16 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     while (skip < dm->batch_len && dm->batch[skip].height <= tip.height)
         skip++;
     size_t count = dm->batch_len - skip;
+    if (dm->batch_len == 0 && dm->peers[peer].tip >= dm->sync_from) {
+        /* An honest peer holding the blocks it announced sends at least
+         * one: this one claimed a chain it does not have. */
+        char why[128];
+        snprintf(why, sizeof why, "claimed tip %" PRIu64 " but sent no block from %" PRIu64,
+                 dm->peers[peer].tip, dm->sync_from);
+        dm->peers[peer].tip = 0;
+        node_p2p_drop(dm->p2p, peer, why);
+        return;
+    }
     if (count == 0) {
         if (dm->batch_len == 0)
             dm->sync_retry_at = now + 500; /* the peer has nothing for us yet */
@@ -532,6 +729,7 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     for (size_t i = 0; i < count; i++)
         node_stats_block_exec(dm->stats, each);
     node_stats_blocks(dm->stats, dm->l, mono_ms(), now_ms());
+    dm->peers[peer].sync_fails = 0;
     ledger_tip_get(dm->l, &tip);
     uint64_t best = best_peer_height(dm);
     double secs = (double)(now_ms() - dm->sync_t0) / 1000.0;
@@ -544,10 +742,43 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
     maybe_sync(dm, now_ms());
 }
 
-static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
+static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
 
 /* ---- frames from peers --------------------------------------------------------- */
+
+/* Hands a consensus message to the driver. A message the core finds badly
+ * signed drops the peer (returns false): an honest node signs its own
+ * messages and relays only signatures it verified, while each bad one costs
+ * this loop an Ed25519 verification, so a peer left connected could keep it
+ * busy with them. */
+static bool consensus_receive(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
+                              uint64_t now)
+{
+    struct pbft_stats before, after;
+    node_driver_stats(dm->d, &before);
+    checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
+    if (dm->stopping)
+        return false;
+    node_driver_stats(dm->d, &after);
+    if (after.dropped_bad_sig > before.dropped_bad_sig) {
+        node_p2p_drop(dm->p2p, peer, "consensus message with a bad signature");
+        return false;
+    }
+    return true;
+}
+
+/* True when body starts like a PBFT message of a known kind sent by peer.
+ * An honest node only sends its own messages (votes, its PRE-PREPARE and
+ * NEW-VIEW as primary, certificates as their sender), so anything else is
+ * a broken or hostile peer; the core checks the rest (body, signatures). */
+static bool own_message(const uint8_t *body, size_t len, unsigned peer)
+{
+    int kind;
+    unsigned sender;
+    return pbft_msg_peek(body, len, &kind, &sender, NULL, NULL) == 0 &&
+           kind >= PBFT_MSG_PREPREPARE && kind <= PBFT_MSG_CERT && sender == peer;
+}
 
 static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len)
 {
@@ -557,11 +788,19 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
     uint64_t now = now_ms();
     switch (type) {
     case NODE_WIRE_CONSENSUS:
-        checked(dm, node_driver_receive(dm->d, peer, body, len, now), "consensus message");
+        if (!own_message(body, len, peer)) {
+            node_p2p_drop(dm->p2p, peer, "consensus frame is not one of its own messages");
+            return;
+        }
+        if (!consensus_receive(dm, peer, body, len, now))
+            return;
         note_view(dm);
         break;
     case NODE_WIRE_TX:
-        admit_start(dm, body, len, false, 0, 0, false, 0);
+        if (admit_start(dm, body, len, false, 0, 0, false, 0) == LEDGER_E_MALFORMED) {
+            node_p2p_drop(dm->p2p, peer, "transaction does not decode");
+            return;
+        }
         break;
     case NODE_WIRE_TIP:
         if (len != NODE_WIRE_TIP_LEN) {
@@ -574,7 +813,7 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
         dm->peers[peer].tip = h;
         break;
     case NODE_WIRE_SYNC_REQ:
-        serve_sync(dm, peer, body, len);
+        serve_sync(dm, peer, body, len, now);
         break;
     case NODE_WIRE_SYNC_BLOCK:
         take_block(dm, peer, body, len);
@@ -592,7 +831,12 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
 static void on_peer(void *ctx, unsigned peer, bool up)
 {
     struct daemon *dm = ctx;
-    dm->peers[peer].up = up;
+    struct peer *pe = &dm->peers[peer];
+    pe->up = up;
+    pe->tip = 0; /* until it announces one on this link */
+    pe->owed = false;
+    pe->credit = SYNC_SERVE_BURST;
+    pe->credit_at = now_ms();
     node_log(NODE_LOG_INFO, "p2p", "peer=%u %s connected=%u", peer, up ? "up" : "down",
              node_p2p_connected_count(dm->p2p));
     if (up)
@@ -735,16 +979,17 @@ static void admit_done(uv_work_t *w, int status)
 }
 
 /* Starts admission of tx (copied). For an API submit, the reply comes from
- * here on a refusal, else from admit_done. */
-static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                        uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
+ * here on a refusal, else from admit_done. Returns LEDGER_E_MALFORMED when
+ * tx does not decode (a peer that sends that is dropped), else 0. */
+static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
+                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
 {
     uint8_t id[LEDGER_HASH_LEN] = { 0 };
     if (ledger_tx_id(tx, len, id) != 0) {
         if (from_api)
             reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
                         LEDGER_E_MALFORMED, "transaction does not decode");
-        return;
+        return LEDGER_E_MALFORMED;
     }
     if (node_driver_holds(dm->d, id)) {
         if (from_api) {
@@ -754,20 +999,20 @@ static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool f
             memcpy(held.id, id, LEDGER_HASH_LEN);
             submit_held(dm, &held, now_ms());
         }
-        return;
+        return 0;
     }
     if (dm->verifying >= NODE_DAEMON_VERIFY_MAX) {
         if (from_api)
             reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
                         "node busy: %u transactions await signature checks", dm->verifying);
-        return;
+        return 0;
     }
     struct admit *a = calloc(1, sizeof *a);
     uint8_t *copy = malloc(len ? len : 1);
     if (a == NULL || copy == NULL) {
         free(a);
         free(copy);
-        return;
+        return 0;
     }
     memcpy(copy, tx, len);
     *a = (struct admit){ .dm = dm,
@@ -788,14 +1033,15 @@ static void admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool f
             reply_submit(dm, client, req, id, "rejected", 0,
                          SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
         admit_free(a);
-        return;
+        return 0;
     }
     a->work.data = a;
     if (uv_queue_work(&dm->loop, &a->work, admit_work, admit_done) != 0) {
         admit_free(a);
-        return;
+        return 0;
     }
     dm->verifying++;
+    return 0;
 }
 
 static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
@@ -806,7 +1052,7 @@ static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
         ledger_tip_get(dm->l, &tip);
         reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
                     "node is syncing (height %" PRIu64 " of %" PRIu64 "); try again later",
-                    tip.height, best_peer_height(dm));
+                    tip.height, vouched_height(dm));
         return;
     }
     admit_start(dm, s->tx.data, s->tx.len, true, client, req, s->wait, s->wait_ms);
@@ -1029,7 +1275,9 @@ static void on_request(void *ctx, uint64_t client, const uint8_t *bytes, size_t 
 
 /* ---- timers, signals, lifecycle --------------------------------------------------- */
 
-static void rearm(struct daemon *dm, uint64_t now);
+/* Re-arms the housekeeping timer: TICK_MS, or sooner for the core's next
+ * deadline or an owed sync answer due at `owed` (0: none). */
+static void rearm(struct daemon *dm, uint64_t now, uint64_t owed);
 
 static void timer_cb(uv_timer_t *t)
 {
@@ -1045,15 +1293,17 @@ static void timer_cb(uv_timer_t *t)
     expire_waiters(dm, now);
     if (now - dm->last_tip_sent >= TIP_EVERY_MS)
         send_tip(dm, -1);
-    rearm(dm, now);
+    rearm(dm, now, serve_owed(dm, now));
 }
 
-static void rearm(struct daemon *dm, uint64_t now)
+static void rearm(struct daemon *dm, uint64_t now, uint64_t owed)
 {
     uint64_t wait = TICK_MS;
     uint64_t deadline = node_driver_deadline(dm->d);
     if (deadline != 0 && deadline > now && deadline - now < wait)
         wait = deadline - now;
+    if (owed != 0 && owed > now && owed - now < wait)
+        wait = owed - now;
     uv_timer_start(&dm->timer, timer_cb, wait, 0);
 }
 
@@ -1197,7 +1447,7 @@ static int open_io(struct daemon *dm)
     node_log(NODE_LOG_INFO, "api", "listen path=%s", dm->o->api_path);
     if (open_metrics(dm) != 0)
         return -1;
-    rearm(dm, now_ms());
+    rearm(dm, now_ms(), 0);
     return 0;
 }
 

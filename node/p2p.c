@@ -15,7 +15,11 @@
 
 /* Connections still in their handshake, all peers together: a validator
  * set has at most a few dozen legitimate ones at a time (each peer's dial
- * plus our own); the rest are strangers or a flood, refused at accept. */
+ * plus our own); the rest are strangers or a flood. When a new connection
+ * finds them all taken, the oldest accepted one that has sent nothing (else
+ * the oldest accepted one) is closed to make room: refusing the newcomer
+ * instead would let a stranger holding PENDING_MAX silent connections keep
+ * every validator out. */
 #define PENDING_MAX 32
 /* Re-dial back-off: from 100 ms, doubling, capped at 5 s so a restarted
  * peer is reached again within seconds; a little jitter keeps two nodes
@@ -34,7 +38,8 @@ struct link {
     struct link *next, *prev;
     enum link_state state;
     bool dialer;
-    int peer; /* dialled index, or the authenticated one; -1 unknown */
+    bool heard; /* any byte received */
+    int peer;   /* dialled index, or the authenticated one; -1 unknown */
     struct node_hs hs;
     struct node_frame_rx rx;
     struct node_frame_tx tx;
@@ -378,6 +383,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     const uint8_t *in = (const uint8_t *)buf->base;
     size_t left = (size_t)nread;
+    k->heard = k->heard || nread > 0;
     while (left > 0 && k->state != LINK_CLOSING) {
         size_t used;
         const uint8_t *frame;
@@ -484,6 +490,21 @@ static void schedule_dial(struct node_p2p *p, unsigned peer)
         uv_timer_start(&s->redial, redial_cb, wait, 0);
 }
 
+/* The accepted connection in its handshake to close for a newcomer (not
+ * nu): links are listed newest first, so the last match is the oldest. */
+static struct link *evictee(const struct node_p2p *p, const struct link *nu)
+{
+    struct link *silent = NULL, *any = NULL;
+    for (struct link *k = p->links; k != NULL; k = k->next) {
+        if (k == nu || k->dialer || k->state != LINK_HANDSHAKE)
+            continue;
+        any = k;
+        if (!k->heard)
+            silent = k;
+    }
+    return silent != NULL ? silent : any;
+}
+
 static void on_accept(uv_stream_t *server, int status)
 {
     struct node_p2p *p = server->data;
@@ -508,8 +529,12 @@ static void on_accept(uv_stream_t *server, int status)
                  ntohs(((struct sockaddr_in *)&sa)->sin_port));
     }
     if (p->pending > PENDING_MAX) {
-        link_close(k, "too many connections in handshake");
-        return;
+        struct link *old = evictee(p, k);
+        if (old == NULL) {
+            link_close(k, "too many connections in handshake");
+            return;
+        }
+        link_close(old, "handshake slots full: the oldest stranger makes room");
     }
     uv_tcp_nodelay(&k->tcp, 1);
     if (hs_start(k) == 0 && k->state != LINK_CLOSING)

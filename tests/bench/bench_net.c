@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/cert.h"
 #include "ledger/crypto.h"
 #include "ledger/err.h"
 #include "ledger/ledger.h"
@@ -19,6 +20,7 @@
 #include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "node/client.h"
+#include "node/keyfile.h"
 #include "tests/integration/cluster.h"
 
 /*
@@ -475,6 +477,124 @@ static double disk_per_tx(unsigned i)
     return rc == 0 && txs > 0 ? (double)(st.pages_in_use * st.page_size) / (double)txs : -1;
 }
 
+/* ---- BENCH_PREFILL: the same certified chain of N uses on every node -------------------- */
+
+#define PREFILL_BLOCK 1000
+
+/* A commit certificate of validators 0..q-1 (their node keys from the
+ * testnet directory) for the block at height in view 0. */
+static void prefill_cert(uint8_t (*node_sk)[64], uint32_t q, uint64_t height,
+                         const uint8_t hash[32], uint8_t **out, size_t *out_len)
+{
+    uint8_t payload[LEDGER_COMMIT_PAYLOAD_LEN], sigs[LEDGER_MAX_VALIDATORS][LEDGER_SIG_LEN];
+    uint32_t signers[LEDGER_MAX_VALIDATORS];
+    ledger_commit_payload(height, 0, hash, payload);
+    for (uint32_t i = 0; i < q; i++) {
+        signers[i] = i;
+        ledger_sign(LEDGER_TAG_COMMIT, C.g.hash, payload, sizeof payload, node_sk[i], sigs[i]);
+    }
+    if (ledger_cert_build(height, 0, hash, signers, (const uint8_t(*)[LEDGER_SIG_LEN])sigs, q, out,
+                          out_len) != 0)
+        die("prefill certificate");
+}
+
+/* Builds (as view 0's primary), certifies and commits one block of txs. */
+static void prefill_block(struct ledger *l, uint8_t (*node_sk)[64], struct tx *txs, size_t n,
+                          uint64_t time_ms)
+{
+    struct ledger_txref *refs = calloc(n, sizeof *refs);
+    for (size_t i = 0; i < n; i++)
+        refs[i] = (struct ledger_txref){ txs[i].bytes, txs[i].len };
+    struct ledger_tip tip;
+    ledger_tip_get(l, &tip);
+    uint8_t *block, *cert, hash[32];
+    size_t len, cert_len, refused = 0, used = 0;
+    struct ledger_refusal *why = calloc(n, sizeof *why);
+    if (ledger_build_block(l, refs, n, time_ms, 0, 0, &block, &len, hash, why, &refused, &used) !=
+            0 ||
+        refused != 0)
+        die(refused ? why[0].reason : ledger_errmsg(l));
+    prefill_cert(node_sk, ledger_genesis_quorum(C.g.n), tip.height + 1, hash, &cert, &cert_len);
+    if (ledger_commit_block(l, block, len, cert, cert_len) != 0)
+        die(ledger_errmsg(l));
+    free(block);
+    free(cert);
+    free(refs);
+    free(why);
+}
+
+/* One seal and one silent grant of agency0, then n uses in blocks of
+ * PREFILL_BLOCK, written to node 0's data directory and copied to the
+ * others before any node starts. Signing and building are not timed. */
+static void prefill(uint64_t n)
+{
+    char dir[400], err[512], cmd[1400];
+    uint8_t(*node_sk)[64] = calloc(NODES, 64);
+    for (unsigned i = 0; i < NODES; i++) {
+        struct node_key k;
+        snprintf(dir, sizeof dir, "%s/node%u/node.key", C.dir, i);
+        if (node_keyfile_read(dir, &k, err, sizeof err) != 0)
+            die(err);
+        memcpy(node_sk[i], k.sk, 64);
+        node_key_close(&k);
+    }
+    snprintf(dir, sizeof dir, "%s/node0/data", C.dir);
+    struct ledger *l;
+    if (ledger_open(dir, &C.g, NULL, &l, err, sizeof err) != 0)
+        die(err);
+    uint64_t t = C.g.time_ms + 1, until = wall_ms() + 23 * 3600 * 1000ull;
+    struct seal s;
+    struct user u;
+    crypto_sign_keypair(s.pk, s.sk);
+    crypto_sign_keypair(u.pk, u.sk);
+    struct tx one;
+    struct ledger_txb_seal sp = { .org_id = C.g.validators[0].org_id,
+                                  .type = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_CONTRACT,
+                                  .name = "prefill seal",
+                                  .seal_key = s.pk };
+    if (ledger_txb_seal_register(&C.g, C.admin_sk[0], until, &sp, &one.bytes, &one.len) != 0)
+        die("prefill seal");
+    ledger_tx_id(one.bytes, one.len, s.id);
+    prefill_block(l, node_sk, &one, 1, t++);
+    free(one.bytes);
+    struct ledger_txb_grant gp = { .seal_id = s.id, .user_key = u.pk };
+    if (ledger_txb_grant(&C.g, C.admin_sk[0], until, &gp, &one.bytes, &one.len) != 0)
+        die("prefill grant");
+    ledger_tx_id(one.bytes, one.len, u.grant);
+    prefill_block(l, node_sk, &one, 1, t++);
+    free(one.bytes);
+    struct tx *txs = calloc(PREFILL_BLOCK, sizeof *txs);
+    double t0 = mono_s();
+    for (uint64_t done = 0; done < n;) {
+        size_t k = n - done < PREFILL_BLOCK ? (size_t)(n - done) : PREFILL_BLOCK;
+        for (size_t j = 0; j < k; j++) {
+            uint8_t doc[32], nonce[16], sig[64];
+            randombytes_buf(doc, sizeof doc);
+            if (ledger_txb_use(&C.g, u.sk, until, s.sk, s.id, u.grant, doc, nonce, sig,
+                               &txs[j].bytes, &txs[j].len) != 0)
+                die("prefill use");
+        }
+        prefill_block(l, node_sk, txs, k, t++);
+        for (size_t j = 0; j < k; j++)
+            free(txs[j].bytes);
+        done += k;
+        if (done % 100000 == 0 || done == n)
+            fprintf(stderr, "bench: prefill %" PRIu64 " of %" PRIu64 " uses (%.0f s)\n", done, n,
+                    mono_s() - t0);
+    }
+    free(txs);
+    ledger_close(l);
+    sodium_memzero(node_sk, NODES * 64);
+    free(node_sk);
+    for (unsigned i = 1; i < NODES; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "mkdir -p '%s/node%u/data' && cp '%s/node0/data/data.mdb' '%s/node%u/data/'",
+                 C.dir, i, C.dir, C.dir, i);
+        if (system(cmd) != 0)
+            die("copy the prefilled store");
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || ledger_crypto_init() != 0)
@@ -484,12 +604,11 @@ int main(void)
     if (secs < 1)
         secs = 1;
     const char *pre = getenv("BENCH_PREFILL");
-    if (pre != NULL && *pre && strcmp(pre, "0") != 0) {
-        fprintf(stderr, "bench: BENCH_PREFILL is not built yet\n");
-        return 2;
-    }
+    uint64_t prefill_n = pre != NULL && *pre ? strtoull(pre, NULL, 10) : 0;
     if (cluster_new(&C, NODES, "[mempool]\nmax_txs = 60000\nmax_bytes = 67108864\n") != 0)
         die("cluster_new (is build/sealctl built?)");
+    if (prefill_n > 0)
+        prefill(prefill_n);
     for (unsigned i = 0; i < NODES; i++)
         if (cluster_start(&C, i) != 0)
             die("start");
@@ -538,6 +657,8 @@ int main(void)
     free(sat);
     free(half);
     cluster_free(&C, getenv("BENCH_KEEP") != NULL);
+    if (prefill_n > 0)
+        fprintf(stderr, "bench: on a chain prefilled with %" PRIu64 " uses\n", prefill_n);
     printf("bench: nodes=4 seconds=%.0f committed_tps=%.0f ceiling_tps=%.0f ratio=%.2f "
            "p50_ms=%.1f p99_ms=%.1f rss_mb_max=%.1f disk_bytes_per_tx=%.0f\n",
            secs, tps, ceiling, tps / ceiling, p50, p99, rss_max, disk);

@@ -33,7 +33,7 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(unsigned ms)
+void cluster_sleep_ms(unsigned ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
     nanosleep(&ts, NULL);
@@ -238,7 +238,7 @@ int cluster_wait_up(struct cluster *c, unsigned i, int timeout_ms)
     while (cluster_ms() < end) {
         if (cluster_height(c, i) != UINT64_MAX)
             return 0;
-        sleep_ms(50);
+        cluster_sleep_ms(50);
     }
     return -1;
 }
@@ -256,7 +256,7 @@ int cluster_wait_height(struct cluster *c, uint32_t mask, uint64_t h, int timeou
         }
         if (all)
             return 0;
-        sleep_ms(50);
+        cluster_sleep_ms(50);
     }
     return -1;
 }
@@ -310,8 +310,18 @@ int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len,
     req.req_case = SEALCHAIN__API_REQUEST__REQ_SUBMIT;
     req.submit = &s;
     Sealchain__ApiReply *r;
-    if (cluster_call(c, i, &req, 35000, &r) != 0)
-        return -1;
+    /* A node that is still catching up (after a restart) says so and admits
+     * nothing: ask again, as an operator would, for a while. */
+    uint64_t until = cluster_ms() + 20000;
+    for (;;) {
+        if (cluster_call(c, i, &req, 35000, &r) != 0)
+            return -1;
+        if (r->rep_case == SEALCHAIN__API_REPLY__REP_SUBMIT ||
+            r->outcome != SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE || cluster_ms() > until)
+            break;
+        sealchain__api_reply__free_unpacked(r, NULL);
+        cluster_sleep_ms(200);
+    }
     int rc = -1;
     if (r->rep_case == SEALCHAIN__API_REPLY__REP_SUBMIT) {
         snprintf(out_status, 16, "%s", r->submit->status);
@@ -337,5 +347,68 @@ bool cluster_log_has(struct cluster *c, unsigned i, const char *needle)
     while (!found && fgets(line, sizeof line, f) != NULL)
         found = strstr(line, needle) != NULL;
     fclose(f);
+    return found;
+}
+
+int cluster_start_all(struct cluster *c, int timeout_ms)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->pid[i] <= 0 && cluster_start(c, i) != 0)
+            return -1;
+    for (unsigned i = 0; i < c->n; i++)
+        if (cluster_wait_up(c, i, timeout_ms) != 0)
+            return -1;
+    return 0;
+}
+
+uint64_t cluster_settle(struct cluster *c, uint32_t mask, int timeout_ms)
+{
+    uint64_t end = cluster_ms() + (uint64_t)timeout_ms;
+    while (cluster_ms() < end) {
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for (unsigned i = 0; i < c->n; i++)
+            if (mask & (1u << i)) {
+                uint64_t h = cluster_height(c, i);
+                lo = h < lo ? h : lo;
+                hi = h > hi ? h : hi;
+            }
+        if (lo == hi && lo != UINT64_MAX) {
+            cluster_sleep_ms(500);
+            bool same = true;
+            for (unsigned i = 0; i < c->n; i++)
+                if ((mask & (1u << i)) && cluster_height(c, i) != lo)
+                    same = false;
+            if (same)
+                return lo;
+        }
+        cluster_sleep_ms(100);
+    }
+    return UINT64_MAX;
+}
+
+int cluster_primary(struct cluster *c, unsigned ask)
+{
+    Sealchain__StatusReply *s;
+    Sealchain__ApiReply *r;
+    if (cluster_status(c, ask, &s, &r) != 0)
+        return -1;
+    int p = (int)s->primary;
+    sealchain__api_reply__free_unpacked(r, NULL);
+    return p;
+}
+
+bool cluster_has_tx(struct cluster *c, unsigned i, const uint8_t id[32])
+{
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__TxRequest t = SEALCHAIN__TX_REQUEST__INIT;
+    t.hash.data = (uint8_t *)id;
+    t.hash.len = 32;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_TX;
+    req.tx = &t;
+    Sealchain__ApiReply *r;
+    if (cluster_call(c, i, &req, 10000, &r) != 0)
+        return false;
+    bool found = r->rep_case == SEALCHAIN__API_REPLY__REP_TX;
+    sealchain__api_reply__free_unpacked(r, NULL);
     return found;
 }

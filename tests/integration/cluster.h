@@ -60,7 +60,8 @@ int cluster_block_hash(struct cluster *c, unsigned i, uint64_t h, uint8_t out[32
 /* A fresh seal registration for agency `org` signed by its admin (a valid
  * transaction that never conflicts with another). *out malloc'd. */
 int cluster_tx(struct cluster *c, unsigned org, uint8_t **out, size_t *out_len);
-/* Submits tx at node i; wait: until committed. *out_status gets the
+/* Submits tx at node i; wait: until committed. A node that answers it is
+ * unavailable (catching up) is asked again for up to 20 s. *out_status gets the
  * reply's status string copied ("committed", "pending", "rejected"). */
 int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len, bool wait,
                    char out_status[16], uint64_t *out_height);
@@ -68,7 +69,18 @@ int cluster_submit(struct cluster *c, unsigned i, const uint8_t *tx, size_t len,
 /* True when node i's log contains needle. */
 bool cluster_log_has(struct cluster *c, unsigned i, const char *needle);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds on the monotonic clock, and a sleep. */
 uint64_t cluster_ms(void);
+void cluster_sleep_ms(unsigned ms);
+
+/* Starts every node not running and waits until each answers. 0 or -1. */
+int cluster_start_all(struct cluster *c, int timeout_ms);
+/* Waits until every node in mask reports one height twice, 500 ms apart;
+ * returns it, or UINT64_MAX after timeout_ms. */
+uint64_t cluster_settle(struct cluster *c, uint32_t mask, int timeout_ms);
+/* The primary node `ask` reports, or -1. */
+int cluster_primary(struct cluster *c, unsigned ask);
+/* True when node i has the committed tx with this id. */
+bool cluster_has_tx(struct cluster *c, unsigned i, const uint8_t id[32]);
 
 #endif

@@ -23,12 +23,6 @@
 #define UP_MS     30000
 #define COMMIT_MS 90000
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-    nanosleep(&ts, NULL);
-}
-
 static int setup4(void **state)
 {
     struct cluster *c = calloc(1, sizeof *c);
@@ -54,42 +48,6 @@ static int teardown(void **state)
     }
     cluster_free(c, getenv("KEEP_CLUSTER") != NULL);
     free(c);
-    return 0;
-}
-
-static void start_all(struct cluster *c)
-{
-    for (unsigned i = 0; i < c->n; i++)
-        if (c->pid[i] <= 0)
-            assert_int_equal(cluster_start(c, i), 0);
-    for (unsigned i = 0; i < c->n; i++)
-        assert_int_equal(cluster_wait_up(c, i, UP_MS), 0);
-}
-
-/* Waits until every node in mask reports the same height twice in a row. */
-static uint64_t settle(struct cluster *c, uint32_t mask)
-{
-    uint64_t end = cluster_ms() + COMMIT_MS;
-    while (cluster_ms() < end) {
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for (unsigned i = 0; i < c->n; i++)
-            if (mask & (1u << i)) {
-                uint64_t h = cluster_height(c, i);
-                lo = h < lo ? h : lo;
-                hi = h > hi ? h : hi;
-            }
-        if (lo == hi && lo != UINT64_MAX) {
-            sleep_ms(500);
-            bool same = true;
-            for (unsigned i = 0; i < c->n; i++)
-                if ((mask & (1u << i)) && cluster_height(c, i) != lo)
-                    same = false;
-            if (same)
-                return lo;
-        }
-        sleep_ms(200);
-    }
-    fail_msg("nodes did not settle on one height");
     return 0;
 }
 
@@ -155,20 +113,29 @@ static int submit(struct cluster *c, unsigned i, bool wait, uint8_t id[32])
     return rc == 0 && strcmp(st, "committed") == 0;
 }
 
+static void start_all(struct cluster *c)
+{
+    assert_int_equal(cluster_start_all(c, UP_MS), 0);
+}
+
+static uint64_t settle(struct cluster *c, uint32_t mask)
+{
+    uint64_t h = cluster_settle(c, mask, COMMIT_MS);
+    assert_true(h != UINT64_MAX);
+    return h;
+}
+
 static void assert_tx_everywhere(struct cluster *c, const uint8_t id[32])
 {
-    for (unsigned i = 0; i < c->n; i++) {
-        Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
-        Sealchain__TxRequest t = SEALCHAIN__TX_REQUEST__INIT;
-        t.hash.data = (uint8_t *)id;
-        t.hash.len = 32;
-        req.req_case = SEALCHAIN__API_REQUEST__REQ_TX;
-        req.tx = &t;
-        Sealchain__ApiReply *r;
-        assert_int_equal(cluster_call(c, i, &req, 10000, &r), 0);
-        assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_TX);
-        sealchain__api_reply__free_unpacked(r, NULL);
-    }
+    for (unsigned i = 0; i < c->n; i++)
+        assert_true(cluster_has_tx(c, i, id));
+}
+
+static unsigned primary_of(struct cluster *c, unsigned ask)
+{
+    int p = cluster_primary(c, ask);
+    assert_true(p >= 0);
+    return (unsigned)p;
 }
 
 static void a_node_killed_every_few_seconds_loses_and_forks_nothing(void **state)
@@ -220,16 +187,6 @@ static void a_node_killed_every_few_seconds_loses_and_forks_nothing(void **state
         assert_tx_everywhere(c, told[k]);
 }
 
-static unsigned primary_of(struct cluster *c, unsigned ask)
-{
-    Sealchain__StatusReply *s;
-    Sealchain__ApiReply *r;
-    assert_int_equal(cluster_status(c, ask, &s, &r), 0);
-    unsigned p = s->primary;
-    sealchain__api_reply__free_unpacked(r, NULL);
-    return p;
-}
-
 static void a_paused_primary_is_replaced_and_rejoins(void **state)
 {
     struct cluster *c = *state;
@@ -248,7 +205,7 @@ static void a_paused_primary_is_replaced_and_rejoins(void **state)
     for (int k = 0; k < 10; k++)
         assert_true(submit(c, other, true, id));
     while (cluster_ms() - t0 < 30000)
-        sleep_ms(500);
+        cluster_sleep_ms(500);
     assert_int_equal(cluster_signal(c, p, SIGCONT, NULL), 0);
     assert_true(submit(c, other, true, id));
     uint64_t top = settle(c, 0xf);

@@ -31,12 +31,6 @@
  * view-change exchange and a commit, with the back-off of a slow machine. */
 #define VIEW_CHANGE_BOUND_MS 30000
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-    nanosleep(&ts, NULL);
-}
-
 static int setup4(void **state)
 {
     struct cluster *c = calloc(1, sizeof *c);
@@ -72,12 +66,23 @@ static int teardown(void **state)
 
 static void start_all(struct cluster *c)
 {
-    for (unsigned i = 0; i < c->n; i++)
-        assert_int_equal(cluster_start(c, i), 0);
-    for (unsigned i = 0; i < c->n; i++)
-        assert_int_equal(cluster_wait_up(c, i, UP_MS), 0);
+    assert_int_equal(cluster_start_all(c, UP_MS), 0);
 }
 
+static uint64_t settle(struct cluster *c, uint32_t mask)
+{
+    uint64_t h = cluster_settle(c, mask, COMMIT_MS);
+    if (h == UINT64_MAX)
+        fail_msg("nodes did not settle on one height");
+    return h;
+}
+
+static unsigned primary_of(struct cluster *c, unsigned ask)
+{
+    int p = cluster_primary(c, ask);
+    assert_true(p >= 0);
+    return (unsigned)p;
+}
 /* Submits one fresh tx at node i (signed by agency i's admin) and returns
  * its reply status. */
 static void submit_one(struct cluster *c, unsigned i, bool wait, char status[16], uint64_t *height,
@@ -172,29 +177,6 @@ static uint64_t min_height(struct cluster *c, uint32_t mask)
     return m;
 }
 
-/* Waits until all of mask agree on one height and returns it. */
-static uint64_t settle(struct cluster *c, uint32_t mask)
-{
-    uint64_t end = cluster_ms() + COMMIT_MS;
-    while (cluster_ms() < end) {
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for (unsigned i = 0; i < c->n; i++)
-            if (mask & (1u << i)) {
-                uint64_t h = cluster_height(c, i);
-                lo = h < lo ? h : lo;
-                hi = h > hi ? h : hi;
-            }
-        if (lo == hi && lo != UINT64_MAX) {
-            sleep_ms(300);
-            if (min_height(c, mask) == lo)
-                return lo;
-        }
-        sleep_ms(100);
-    }
-    fail_msg("nodes did not settle on one height");
-    return 0;
-}
-
 static void four_nodes_commit_what_any_node_was_given(void **state)
 {
     struct cluster *c = *state;
@@ -236,16 +218,6 @@ static void a_killed_backup_catches_up_and_agrees(void **state)
     uint64_t top = settle(c, 0xf);
     assert_true(top > before);
     assert_same_chain(c, 0xf, top);
-}
-
-static unsigned primary_of(struct cluster *c, unsigned ask)
-{
-    Sealchain__StatusReply *s;
-    Sealchain__ApiReply *r;
-    assert_int_equal(cluster_status(c, ask, &s, &r), 0);
-    unsigned p = s->primary;
-    sealchain__api_reply__free_unpacked(r, NULL);
-    return p;
 }
 
 static void a_killed_primary_is_replaced_and_rejoins(void **state)
@@ -303,20 +275,9 @@ static void all_four_killed_at_once_lose_nothing_told_committed(void **state)
     assert_string_equal(st, "committed");
     uint64_t top = settle(c, 0xf);
     assert_same_chain(c, 0xf, top);
-    for (unsigned i = 0; i < 4; i++) {
-        for (unsigned k = 0; k < TOLD; k++) {
-            Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
-            Sealchain__TxRequest t = SEALCHAIN__TX_REQUEST__INIT;
-            t.hash.data = ids[k];
-            t.hash.len = 32;
-            req.req_case = SEALCHAIN__API_REQUEST__REQ_TX;
-            req.tx = &t;
-            Sealchain__ApiReply *r;
-            assert_int_equal(cluster_call(c, i, &req, 5000, &r), 0);
-            assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_TX);
-            sealchain__api_reply__free_unpacked(r, NULL);
-        }
-    }
+    for (unsigned i = 0; i < 4; i++)
+        for (unsigned k = 0; k < TOLD; k++)
+            assert_true(cluster_has_tx(c, i, ids[k]));
 }
 
 /* Dials node 0 and runs the handshake as the dialer with a key that is not
@@ -367,7 +328,7 @@ static void a_key_not_in_genesis_is_refused_and_logged(void **state)
     struct cluster *c = *state;
     start_all(c);
     assert_true(outsider_refused(c));
-    sleep_ms(200);
+    cluster_sleep_ms(200);
     assert_true(cluster_log_has(c, 0, "not a validator"));
     char st[16];
     uint64_t h;
@@ -394,7 +355,7 @@ static void an_empty_node_syncs_a_chain_of_a_thousand_blocks(void **state)
         if (pool < 50)
             load(c, 0x7, 100);
         else
-            sleep_ms(100);
+            cluster_sleep_ms(100);
     }
     uint64_t top = settle(c, 0x7);
     assert_true(top >= 1000);
