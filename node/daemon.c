@@ -20,8 +20,12 @@
 #include "ledger/tx.h"
 #include "node/api.h"
 #include "node/api_query.h"
+#include "node/chain_timed.h"
 #include "node/driver.h"
+#include "node/http.h"
 #include "node/log.h"
+#include "node/metrics.h"
+#include "node/stats.h"
 #include "node/wire.h"
 #include "proto/api.pb-c.h"
 #include "proto/block.pb-c.h"
@@ -83,8 +87,13 @@ struct daemon {
     const struct node_daemon_opts *o;
     struct ledger *l;
     struct node_driver *d;
+    struct node_chain_ledger cl;   /* the ledger's chain table, */
+    struct node_chain_timed timed; /* timed for the metrics, */
+    struct node_chain chain;       /* as the driver sees it */
     struct node_p2p *p2p;
     struct node_api *api;
+    struct node_stats *stats;
+    struct node_http *http; /* NULL unless metrics_listen is set */
     uv_timer_t timer;
     uv_signal_t sigterm, sigint;
     bool handles_open;
@@ -111,6 +120,19 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Monotonic clocks, for durations (metrics). */
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+    return mono_ns() / 1000000u;
 }
 
 static void stop(struct daemon *dm, int code);
@@ -291,6 +313,7 @@ static void resolve_committed(struct daemon *dm)
 static void on_drop(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason)
 {
     struct daemon *dm = ctx;
+    node_stats_forget(dm->stats, id);
     for (size_t i = 0; i < dm->n_waiters;) {
         struct waiter *w = &dm->waiters[i];
         if (memcmp(w->id, id, LEDGER_HASH_LEN) == 0) {
@@ -331,6 +354,8 @@ static void on_commit(void *ctx, uint64_t height, size_t txs)
              "commit height=%" PRIu64 " txs=%zu view=%" PRIu64 " hash=%s mempool=%zu", height, txs,
              st.view, h, node_driver_mempool_len(dm->d));
     dm->lag_since = 0;
+    node_stats_block_exec(dm->stats, (double)node_chain_timed_last_ns(&dm->timed) / 1e9);
+    node_stats_blocks(dm->stats, dm->l, mono_ms(), now_ms());
     if (dm->p2p != NULL)
         send_tip(dm, -1);
     resolve_committed(dm);
@@ -687,7 +712,9 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
         struct sync_item *it = &dm->batch[skip + i];
         c[i] = (struct ledger_certified){ it->block, it->block_len, it->cert, it->cert_len };
     }
+    uint64_t t0 = mono_ns();
     int rc = ledger_commit_blocks(dm->l, c, count);
+    double each = (double)(mono_ns() - t0) / 1e9 / (double)count;
     batch_clear(dm);
     if (rc != 0) {
         if (ledger_failed(dm->l)) {
@@ -700,6 +727,9 @@ static void apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, s
         return;
     }
     dm->sync_applied += count;
+    for (size_t i = 0; i < count; i++)
+        node_stats_block_exec(dm->stats, each);
+    node_stats_blocks(dm->stats, dm->l, mono_ms(), now_ms());
     dm->peers[peer].sync_fails = 0;
     ledger_tip_get(dm->l, &tip);
     uint64_t best = best_peer_height(dm);
@@ -919,6 +949,9 @@ static void admit_done(uv_work_t *w, int status)
     uint64_t now = now_ms();
     int rc = a->rc;
     if (rc == 0) {
+        /* Timed from admission; a lone validator commits inside admit. */
+        if (a->from_api)
+            node_stats_submitted(dm->stats, a->id, mono_ms());
         rc = node_driver_admit_checked(dm->d, a->tx, a->len, a->id, a->checked_height, now, a->why,
                                        sizeof a->why);
         if (rc == LEDGER_E_FATAL) {
@@ -932,6 +965,8 @@ static void admit_done(uv_work_t *w, int status)
             rc = 0; /* a peer's copy got in first: wait like the first */
     }
     if (a->from_api) {
+        if (rc != 0 && !node_driver_holds(dm->d, a->id))
+            node_stats_forget(dm->stats, a->id);
         if (rc == 0)
             submit_held(dm, a, now);
         else
@@ -1092,6 +1127,46 @@ static void send_query_reply(void *ctx, Sealchain__ApiReply *r)
     reply(a->dm, a->client, r);
 }
 
+/* The metrics text (node/stats.h) with the gauges as they are now. */
+static int metrics_text(void *ctx, char **out, size_t *out_len)
+{
+    struct daemon *dm = ctx;
+    struct node_stats_sample x = { 0 };
+    struct ledger_tip tip;
+    ledger_tip_get(dm->l, &tip);
+    struct pbft_stats st;
+    node_driver_stats(dm->d, &st);
+    x.height = tip.height;
+    x.view = st.view;
+    x.view_changes = st.view_changes;
+    x.mempool_txs = node_driver_mempool_len(dm->d);
+    x.best_peer_height = best_peer_height(dm);
+    x.peers_connected = dm->p2p ? node_p2p_connected_count(dm->p2p) : 0;
+    x.syncing = syncing(dm);
+    for (unsigned i = 0; dm->p2p != NULL && i < dm->o->g->n; i++)
+        x.has_offset[i] = i != dm->o->self && node_p2p_clock_offset(dm->p2p, i, &x.offset_ms[i]);
+    return node_stats_render(dm->stats, &x, now_ms(), out, out_len) == 0 ? 0 : -1;
+}
+
+static void api_metrics(struct daemon *dm, uint64_t client, uint64_t req)
+{
+    char *text;
+    size_t len;
+    if (metrics_text(dm, &text, &len) != 0) {
+        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                    "out of memory");
+        return;
+    }
+    Sealchain__ApiReply r = SEALCHAIN__API_REPLY__INIT;
+    Sealchain__MetricsReply m = SEALCHAIN__METRICS_REPLY__INIT;
+    m.text = text;
+    r.id = req;
+    r.rep_case = SEALCHAIN__API_REPLY__REP_METRICS;
+    r.metrics = &m;
+    reply(dm, client, &r);
+    free(text);
+}
+
 static void on_request(void *ctx, uint64_t client, const uint8_t *bytes, size_t len)
 {
     struct daemon *dm = ctx;
@@ -1109,6 +1184,9 @@ static void on_request(void *ctx, uint64_t client, const uint8_t *bytes, size_t 
         break;
     case SEALCHAIN__API_REQUEST__REQ_STATUS:
         api_status(dm, client, q->id);
+        break;
+    case SEALCHAIN__API_REQUEST__REQ_METRICS:
+        api_metrics(dm, client, q->id);
         break;
     case SEALCHAIN__API_REQUEST__REQ_VERIFY:
         /* a verdict on a partial chain could be a false negative */
@@ -1175,6 +1253,8 @@ static void stop(struct daemon *dm, int code)
     dm->exit_code = code;
     node_api_close(dm->api);
     dm->api = NULL;
+    node_http_close(dm->http);
+    dm->http = NULL;
     node_p2p_close(dm->p2p);
     dm->p2p = NULL;
     if (dm->handles_open) {
@@ -1197,10 +1277,16 @@ static int open_ledger(struct daemon *dm)
         node_log(NODE_LOG_ERROR, "ledger", "open path=%s reason=\"%s\"", dm->o->data_dir, errmsg);
         return -1;
     }
+    struct node_chain ledger_chain;
+    dm->cl = (struct node_chain_ledger){ dm->l, dm->o->node_sk };
+    node_chain_ledger_init(&dm->cl, &ledger_chain);
+    node_chain_timed_init(&dm->timed, &ledger_chain, mono_ns, &dm->chain);
     struct node_driver_config dc = {
         .self = dm->o->self,
         .l = dm->l,
         .node_sk = dm->o->node_sk,
+        .chain = &dm->chain,
+        .n = dm->o->g->n,
         .send = send_cb,
         .send_ctx = dm,
         .on_commit = on_commit,
@@ -1228,6 +1314,30 @@ static int open_ledger(struct daemon *dm)
     node_log(NODE_LOG_INFO, "node",
              "open chain=%s genesis=%s node=%u validators=%u height=%" PRIu64 " tip=%s",
              dm->o->g->chain_id, gh, dm->o->self, dm->o->g->n, tip.height, h);
+    return 0;
+}
+
+/* The metric set, and its HTTP endpoint when the config asks for one. */
+static int open_metrics(struct daemon *dm)
+{
+    char errmsg[LEDGER_ERRMSG_LEN];
+    struct ledger_tip tip;
+    ledger_tip_get(dm->l, &tip);
+    int rc = node_stats_new(dm->o->g->n, dm->o->self, tip.height, tip.time_ms, &dm->stats);
+    if (rc != 0) {
+        node_log(NODE_LOG_ERROR, "metrics", "start reason=\"%s\"", node_metrics_strerror(rc));
+        return -1;
+    }
+    const struct node_p2p_addr *a = &dm->o->metrics_listen;
+    if (a->host[0] == '\0')
+        return 0;
+    if (node_http_start(&dm->loop, a->host, a->port, "/metrics", NODE_METRICS_CONTENT_TYPE,
+                        metrics_text, dm, &dm->http, errmsg, sizeof errmsg) != 0) {
+        node_log(NODE_LOG_ERROR, "metrics", "start reason=\"%s\"", errmsg);
+        return -1;
+    }
+    node_log(NODE_LOG_INFO, "metrics", "listen addr=%s:%u path=/metrics", a->host,
+             node_http_port(dm->http));
     return 0;
 }
 
@@ -1266,6 +1376,8 @@ static int open_io(struct daemon *dm)
     uv_signal_start(&dm->sigterm, on_signal, SIGTERM);
     uv_signal_start(&dm->sigint, on_signal, SIGINT);
     node_log(NODE_LOG_INFO, "api", "listen path=%s", dm->o->api_path);
+    if (open_metrics(dm) != 0)
+        return -1;
     rearm(dm, now_ms(), 0);
     return 0;
 }
@@ -1293,6 +1405,7 @@ int node_daemon_run(const struct node_daemon_opts *o)
     uv_loop_close(&dm->loop);
     batch_clear(dm);
     node_driver_free(dm->d);
+    node_stats_free(dm->stats);
     if (dm->l != NULL)
         ledger_close(dm->l);
     node_log(NODE_LOG_INFO, "node", "stopped exit=%d", rc);

@@ -16,6 +16,7 @@ struct node_daemon_opts {
     unsigned self;                  /* this node's validator index */
     const uint8_t *node_sk;         /* 64 bytes (sodium_malloc'd), borrowed */
     struct node_p2p_addr listen;
+    struct node_p2p_addr metrics_listen; /* GET /metrics over HTTP; host "" = off */
     struct node_p2p_addr peers[LEDGER_MAX_VALIDATORS];
     uint64_t clock_skew_ms; /* 0 = the driver's default */
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;

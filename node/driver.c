@@ -584,8 +584,9 @@ int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct n
         node_driver_free(d);
         return NODE_E_STATE;
     }
-    /* Blocks skip the signature checks of what the pool verified already. */
-    if (cfg->chain == NULL)
+    /* Blocks skip the signature checks of what the pool verified already
+     * (the ledger's own chain, or a chain over it that names it in `l`). */
+    if (cfg->l != NULL)
         ledger_set_verified(cfg->l, pool_verified, d);
     *out = d;
     return 0;
@@ -605,7 +606,7 @@ void node_driver_free(struct node_driver *d)
     if (d == NULL)
         return;
     pbft_free(d->r);
-    if (d->cfg.chain == NULL)
+    if (d->cfg.l != NULL)
         ledger_set_verified(d->cfg.l, NULL, NULL);
     for (size_t i = 0; i < d->pool_len; i++)
         free(d->pool[i].tx);

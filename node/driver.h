@@ -42,8 +42,11 @@
 #define NODE_DEFAULT_BLOCK_TXS 1000
 
 struct node_driver_config {
-    unsigned self;          /* validator index in genesis */
-    struct ledger *l;       /* borrowed; must outlive the driver (unused with `chain`) */
+    unsigned self; /* validator index in genesis */
+    /* Borrowed; must outlive the driver. With `chain`, optional: the ledger
+     * beneath that chain (a wrapper such as node/chain_timed.h), told which
+     * transactions the mempool verified so blocks skip their signatures. */
+    struct ledger *l;
     const uint8_t *node_sk; /* 64-byte secret key, borrowed (unused with `chain`) */
     /* The chain behind the driver (copied; its ctx borrowed for the driver's
      * life). NULL: the ledger `l` signing with `node_sk`. */

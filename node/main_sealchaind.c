@@ -92,6 +92,7 @@ static int run_config(const char *path, const char *dev_note)
     o->self = (unsigned)self;
     o->node_sk = key.sk;
     to_p2p_addr(&c->listen, &o->listen);
+    to_p2p_addr(&c->metrics_listen, &o->metrics_listen);
     for (unsigned i = 0; i < LEDGER_MAX_VALIDATORS; i++)
         if (i != (unsigned)self)
             to_p2p_addr(&c->peers[i], &o->peers[i]);

@@ -209,5 +209,6 @@ int sealctl_cmd_usage(struct sealctl *s, int argc, char **argv);
 int sealctl_cmd_verify(struct sealctl *s, int argc, char **argv);
 int sealctl_cmd_proof_export(struct sealctl *s, int argc, char **argv);
 int sealctl_cmd_proof_verify(struct sealctl *s, int argc, char **argv);
+int sealctl_cmd_metrics(struct sealctl *s, int argc, char **argv);
 
 #endif

@@ -9,7 +9,8 @@ const struct sealctl_cmd sealctl_commands[] = {
     { "keygen", sealctl_cmd_keygen, "--out FILE",
       "write a new Ed25519 key file (mode 0600; never overwrites)" },
     { "pubkey", sealctl_cmd_pubkey, "FILE", "print the public key of a key file" },
-    { "testnet", sealctl_cmd_testnet, "--nodes N --dir DIR [--base-port P] [--chain-id ID]",
+    { "testnet", sealctl_cmd_testnet,
+      "--nodes N --dir DIR [--base-port P] [--chain-id ID] [--names N0,N1,...]",
       "write a local consortium: DIR/genesis.ini and DIR/node<i>/ (config, node key, admin key)" },
     { "org register", sealctl_cmd_org_register,
       "--id ORGID --name NAME --admin PUB [--legal-rep-hash HEX] " WAIT,
@@ -47,5 +48,7 @@ const struct sealctl_cmd sealctl_commands[] = {
       "write the proof bundle of an effective use" },
     { "proof verify", sealctl_cmd_proof_verify, "--genesis FILE BUNDLE",
       "check a proof bundle offline against a genesis (opens no socket)" },
+    { "metrics", sealctl_cmd_metrics, "",
+      "print the node's metrics (Prometheus text exposition; no JSON)" },
     { NULL, NULL, NULL, NULL },
 };

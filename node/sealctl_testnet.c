@@ -22,6 +22,7 @@
 struct testnet {
     unsigned long n, base_port;
     const char *chain_id;
+    const char *names;       /* --names: comma-separated, one per node; NULL = "Agency <i>" */
     char dir[NODE_PATH_MAX]; /* absolute */
     struct ledger_genesis g;
 };
@@ -65,7 +66,8 @@ static int make_node(const struct sealctl *s, struct testnet *t, unsigned i)
                             "%s: %s", path, strerror(errno));
     struct ledger_validator *v = &t->g.validators[i];
     snprintf(v->org_id, sizeof(v->org_id), "agency%u", i);
-    snprintf(v->org_name, sizeof(v->org_name), "Agency %u", i);
+    if (t->names == NULL)
+        snprintf(v->org_name, sizeof(v->org_name), "Agency %u", i);
     static const char *const files[2] = { "node.key", "admin.key" };
     for (int f = 0; f < 2; f++) {
         struct node_key k = { .sk = NULL };
@@ -180,14 +182,36 @@ static void human(json_t *obj, FILE *f)
     }
 }
 
+/* --names: exactly n non-empty names, each at most LEDGER_NAME_MAX bytes,
+ * into the genesis validators (org ids stay agency<i>). */
+static int take_names(const struct sealctl *s, struct testnet *t)
+{
+    const char *p = t->names;
+    for (unsigned i = 0; i < t->n; i++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len > LEDGER_NAME_MAX)
+            return sealctl_usage_error(s, "--names: name %u is %s", i,
+                                       len == 0 ? "empty" : "too long");
+        snprintf(t->g.validators[i].org_name, sizeof t->g.validators[i].org_name, "%.*s", (int)len,
+                 p);
+        p += len;
+        if (i + 1 < t->n && *p++ != ',')
+            return sealctl_usage_error(s, "--names: %u names for %lu nodes", i + 1, t->n);
+    }
+    if (*p != '\0')
+        return sealctl_usage_error(s, "--names: more names than the %lu nodes", t->n);
+    return SEALCTL_GO;
+}
+
 static int parse_testnet_args(struct sealctl *s, int argc, char **argv, struct testnet *t,
                               const char **dir)
 {
     const char *nodes = NULL, *base = NULL;
     t->chain_id = NULL;
     const struct sealctl_opt opts[] = {
-        { "nodes", true, &nodes },          { "dir", true, dir },  { "base-port", true, &base },
-        { "chain-id", true, &t->chain_id }, { NULL, false, NULL },
+        { "nodes", true, &nodes },    { "dir", true, dir },
+        { "base-port", true, &base }, { "chain-id", true, &t->chain_id },
+        { "names", true, &t->names }, { NULL, false, NULL },
     };
     int rc = sealctl_args(s, argc, argv, opts, NULL, 0, 0, NULL);
     if (rc != SEALCTL_GO)
@@ -203,7 +227,7 @@ static int parse_testnet_args(struct sealctl *s, int argc, char **argv, struct t
         t->chain_id = DEFAULT_CHAIN_ID;
     if (strlen(t->chain_id) > LEDGER_CHAIN_ID_MAX)
         return sealctl_usage_error(s, "--chain-id is longer than %d bytes", LEDGER_CHAIN_ID_MAX);
-    return SEALCTL_GO;
+    return t->names != NULL ? take_names(s, t) : SEALCTL_GO;
 }
 
 int sealctl_cmd_testnet(struct sealctl *s, int argc, char **argv)
