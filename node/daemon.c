@@ -19,6 +19,7 @@
 #include "ledger/query.h"
 #include "ledger/tx.h"
 #include "node/api.h"
+#include "node/api_query.h"
 #include "node/chain_timed.h"
 #include "node/driver.h"
 #include "node/http.h"
@@ -1044,17 +1045,24 @@ static int admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fr
     return 0;
 }
 
+/* Replies "node is syncing" (exit 3 for sealctl) when it is; returns true then. */
+static bool refuse_if_syncing(struct daemon *dm, uint64_t client, uint64_t req, const char *advice)
+{
+    if (!syncing(dm))
+        return false;
+    struct ledger_tip tip;
+    ledger_tip_get(dm->l, &tip);
+    reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                "node is syncing (height %" PRIu64 " of %" PRIu64 "); %s", tip.height,
+                vouched_height(dm), advice);
+    return true;
+}
+
 static void api_submit(struct daemon *dm, uint64_t client, uint64_t req,
                        const Sealchain__SubmitRequest *s)
 {
-    if (syncing(dm)) {
-        struct ledger_tip tip;
-        ledger_tip_get(dm->l, &tip);
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
-                    "node is syncing (height %" PRIu64 " of %" PRIu64 "); try again later",
-                    tip.height, vouched_height(dm));
+    if (refuse_if_syncing(dm, client, req, "try again later"))
         return;
-    }
     admit_start(dm, s->tx.data, s->tx.len, true, client, req, s->wait, s->wait_ms);
 }
 
@@ -1107,95 +1115,16 @@ static void api_status(struct daemon *dm, uint64_t client, uint64_t req)
     reply(dm, client, &r);
 }
 
-static void api_block(struct daemon *dm, uint64_t client, uint64_t req, uint64_t height)
-{
-    struct ledger_rtxn *rt;
-    if (ledger_rtxn_begin(ledger_store_get(dm->l), &rt) != 0) {
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE,
-                    LEDGER_E_STORE, "store: %s", ledger_errmsg(dm->l));
-        return;
-    }
-    if (height == 0) {
-        struct ledger_tip tip;
-        ledger_rtxn_tip(rt, &tip);
-        height = tip.height;
-    }
-    struct ledger_q_block b = { 0 };
-    int rc = ledger_q_block_by_height(rt, height, &b);
-    ledger_rtxn_end(rt);
-    if (rc != 0) {
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc,
-                    rc == LEDGER_E_NOT_FOUND ? "no block at height %" PRIu64
-                                             : "block %" PRIu64 ": %s",
-                    height, ledger_strerror(rc));
-        return;
-    }
-    Sealchain__ApiReply r = SEALCHAIN__API_REPLY__INIT;
-    Sealchain__BlockReply s = SEALCHAIN__BLOCK_REPLY__INIT;
-    ProtobufCBinaryData *txs = calloc(b.n_txs ? b.n_txs : 1, sizeof *txs);
-    if (txs == NULL) {
-        ledger_q_block_close(&b);
-        return;
-    }
-    for (size_t i = 0; i < b.n_txs; i++)
-        txs[i] = (ProtobufCBinaryData){ LEDGER_HASH_LEN, b.tx_ids[i] };
-    s.height = b.height;
-    s.hash = (ProtobufCBinaryData){ LEDGER_HASH_LEN, b.hash };
-    s.prev_hash = (ProtobufCBinaryData){ LEDGER_HASH_LEN, b.prev_hash };
-    s.time_ms = b.time_ms;
-    s.proposer = b.proposer;
-    s.view = b.view;
-    s.tx_root = (ProtobufCBinaryData){ LEDGER_HASH_LEN, b.tx_root };
-    s.state_root = (ProtobufCBinaryData){ LEDGER_HASH_LEN, b.state_root };
-    s.n_txs = b.n_txs;
-    s.txs = txs;
-    s.n_signers = b.n_signers;
-    s.signers = b.signers;
-    r.id = req;
-    r.rep_case = SEALCHAIN__API_REPLY__REP_BLOCK;
-    r.block = &s;
-    reply(dm, client, &r);
-    free(txs);
-    ledger_q_block_close(&b);
-}
+/* Where a query's reply goes. */
+struct asker {
+    struct daemon *dm;
+    uint64_t client;
+};
 
-static void api_tx(struct daemon *dm, uint64_t client, uint64_t req, const ProtobufCBinaryData *h)
+static void send_query_reply(void *ctx, Sealchain__ApiReply *r)
 {
-    if (h->len != LEDGER_HASH_LEN) {
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_BAD_REQUEST, 0,
-                    "a tx hash is 32 bytes, not %zu", h->len);
-        return;
-    }
-    struct ledger_rtxn *rt;
-    if (ledger_rtxn_begin(ledger_store_get(dm->l), &rt) != 0) {
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE,
-                    LEDGER_E_STORE, "store: %s", ledger_errmsg(dm->l));
-        return;
-    }
-    struct ledger_q_tx t;
-    int rc = ledger_q_tx(rt, h->data, &t);
-    ledger_rtxn_end(rt);
-    if (rc != 0) {
-        char hex[2 * LEDGER_HASH_LEN + 1];
-        ledger_hex(h->data, LEDGER_HASH_LEN, hex);
-        reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc,
-                    rc == LEDGER_E_NOT_FOUND ? "no committed transaction %s"
-                                             : "transaction %s: store error",
-                    hex);
-        return;
-    }
-    Sealchain__ApiReply r = SEALCHAIN__API_REPLY__INIT;
-    Sealchain__TxReply s = SEALCHAIN__TX_REPLY__INIT;
-    s.hash = (ProtobufCBinaryData){ LEDGER_HASH_LEN, t.hash };
-    s.type = (char *)ledger_q_tx_type_name(t.type);
-    s.signer = (ProtobufCBinaryData){ LEDGER_KEY_LEN, t.signer };
-    s.height = t.height;
-    s.index = t.index;
-    s.time_ms = t.time_ms;
-    r.id = req;
-    r.rep_case = SEALCHAIN__API_REPLY__REP_TX;
-    r.tx = &s;
-    reply(dm, client, &r);
+    struct asker *a = ctx;
+    reply(a->dm, a->client, r);
 }
 
 /* The metrics text (node/stats.h) with the gauges as they are now. */
@@ -1256,19 +1185,21 @@ static void on_request(void *ctx, uint64_t client, const uint8_t *bytes, size_t 
     case SEALCHAIN__API_REQUEST__REQ_STATUS:
         api_status(dm, client, q->id);
         break;
-    case SEALCHAIN__API_REQUEST__REQ_BLOCK:
-        api_block(dm, client, q->id, q->block->height);
-        break;
-    case SEALCHAIN__API_REQUEST__REQ_TX:
-        api_tx(dm, client, q->id, &q->tx->hash);
-        break;
     case SEALCHAIN__API_REQUEST__REQ_METRICS:
         api_metrics(dm, client, q->id);
         break;
-    default:
-        reply_error(dm, client, q->id, SEALCHAIN__API_OUTCOME__API_OUTCOME_BAD_REQUEST, 0,
-                    "unknown request");
+    case SEALCHAIN__API_REQUEST__REQ_VERIFY:
+        /* a verdict on a partial chain could be a false negative */
+        if (refuse_if_syncing(dm, client, q->id, "verify once it has caught up"))
+            break;
+        /* fall through */
+    default: {
+        struct asker a = { dm, client };
+        if (!node_apiq_answer(dm->l, q, send_query_reply, &a))
+            reply_error(dm, client, q->id, SEALCHAIN__API_OUTCOME__API_OUTCOME_BAD_REQUEST, 0,
+                        "unknown request");
         break;
+    }
     }
     sealchain__api_request__free_unpacked(q, NULL);
 }

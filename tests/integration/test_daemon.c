@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/err.h"
 #include "ledger/genesis.h"
+#include "ledger/tx.h"
 #include "ledger/txbuild.h"
 #include "node/client.h"
 #include "node/keyfile.h"
@@ -237,6 +239,218 @@ static void a_huge_length_prefix_drops_only_that_client(void **state)
     close(idle);
 }
 
+/* One query; returns its reply (owned by the caller). */
+static Sealchain__ApiReply *ask(struct dev *d, Sealchain__ApiRequest *req)
+{
+    struct node_client *cl;
+    char err[256];
+    assert_int_equal(node_client_open(d->sock, &cl, err, sizeof err), 0);
+    Sealchain__ApiReply *r;
+    assert_int_equal(node_client_call(cl, req, 5000, &r, err, sizeof err), 0);
+    node_client_close(cl);
+    return r;
+}
+
+static void expect(struct dev *d, Sealchain__ApiRequest *req, Sealchain__ApiOutcome outcome)
+{
+    Sealchain__ApiReply *r = ask(d, req);
+    assert_int_equal(r->outcome, outcome);
+    if (outcome != SEALCHAIN__API_OUTCOME__API_OUTCOME_OK)
+        assert_true(strlen(r->error) > 0);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
+/* Every query with wrong-sized or missing fields is answered (bad request or
+ * not found) and the node goes on serving; a verify of garbage is a negative
+ * verdict, not an error. */
+static void queries_with_bad_fields_are_answered(void **state)
+{
+    struct dev *d = *state;
+    const Sealchain__ApiOutcome bad = SEALCHAIN__API_OUTCOME__API_OUTCOME_BAD_REQUEST,
+                                refused = SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED;
+    static uint8_t zeros[64], big[900 * 1024];
+    char long_id[200];
+    memset(long_id, 'A', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    expect(d, &req, bad); /* no request at all */
+    Sealchain__SealRequest sq = SEALCHAIN__SEAL_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SEAL;
+    req.seal = &sq;
+    sq.seal_id = (ProtobufCBinaryData){ 5, zeros };
+    expect(d, &req, bad);
+    sq.seal_id = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, refused);
+    Sealchain__OrgRequest oq = SEALCHAIN__ORG_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_ORG;
+    req.org = &oq;
+    expect(d, &req, bad); /* empty id */
+    oq.org_id = long_id;
+    expect(d, &req, bad);
+    oq.org_id = "91350100M000100Y43";
+    expect(d, &req, refused);
+    Sealchain__UsageRequest uq = SEALCHAIN__USAGE_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_USAGE;
+    req.usage = &uq;
+    expect(d, &req, bad); /* neither */
+    uq.doc_hash = uq.usage = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, bad); /* both */
+    uq.usage = (ProtobufCBinaryData){ 0, NULL };
+    expect(d, &req, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK); /* no uses of it */
+    uq.doc_hash = (ProtobufCBinaryData){ 0, NULL };
+    uq.usage = (ProtobufCBinaryData){ 31, zeros };
+    expect(d, &req, bad);
+    Sealchain__ProofRequest pq = SEALCHAIN__PROOF_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_PROOF;
+    req.proof = &pq;
+    pq.usage = (ProtobufCBinaryData){ 64, zeros };
+    expect(d, &req, bad);
+    pq.usage = (ProtobufCBinaryData){ 32, zeros };
+    expect(d, &req, refused);
+    Sealchain__BlockRequest bq = SEALCHAIN__BLOCK_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_BLOCK;
+    req.block = &bq;
+    bq.height = UINT64_MAX;
+    expect(d, &req, refused);
+    Sealchain__VerifyRequest vq = SEALCHAIN__VERIFY_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_VERIFY;
+    req.verify = &vq;
+    vq.doc_hash = (ProtobufCBinaryData){ 3, zeros };
+    expect(d, &req, bad);
+    vq.doc_hash = (ProtobufCBinaryData){ 32, zeros };
+    for (int i = 0; i < 2; i++) { /* nothing, then 900 KiB of garbage */
+        vq.sigfile =
+            i == 0 ? (ProtobufCBinaryData){ 0, NULL } : (ProtobufCBinaryData){ sizeof big, big };
+        memset(big, 0x5a, sizeof big);
+        Sealchain__ApiReply *r = ask(d, &req);
+        assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK);
+        assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_VERIFY);
+        assert_false(r->verify->valid);
+        assert_int_equal(r->verify->n_signatures, 0);
+        assert_true(r->verify->n_reasons >= 1);
+        sealchain__api_reply__free_unpacked(r, NULL);
+    }
+    assert_int_equal(status_ok(d->sock), 0);
+}
+
+/* Submits tx and returns the reply (owned by the caller). */
+static Sealchain__ApiReply *submit_raw(struct dev *d, const uint8_t *tx, size_t len)
+{
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__SubmitRequest s = SEALCHAIN__SUBMIT_REQUEST__INIT;
+    s.tx = (ProtobufCBinaryData){ len, (uint8_t *)tx };
+    s.wait = true;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SUBMIT;
+    req.submit = &s;
+    return ask(d, &req);
+}
+
+static void expect_refusal(struct dev *d, const uint8_t *tx, size_t len, int code)
+{
+    Sealchain__ApiReply *r = submit_raw(d, tx, len);
+    assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED);
+    assert_int_equal(r->code, code);
+    assert_true(strlen(r->error) > 0);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
+/* The refusals of the contract that sealctl never sends (it checks the
+ * credit code first, and builds every tx fresh, valid for an hour): the
+ * node gives them too. */
+static void the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx(void **state)
+{
+    struct dev *d = *state;
+    char path[256], err[512];
+    struct ledger_genesis g;
+    snprintf(path, sizeof path, "%s/genesis.ini", d->dir);
+    assert_int_equal(ledger_genesis_load(path, &g, err, sizeof err), 0);
+    struct node_key admin;
+    snprintf(path, sizeof path, "%s/admin.key", d->dir);
+    assert_int_equal(node_keyfile_read(path, &admin, err, sizeof err), 0);
+    uint8_t pk[32], sk[64], *tx;
+    size_t len;
+    crypto_sign_keypair(pk, sk);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000;
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now + 3600000, "91350100M000100Y44",
+                                             "bad code", pk, NULL, &tx, &len),
+                     0);
+    expect_refusal(d, tx, len, LEDGER_E_BAD_CREDIT_CODE);
+    free(tx);
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now - 60000, "91350100M000100Y43",
+                                             "expired", pk, NULL, &tx, &len),
+                     0);
+    expect_refusal(d, tx, len, LEDGER_E_EXPIRED_TX);
+    free(tx);
+    assert_int_equal(ledger_txb_org_register(&g, admin.sk, now + 3600000, "91350100M000100Y43",
+                                             "once", pk, NULL, &tx, &len),
+                     0);
+    Sealchain__ApiReply *r = submit_raw(d, tx, len);
+    assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_SUBMIT);
+    assert_string_equal(r->submit->status, "committed");
+    sealchain__api_reply__free_unpacked(r, NULL);
+    expect_refusal(d, tx, len, LEDGER_E_DUPLICATE_TX);
+    free(tx);
+    node_key_close(&admin);
+}
+
+/* A seal suspended and resumed 1,100 times: `seal show` sends the
+ * registration and the latest 999 entries, and says how many it left out. */
+static void a_long_seal_history_is_sent_bounded(void **state)
+{
+    struct dev *d = *state;
+    char path[256], err[512];
+    struct ledger_genesis g;
+    snprintf(path, sizeof path, "%s/genesis.ini", d->dir);
+    assert_int_equal(ledger_genesis_load(path, &g, err, sizeof err), 0);
+    struct node_key admin;
+    snprintf(path, sizeof path, "%s/admin.key", d->dir);
+    assert_int_equal(node_keyfile_read(path, &admin, err, sizeof err), 0);
+    uint8_t pk[32], sk[64], seal[32], prev[32], *tx;
+    size_t len;
+    crypto_sign_keypair(pk, sk);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t until = (uint64_t)ts.tv_sec * 1000 + 3600000;
+    struct ledger_txb_seal p = { .org_id = g.validators[0].org_id,
+                                 .type = SEALCHAIN__SEAL_TYPE__SEAL_TYPE_OTHER,
+                                 .name = "busy seal",
+                                 .seal_key = pk };
+    assert_int_equal(ledger_txb_seal_register(&g, admin.sk, until, &p, &tx, &len), 0);
+    enum { ENTRIES = 1100 };
+    for (int i = 0; i <= ENTRIES; i++) {
+        if (i > 0 && i % 2 == 1)
+            assert_int_equal(ledger_txb_suspend(&g, admin.sk, until, seal, prev, NULL, &tx, &len),
+                             0);
+        else if (i > 0)
+            assert_int_equal(ledger_txb_resume(&g, admin.sk, until, seal, prev, &tx, &len), 0);
+        assert_int_equal(ledger_tx_id(tx, len, prev), 0);
+        if (i == 0)
+            memcpy(seal, prev, 32);
+        Sealchain__ApiReply *r = submit_raw(d, tx, len);
+        assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_OK);
+        sealchain__api_reply__free_unpacked(r, NULL);
+        free(tx);
+    }
+    node_key_close(&admin);
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__SealRequest sq = SEALCHAIN__SEAL_REQUEST__INIT;
+    sq.seal_id = (ProtobufCBinaryData){ 32, seal };
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SEAL;
+    req.seal = &sq;
+    Sealchain__ApiReply *r = ask(d, &req);
+    assert_int_equal(r->rep_case, SEALCHAIN__API_REPLY__REP_SEAL);
+    Sealchain__SealReply *s = r->seal;
+    assert_int_equal(s->n_history, 1000);
+    assert_int_equal(s->history_omitted, ENTRIES + 1 - 1000);
+    assert_int_equal(s->history[0]->action, SEALCHAIN__HISTORY_ACTION__HISTORY_ACTION_REGISTER);
+    assert_memory_equal(s->history[999]->tx.data, prev, 32); /* the latest */
+    assert_memory_equal(s->seal->last_history_tx.data, prev, 32);
+    assert_true(s->history[1]->height > s->history[0]->height + 1);
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
 static void a_stale_socket_file_is_replaced(void **state)
 {
     struct dev *d = *state;
@@ -312,6 +526,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_garbage_request_gets_an_error_reply, dev_setup,
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(a_huge_length_prefix_drops_only_that_client, dev_setup,
+                                        dev_teardown),
+        cmocka_unit_test_setup_teardown(queries_with_bad_fields_are_answered, dev_setup,
+                                        dev_teardown),
+        cmocka_unit_test_setup_teardown(
+            the_node_refuses_a_bad_credit_code_a_duplicate_and_an_expired_tx, dev_setup,
+            dev_teardown),
+        cmocka_unit_test_setup_teardown(a_long_seal_history_is_sent_bounded, dev_setup,
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(a_stale_socket_file_is_replaced, dev_setup, dev_teardown),
         cmocka_unit_test(a_bad_config_names_file_and_line_and_exits_2),
