@@ -85,7 +85,7 @@ $(BUILD)/tests/sim/%.o: tests/sim/%.c
 
 # sealctl's own files (node/sealctl_*.c) stay out of libnode.a: the daemon never links them.
 # node/localnet.c is test scaffolding (fixed-seed keys, an in-memory bus): it
-# goes to libtestnet.a, which only the demo and the tests link, never sealchaind.
+# goes to libtestnet.a, which only the tests link, never sealchaind.
 TESTNET_SRC   := $(wildcard node/localnet.c)
 NODE_SRC      := $(filter-out node/main_%.c node/sealctl_%.c $(TESTNET_SRC),$(wildcard node/*.c))
 NODE_OBJ      := $(patsubst %.c,$(BUILD)/%.o,$(NODE_SRC))
@@ -144,11 +144,9 @@ $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 
 # --- programs ------------------------------------------------------------------
 NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
-$(BUILD)/sealchain-demo: $(BUILD)/node/main_demo.o $(BUILD)/libtestnet.a $(NODE_LIBS)
-	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
 $(BUILD)/sealchaind: $(BUILD)/node/main_sealchaind.o $(NODE_LIBS)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
-PROGRAMS := $(if $(wildcard node/main_demo.c),$(BUILD)/sealchain-demo) $(BUILD)/sealchaind
+PROGRAMS := $(BUILD)/sealchaind
 
 # The operator CLI: main_sealctl.c and the command handlers node/sealctl_*.c.
 SEALCTL_OBJ := $(patsubst %.c,$(BUILD)/%.o,node/main_sealctl.c $(wildcard node/sealctl_*.c))
@@ -202,14 +200,11 @@ check: all
 	BUILD=$(BUILD) SEEDS=$(SEEDS) tests/run
 
 # A narrated local consortium doing real seal work: four sealchaind processes
-# driven by sealctl (tests/demo/demo.sh). Until sealctl has every command the
-# story needs (exit 77), the in-process demo of node/main_demo.c runs instead.
+# driven by sealctl (tests/demo/demo.sh), kept in $(BUILD)/demo afterwards.
 demo: deps
-	+$(MAKE) --no-print-directory $(BUILD)/sealchaind $(BUILD)/sealctl $(filter %/sealchain-demo,$(PROGRAMS))
+	+$(MAKE) --no-print-directory $(BUILD)/sealchaind $(BUILD)/sealctl
 	rm -rf $(BUILD)/demo
-	@BUILD=$(BUILD) tests/demo/demo.sh $(BUILD)/demo; rc=$$?; \
-	if [ $$rc -eq 77 ] && [ -x $(BUILD)/sealchain-demo ]; then \
-	  rm -rf $(BUILD)/demo; $(BUILD)/sealchain-demo $(BUILD)/demo; else exit $$rc; fi
+	BUILD=$(BUILD) tests/demo/demo.sh $(BUILD)/demo
 
 sim: $(BUILD)/sim
 	$(BUILD)/sim --seeds $(SEEDS)
