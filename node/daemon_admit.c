@@ -15,8 +15,8 @@ void node__reply(struct daemon *dm, uint64_t client, Sealchain__ApiReply *r)
 }
 
 void node__reply_submit(struct daemon *dm, uint64_t client, uint64_t req, const uint8_t *id,
-                         const char *status, uint64_t height, Sealchain__ApiOutcome outcome,
-                         int code, const char *error)
+                        const char *status, uint64_t height, Sealchain__ApiOutcome outcome,
+                        int code, const char *error)
 {
     Sealchain__ApiReply r = SEALCHAIN__API_REPLY__INIT;
     Sealchain__SubmitReply s = SEALCHAIN__SUBMIT_REPLY__INIT;
@@ -52,7 +52,7 @@ void node__resolve_committed(struct daemon *dm)
         struct waiter *w = &dm->waiters[i];
         if (ledger_rtxn_tx_location(r, w->id, &height, &index) == 0) {
             node__reply_submit(dm, w->client, w->req, w->id, "committed", height,
-                         SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
             waiter_remove(dm, i);
             continue;
         }
@@ -69,7 +69,7 @@ void node__on_drop(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const
         struct waiter *w = &dm->waiters[i];
         if (memcmp(w->id, id, LEDGER_HASH_LEN) == 0) {
             node__reply_submit(dm, w->client, w->req, w->id, "rejected", 0,
-                         SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, code, reason);
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, code, reason);
             waiter_remove(dm, i);
             continue;
         }
@@ -83,8 +83,8 @@ void node__expire_waiters(struct daemon *dm, uint64_t now)
         struct waiter *w = &dm->waiters[i];
         if (now >= w->deadline) {
             node__reply_submit(dm, w->client, w->req, w->id, "pending", 0,
-                         SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
-                         "not committed in time; it may still commit");
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                               "not committed in time; it may still commit");
             waiter_remove(dm, i);
             continue;
         }
@@ -144,18 +144,18 @@ static void submit_held(struct daemon *dm, struct admit *a, uint64_t now)
     }
     if (on_chain) {
         node__reply_submit(dm, a->client, a->req, a->id, "committed", height,
-                     SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
+                           SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
         return;
     }
     if (!a->wait) {
         node__reply_submit(dm, a->client, a->req, a->id, "pending", 0,
-                     SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
+                           SEALCHAIN__API_OUTCOME__API_OUTCOME_OK, 0, NULL);
         return;
     }
     if (dm->n_waiters == NODE_DAEMON_WAITERS_MAX) {
         node__reply_submit(dm, a->client, a->req, a->id, "pending", 0,
-                     SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
-                     "too many waiting requests; the transaction was admitted");
+                           SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                           "too many waiting requests; the transaction was admitted");
         return;
     }
     uint32_t wait = a->wait_ms == 0 ? NODE_DAEMON_WAIT_MS : a->wait_ms;
@@ -217,7 +217,7 @@ static void admit_done(uv_work_t *w, int status)
             submit_held(dm, a, now);
         else
             node__reply_submit(dm, a->client, a->req, a->id, "rejected", 0,
-                         SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
     } else if (rc != 0 && rc != LEDGER_E_DUPLICATE_TX) {
         node_log(NODE_LOG_DEBUG, "mempool", "refuse gossiped reason=\"%s\"", a->why);
     }
@@ -229,13 +229,13 @@ static void admit_done(uv_work_t *w, int status)
  * here on a refusal, else from admit_done. Returns LEDGER_E_MALFORMED when
  * tx does not decode (a peer that sends that is dropped), else 0. */
 int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
+                      uint64_t client, uint64_t req, bool wait, uint32_t wait_ms)
 {
     uint8_t id[LEDGER_HASH_LEN] = { 0 };
     if (ledger_tx_id(tx, len, id) != 0) {
         if (from_api)
             node__reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED,
-                        LEDGER_E_MALFORMED, "transaction does not decode");
+                              LEDGER_E_MALFORMED, "transaction does not decode");
         return LEDGER_E_MALFORMED;
     }
     if (node_driver_holds(dm->d, id)) {
@@ -251,7 +251,7 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
     if (dm->verifying >= NODE_DAEMON_VERIFY_MAX) {
         if (from_api)
             node__reply_error(dm, client, req, SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
-                        "node busy: %u transactions await signature checks", dm->verifying);
+                              "node busy: %u transactions await signature checks", dm->verifying);
         return 0;
     }
     struct admit *a = calloc(1, sizeof *a);
@@ -274,11 +274,12 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
     struct ledger_tip tip;
     ledger_tip_get(dm->l, &tip);
     a->checked_height = tip.height;
-    int rc = ledger_check_tx_split(dm->l, tx, len, node__now_ms(), &a->jobs, NULL, a->why, sizeof a->why);
+    int rc = ledger_check_tx_split(dm->l, tx, len, node__now_ms(), &a->jobs, NULL, a->why,
+                                   sizeof a->why);
     if (rc != 0) {
         if (from_api)
             node__reply_submit(dm, client, req, id, "rejected", 0,
-                         SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
         admit_free(a);
         return 0;
     }

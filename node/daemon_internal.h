@@ -133,21 +133,21 @@ uint64_t node__vouched_height(const struct daemon *dm);
 bool node__syncing(const struct daemon *dm);
 void node__reply(struct daemon *dm, uint64_t client, Sealchain__ApiReply *r);
 void node__reply_submit(struct daemon *dm, uint64_t client, uint64_t req, const uint8_t *id,
-                         const char *status, uint64_t height, Sealchain__ApiOutcome outcome,
-                         int code, const char *error);
+                        const char *status, uint64_t height, Sealchain__ApiOutcome outcome,
+                        int code, const char *error);
 void node__reply_error(struct daemon *dm, uint64_t client, uint64_t req,
                        Sealchain__ApiOutcome outcome, int code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 void node__resolve_committed(struct daemon *dm);
 void node__maybe_sync(struct daemon *dm, uint64_t now);
 void node__serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
-                       uint64_t now);
+                      uint64_t now);
 uint64_t node__serve_owed(struct daemon *dm, uint64_t now);
 void node__take_block(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len);
 void node__apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len);
 void node__batch_clear(struct daemon *dm);
 int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
-                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
+                      uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
 void node__expire_waiters(struct daemon *dm, uint64_t now);
 void node__on_drop(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
 void node__on_commit(void *ctx, uint64_t height, size_t txs);

@@ -170,7 +170,7 @@ static void charge(struct peer *pe, size_t bytes)
 }
 
 void node__serve_sync(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
-                       uint64_t now)
+                      uint64_t now)
 {
     struct peer *pe = &dm->peers[peer];
     if (len != NODE_WIRE_SYNC_REQ_LEN) {
@@ -382,4 +382,3 @@ void node__apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, si
     node__resolve_committed(dm);
     node__maybe_sync(dm, node__now_ms());
 }
-
