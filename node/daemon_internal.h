@@ -47,6 +47,9 @@
 #define SYNC_STALL_MS 3000
 /* A peer one block ahead for this long means we missed a commit: sync. */
 #define LAG_MS 1000
+/* Peers this many blocks ahead: sync at once (fewer is consensus in flight,
+ * which the lag timer and the core's own "behind" notice cover). */
+#define SYNC_GAP 8
 /* Bytes of blocks in one sync answer: big enough to amortise the round trip,
  * small enough to sit in a peer's send queue beside consensus traffic. */
 #define SYNC_ANSWER_BYTES (8u << 20)

@@ -103,8 +103,13 @@ void node__maybe_sync(struct daemon *dm, uint64_t now)
     } else {
         dm->lag_since = 0;
     }
-    bool want =
-        behind || best >= tip.height + 2 || (best > tip.height && now - dm->lag_since >= LAG_MS);
+    /* A node in step with a busy chain often hears of a block or two before
+     * it commits them itself: that is consensus in flight, not lag, and
+     * fetching them would only compete with it. Sync when the core says so
+     * (it saw certified heights beyond its own), when peers are well ahead,
+     * or when one has been ahead for LAG_MS without our tip moving. */
+    bool want = behind || best >= tip.height + SYNC_GAP ||
+                (best > tip.height && now - dm->lag_since >= LAG_MS);
     if (!want) {
         if (dm->sync_t0 != 0 && best <= tip.height) {
             node_log(NODE_LOG_INFO, "sync", "caught up height=%" PRIu64, tip.height);
