@@ -500,6 +500,7 @@ static int open_ledger(struct daemon *dm)
         .on_commit = node__on_commit,
         .commit_ctx = dm,
         .on_drop = node__on_drop,
+        .on_forward = node__on_forward,
         .clock_skew_ms = dm->o->clock_skew_ms,
         .progress_timeout_ms = dm->o->progress_timeout_ms,
         .view_change_timeout_ms = dm->o->view_change_timeout_ms,

@@ -293,3 +293,12 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
 }
 
 /* Replies "node is syncing" (exit 3 for sealctl) when it is; returns true then. */
+
+/* The driver's on_forward: a held transaction blocks keep leaving out goes
+ * to every peer again (a primary whose mempool was full when it was
+ * gossiped admits it now; peers that hold it drop the copy at once). */
+void node__on_forward(void *ctx, const uint8_t *tx, size_t len)
+{
+    struct daemon *dm = ctx;
+    node_p2p_broadcast(dm->p2p, NODE_WIRE_TX, tx, len);
+}

@@ -154,6 +154,7 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
 void node__expire_waiters(struct daemon *dm, uint64_t now);
 void node__on_drop(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
 void node__on_commit(void *ctx, uint64_t height, size_t txs);
+void node__on_forward(void *ctx, const uint8_t *tx, size_t len);
 void node__stop(struct daemon *dm, int code);
 void node__note_view(struct daemon *dm);
 

@@ -1,6 +1,7 @@
 /* The consensus driver: PBFT updates turned into chain work and messages. */
 #include "node/driver.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct pooled {
     size_t len;
     uint8_t id[LEDGER_HASH_LEN];
     uint8_t leaf[LEDGER_HASH_LEN]; /* SHA-256 of the whole tx: its signatures were verified */
+    bool forwarded;                /* sent to the peers again (on_forward) */
     struct node_reqwait wait;
 };
 
@@ -47,6 +49,7 @@ struct node_driver {
     size_t idx_mask;
     uint64_t rechecked_at;    /* when pool_recheck last ran over the whole pool */
     bool pool_stale;          /* a block committed since: a full re-check is due */
+    uint64_t overdue_logged;  /* view + 1 of the last "request overdue" line */
     struct node_reqtimer req; /* PBFT's request timer over the pool */
     size_t pool_bytes;
     bool want_propose;
@@ -236,14 +239,35 @@ static void requests_after_commit(struct node_driver *d, size_t block_txs, uint6
 }
 
 /* A held transaction is overdue (node/reqtimer.h): stall or censorship. */
-static bool requests_overdue(const struct node_driver *d, uint64_t now)
+static bool requests_overdue(const struct node_driver *d, uint64_t now, const char **why)
 {
-    if (d->pool_len > 0 && node_reqtimer_stalled(&d->req, now))
+    if (d->pool_len > 0 && node_reqtimer_stalled(&d->req, now)) {
+        *why = "no commit while transactions waited";
         return true;
+    }
     for (size_t i = 0; i < d->pool_len; i++)
-        if (node_reqwait_overdue(&d->req, &d->pool[i].wait, now))
+        if (node_reqwait_overdue(&d->req, &d->pool[i].wait, now)) {
+            *why = "blocks with room left a transaction out";
             return true;
+        }
     return false;
+}
+
+/* C&L 4.4: "a backup ... forwards the request to the primary" before its
+ * timer expires. Half a time-out after blocks with room first left a held
+ * transaction out, it goes to the peers once more. */
+static void forward_left_out(struct node_driver *d, uint64_t now)
+{
+    if (d->cfg.on_forward == NULL)
+        return;
+    uint64_t half = d->req.timeout_ms / 2;
+    for (size_t i = 0; i < d->pool_len; i++) {
+        struct pooled *p = &d->pool[i];
+        if (p->forwarded || !p->wait.left_out || now < p->wait.since + half)
+            continue;
+        p->forwarded = true;
+        d->cfg.on_forward(d->cfg.commit_ctx, p->tx, p->len);
+    }
 }
 
 /* ---- the queue -------------------------------------------------------------- */
@@ -707,7 +731,17 @@ int node_driver_tick(struct node_driver *d, uint64_t now)
     /* The full re-check a busy chain put off is due once the chain pauses. */
     if (d->pool_stale && now - d->rechecked_at >= RECHECK_MS && !d->failed)
         pool_recheck(d, now);
-    if (requests_overdue(d, now)) {
+    forward_left_out(d, now);
+    const char *why = NULL;
+    if (requests_overdue(d, now, &why)) {
+        /* Why this replica wants the primary replaced: once per view. */
+        struct pbft_stats st;
+        pbft_get_stats(d->r, &st);
+        if (st.view + 1 != d->overdue_logged) {
+            node_log(NODE_LOG_INFO, "consensus", "request overdue view=%" PRIu64 " reason=\"%s\"",
+                     st.view, why);
+            d->overdue_logged = st.view + 1;
+        }
         struct pbft_event ev = { .type = PBFT_EV_REQUEST_OVERDUE, .now = now };
         return run(d, &ev, now);
     }

@@ -64,6 +64,13 @@ struct node_driver_config {
      * committed or synced block made invalid, with the refusal's code and
      * reason (borrowed for the call), just before it leaves the mempool. */
     void (*on_drop)(void *ctx, const uint8_t id[LEDGER_HASH_LEN], int code, const char *reason);
+    /* Called (with commit_ctx; may be NULL) once for a held transaction that
+     * blocks with room have left out for half the request time-out: the
+     * caller sends it (borrowed for the call) to its peers again, as PBFT's
+     * backups forward a request to the primary before they suspect it. A
+     * primary that merely missed the gossip (its mempool was full) then
+     * includes it; one that censors is still replaced at the full time-out. */
+    void (*on_forward)(void *ctx, const uint8_t *tx, size_t len);
     uint64_t clock_skew_ms; /* 0 = NODE_DEFAULT_CLOCK_SKEW_MS */
     /* The core's timeouts (struct pbft_config; 0 = the core's defaults). The
      * request timeout also sets the mempool's request timer. */

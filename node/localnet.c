@@ -28,6 +28,7 @@ struct member {
     struct ledger *l;
     struct node_driver *d;
     bool live;
+    bool deaf; /* ignores forwarded transactions (a censoring primary) */
 };
 
 struct localnet {
@@ -87,6 +88,20 @@ static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
     }
 }
 
+/* A held transaction the driver sends again: every other live member is
+ * offered it, as gossip would (each admits it by its own rules). Members
+ * flagged deaf (localnet_set_deaf) ignore it, as a censor would. */
+static void forward_cb(void *ctx, const uint8_t *tx, size_t len)
+{
+    struct member *self = ctx;
+    struct localnet *ln = self->ln;
+    for (unsigned i = 0; i < ln->n; i++) {
+        struct member *m = &ln->m[i];
+        if (i != self->index && m->live && !m->deaf)
+            node_driver_submit(m->d, tx, len, localnet_now_ms(), NULL, NULL, 0);
+    }
+}
+
 /* Delivers what is queued now (not what deliveries enqueue: those go to a
  * fresh queue, so the batch being walked is never moved under us). Returns
  * the number delivered, or -1 when a driver failed. */
@@ -132,6 +147,8 @@ static int open_member(struct localnet *ln, unsigned i, char *errmsg, size_t err
         .node_sk = m->node_sk,
         .send = send_cb,
         .send_ctx = m,
+        .on_forward = forward_cb,
+        .commit_ctx = m,
     };
     rc = node_driver_new(&cfg, localnet_now_ms(), &m->d, errmsg, errmsg_len);
     if (rc != 0) {
@@ -453,4 +470,9 @@ int localnet_run_until_tx(struct localnet *ln, const uint8_t id[static LEDGER_HA
     for (int k = 0; k < 3 && turn(ln, errmsg, errmsg_len) > 0; k++)
         ;
     return 0;
+}
+
+void localnet_set_deaf(struct localnet *ln, unsigned i, bool deaf)
+{
+    ln->m[i].deaf = deaf;
 }

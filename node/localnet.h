@@ -57,6 +57,10 @@ int localnet_run_until_tx(struct localnet *ln, const uint8_t id[static LEDGER_HA
 int localnet_stop(struct localnet *ln, unsigned i);
 int localnet_restart(struct localnet *ln, unsigned i, char *errmsg, size_t errmsg_len);
 
+/* Member i ignores transactions other members forward to it (their
+ * drivers' on_forward): a primary that censors. */
+void localnet_set_deaf(struct localnet *ln, unsigned i, bool deaf);
+
 /* The highest tip every live node has reached. */
 uint64_t localnet_height(struct localnet *ln);
 

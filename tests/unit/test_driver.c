@@ -192,6 +192,8 @@ static void credit_code(unsigned k, char out[LEDGER_CREDIT_CODE_LEN + 1])
  */
 static void a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_replaced(void **state)
 {
+    struct localnet *ln0 = ((struct fixture *)*state)->ln;
+    localnet_set_deaf(ln0, 0, true); /* it ignores what the backups forward */
     struct localnet *ln = ((struct fixture *)*state)->ln;
     const struct ledger_genesis *g = localnet_genesis(ln);
     char code[LEDGER_CREDIT_CODE_LEN + 1], err[512] = "";
@@ -234,6 +236,46 @@ static void a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_rep
 
 /* Fail-stop keeps the cause: when the store cannot write a block, the
  * driver's message is LMDB's own reason with its context, not a bare code. */
+/* C&L 4.4: backups forward a request to the primary before they suspect
+ * it. Primary 0 missed one transaction (handed to validators 1..3 only, as
+ * when its mempool was full at gossip time) while it commits others in blocks
+ * with room; the backups send it again at half the request time-out, the
+ * primary includes it, and no view change happens. */
+static void a_transaction_the_primary_missed_is_forwarded_to_it(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    char code[LEDGER_CREDIT_CODE_LEN + 1], err[512] = "";
+    uint8_t admin[32], missed[32], id[32], *tx;
+    size_t len;
+    randombytes_buf(admin, sizeof admin);
+    credit_code(1, code);
+    assert_int_equal(ledger_txb_org_register(g, localnet_admin_sk(ln, 1),
+                                             localnet_now_ms() + 120000, code, "Missed Co.", admin,
+                                             NULL, &tx, &len),
+                     0);
+    for (unsigned i = 1; i < 4; i++)
+        assert_int_equal(node_driver_submit(localnet_driver(ln, i), tx, len, localnet_now_ms(),
+                                            missed, err, sizeof err),
+                         0);
+    free(tx);
+    uint64_t start = localnet_now_ms();
+    for (unsigned k = 2; node_driver_holds(localnet_driver(ln, 1), missed); k++) {
+        assert_true(localnet_now_ms() - start < 40000);
+        credit_code(k, code);
+        file_org(ln, code, id);
+        localnet_run_until_height(ln, UINT64_MAX, 400, err, sizeof err);
+    }
+    bool committed = false;
+    assert_int_equal(localnet_run_until_tx(ln, missed, TIMEOUT_MS, &committed, err, sizeof err), 0);
+    assert_true(committed);
+    for (unsigned i = 0; i < 4; i++) {
+        struct pbft_stats st;
+        node_driver_stats(localnet_driver(ln, i), &st);
+        assert_int_equal(st.view, 0);
+    }
+}
+
 static void a_failed_store_write_stops_the_driver_with_lmdbs_reason(void **state)
 {
     struct localnet *ln = ((struct fixture *)*state)->ln;
@@ -344,6 +386,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_replaced, setup4,
             teardown),
+        cmocka_unit_test_setup_teardown(a_transaction_the_primary_missed_is_forwarded_to_it, setup4,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_failed_store_write_stops_the_driver_with_lmdbs_reason,
                                         setup1, teardown),
         cmocka_unit_test_setup_teardown(a_bad_driver_config_is_a_config_error, setup1, teardown),
