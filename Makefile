@@ -170,7 +170,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURC
                 -isystem $(BUILD)/gen $(PKG_CFLAGS)
 # The node's pure decoders (config, key files, handshake, frames; no libuv) join them.
 FUZZ_NODE_SRC := $(wildcard node/config.c node/keyfile.c node/err.c \
-                   node/frame.c node/handshake.c node/log.c node/httpreq.c)
+                   node/frame.c node/handshake.c node/log.c node/httpreq.c node/api_query.c)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(PROTO_C) $(PROTO_H) $(CONSENSUS_SRC) $(LEDGER_SRC) $(FUZZ_NODE_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $< $(CONSENSUS_SRC) $(LEDGER_SRC) $(FUZZ_NODE_SRC) $(PROTO_C) $(PKG_LIBS) -o $@
