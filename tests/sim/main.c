@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/log.h"
 #include "tests/sim/sim.h"
 
 static void usage(void)
@@ -81,6 +82,10 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 int main(int argc, char **argv)
 {
     struct sim_opts o = { .argv0 = argv[0] };
+    /* The simulated nodes run the production driver, whose log lines carry
+     * wall-clock times: they would drown the simulator's own trace
+     * (--verbose), which tells the same story in virtual time. */
+    node_log_set_level(NODE_LOG_ERROR);
     if (parse_args(argc, argv, &o) != 0) {
         usage();
         return 2;
