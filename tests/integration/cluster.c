@@ -145,18 +145,10 @@ void cluster_free(struct cluster *c, bool keep)
     }
 }
 
-int cluster_start(struct cluster *c, unsigned i)
+pid_t cluster_spawn(const char *log, char *const argv[])
 {
-    if (i >= c->n || c->pid[i] > 0)
-        return -1;
-    char bin[256], cfg[400], log[400];
-    snprintf(bin, sizeof bin, "%s/sealchaind", c->build);
-    snprintf(cfg, sizeof cfg, "%s/node%u/node.ini", c->dir, i);
-    snprintf(log, sizeof log, "%s/node%u/log", c->dir, i);
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0)
-        return -1;
     if (pid == 0) {
         /* Dies with the test, whatever happens to it. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -167,9 +159,24 @@ int cluster_start(struct cluster *c, unsigned i)
             dup2(fd, STDERR_FILENO);
             dup2(fd, STDOUT_FILENO);
         }
-        execl(bin, bin, "--config", cfg, (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
+    return pid;
+}
+
+int cluster_start(struct cluster *c, unsigned i)
+{
+    if (i >= c->n || c->pid[i] > 0)
+        return -1;
+    char bin[256], cfg[400], log[400];
+    snprintf(bin, sizeof bin, "%s/sealchaind", c->build);
+    snprintf(cfg, sizeof cfg, "%s/node%u/node.ini", c->dir, i);
+    snprintf(log, sizeof log, "%s/node%u/log", c->dir, i);
+    char *argv[] = { bin, "--config", cfg, NULL };
+    pid_t pid = cluster_spawn(log, argv);
+    if (pid < 0)
+        return -1;
     c->pid[i] = pid;
     return 0;
 }

@@ -35,6 +35,10 @@ int cluster_new(struct cluster *c, unsigned n, const char *extra);
  * unless keep is true. */
 void cluster_free(struct cluster *c, bool keep);
 
+/* Forks and execs argv[0] with argv, stdout and stderr appended to log, the
+ * child killed if the test dies (PR_SET_PDEATHSIG). Returns its PID or -1. */
+pid_t cluster_spawn(const char *log, char *const argv[]);
+
 /* Starts node i (its log goes to DIR/node<i>/log, appended). */
 int cluster_start(struct cluster *c, unsigned i);
 /* Sends sig to node i (a PID this cluster started) and, for SIGKILL and

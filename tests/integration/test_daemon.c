@@ -41,25 +41,6 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-static pid_t spawn(const char *log, char *const argv[])
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
 static int status_ok(const char *sock)
 {
     struct node_client *cl;
@@ -93,7 +74,7 @@ static int dev_setup(void **state)
     snprintf(bin, sizeof bin, "%s/sealchaind", d->build);
     snprintf(log, sizeof log, "%s/log", d->dir);
     char *argv[] = { bin, "--dev", "--data", d->dir, NULL };
-    d->pid = spawn(log, argv);
+    d->pid = cluster_spawn(log, argv);
     for (int i = 0; i < 400 && status_ok(d->sock) != 0; i++)
         sleep_ms(50);
     *state = d;
@@ -463,7 +444,7 @@ static void a_stale_socket_file_is_replaced(void **state)
     snprintf(bin, sizeof bin, "%s/sealchaind", d->build);
     snprintf(log, sizeof log, "%s/log", d->dir);
     char *argv[] = { bin, "--dev", "--data", d->dir, NULL };
-    d->pid = spawn(log, argv);
+    d->pid = cluster_spawn(log, argv);
     int ok = -1;
     for (int i = 0; i < 400 && (ok = status_ok(d->sock)) != 0; i++)
         sleep_ms(50);
@@ -489,7 +470,7 @@ static int run_with_config(const char *text, char *out, size_t out_len)
     char bin[256];
     snprintf(bin, sizeof bin, "%s/sealchaind", b && *b ? b : "build");
     char *argv[] = { bin, "--config", cfg, NULL };
-    pid_t pid = spawn(log, argv);
+    pid_t pid = cluster_spawn(log, argv);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     f = fopen(log, "r");

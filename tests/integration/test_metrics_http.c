@@ -23,6 +23,7 @@
 
 #include "ledger/genesis.h"
 #include "ledger/txbuild.h"
+#include "tests/integration/cluster.h"
 #include "node/client.h"
 #include "node/keyfile.h"
 
@@ -36,25 +37,6 @@ static void sleep_ms(unsigned ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
     nanosleep(&ts, NULL);
-}
-
-static pid_t spawn(const char *log, char *const argv[])
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
 }
 
 /* One API call; *out owned by the caller. */
@@ -107,7 +89,7 @@ static void start(struct node *n)
     snprintf(bin, sizeof bin, "%s/sealchaind", n->build);
     snprintf(log, sizeof log, "%s/log", n->dir);
     char *argv[] = { bin, "--dev", "--data", n->dir, NULL };
-    n->pid = spawn(log, argv);
+    n->pid = cluster_spawn(log, argv);
     int ok = -1;
     for (int i = 0; i < 400 && (ok = status_ok(n->sock)) != 0; i++)
         sleep_ms(50);
