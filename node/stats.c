@@ -9,6 +9,7 @@
 #include "ledger/err.h"
 #include "ledger/query.h"
 #include "ledger/store.h"
+#include "ledger/tx.h"
 #include "node/metrics.h"
 #include "proto/tx.pb-c.h"
 
@@ -262,24 +263,36 @@ size_t node__stats_tracked(const struct node_stats *s)
 
 /* ---- blocks ------------------------------------------------------------------------- */
 
+/* Counts one committed block: the block is loaded and decoded once, and each
+ * transaction's body once for its type (per-id lookups would load the whole
+ * block again for every transaction). */
 static int count_block(struct node_stats *s, struct ledger_rtxn *rt, uint64_t height,
                        uint64_t mono_ms)
 {
-    struct ledger_q_block b = { 0 };
-    int rc = ledger_q_block_by_height(rt, height, &b);
-    for (size_t i = 0; rc == 0 && i < b.n_txs; i++) {
-        struct ledger_q_tx t;
-        if (ledger_q_tx(rt, b.tx_ids[i], &t) == 0 && t.type >= OP_FIRST &&
-            t.type < OP_FIRST + OP_COUNT)
-            node_metrics_add_to(s->m, s->id[M_TXS], (size_t)(t.type - OP_FIRST), 1);
-        struct tracked *k = find(s, b.tx_ids[i]);
-        if (k->at_ms != 0) {
-            node_metrics_observe(s->m, s->id[M_LATENCY], 0, (double)(mono_ms - k->at_ms) / 1e3);
-            erase(s, k);
+    struct ledger_stored_block sb;
+    int rc = ledger_rtxn_block_load(rt, height, &sb);
+    if (rc != 0)
+        return rc;
+    const Sealchain__Block *b = sb.stored->block;
+    for (size_t i = 0; i < b->n_txs; i++) {
+        struct ledger_tx t = { 0 };
+        const ProtobufCBinaryData *raw = &b->txs[i];
+        if (ledger_tx_open(raw->data, raw->len, &t, NULL, 0) == 0 &&
+            ledger_tx_parse(&t, raw->data, raw->len, NULL, 0) == 0) {
+            int type = (int)t.body->op_case;
+            if (type >= OP_FIRST && type < OP_FIRST + OP_COUNT)
+                node_metrics_add_to(s->m, s->id[M_TXS], (size_t)(type - OP_FIRST), 1);
+            struct tracked *k = find(s, t.id);
+            if (k->at_ms != 0) {
+                node_metrics_observe(s->m, s->id[M_LATENCY], 0,
+                                     (double)(mono_ms - k->at_ms) / 1e3);
+                erase(s, k);
+            }
         }
+        ledger_tx_close(&t);
     }
-    ledger_q_block_close(&b);
-    return rc;
+    ledger_stored_block_close(&sb);
+    return 0;
 }
 
 int node_stats_blocks(struct node_stats *s, struct ledger *l, uint64_t mono_ms, uint64_t wall_ms)
