@@ -507,6 +507,8 @@ static int open_ledger(struct daemon *dm)
         .view_change_max_ms = dm->o->view_change_max_ms,
         .request_timeout_ms = dm->o->request_timeout_ms,
         .block_txs = dm->o->block_txs,
+        .mempool_max_txs = dm->o->mempool_max_txs,
+        .mempool_max_bytes = dm->o->mempool_max_bytes,
     };
     if (node_driver_new(&dc, node__now_ms(), &dm->d, errmsg, sizeof errmsg) != 0) {
         node_log(NODE_LOG_ERROR, "consensus", "start reason=\"%s\"", errmsg);

@@ -254,6 +254,20 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
                               "node busy: %u transactions await signature checks", dm->verifying);
         return 0;
     }
+    /* A full pool would turn the transaction away after its signatures were
+     * checked: turn it away first (those being checked count as held). */
+    if (!node_driver_mempool_room(dm->d, (size_t)dm->verifying + 1, len)) {
+        if (from_api) {
+            char why[128];
+            snprintf(why, sizeof why,
+                     "mempool full (%zu transactions, %u being checked): try again later",
+                     node_driver_mempool_len(dm->d), dm->verifying);
+            node__reply_submit(dm, client, req, id, "rejected", 0,
+                               SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, LEDGER_E_TOO_LARGE,
+                               why);
+        }
+        return 0;
+    }
     struct admit *a = calloc(1, sizeof *a);
     uint8_t *copy = malloc(len ? len : 1);
     if (a == NULL || copy == NULL) {

@@ -846,6 +846,12 @@ size_t node_driver_mempool_len(const struct node_driver *d)
     return d->pool_len;
 }
 
+bool node_driver_mempool_room(const struct node_driver *d, size_t txs, size_t bytes)
+{
+    return d->pool_len + txs <= d->cfg.mempool_max_txs &&
+           d->pool_bytes + bytes <= d->cfg.mempool_max_bytes;
+}
+
 const char *node_driver_errmsg(const struct node_driver *d)
 {
     return d->errmsg;

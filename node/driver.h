@@ -175,6 +175,11 @@ bool node_driver_holds(const struct node_driver *d, const uint8_t id[LEDGER_HASH
 /* Number of transactions held. */
 size_t node_driver_mempool_len(const struct node_driver *d);
 
+/* True when the mempool has room for `txs` more transactions of `bytes` in
+ * all: checked before signatures are, so that a full pool does not cost a
+ * signature check for every copy it turns away. */
+bool node_driver_mempool_room(const struct node_driver *d, size_t txs, size_t bytes);
+
 /* Why the last call failed; valid until the next call. */
 const char *node_driver_errmsg(const struct node_driver *d);
 

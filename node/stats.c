@@ -284,8 +284,7 @@ static int count_block(struct node_stats *s, struct ledger_rtxn *rt, uint64_t he
                 node_metrics_add_to(s->m, s->id[M_TXS], (size_t)(type - OP_FIRST), 1);
             struct tracked *k = find(s, t.id);
             if (k->at_ms != 0) {
-                node_metrics_observe(s->m, s->id[M_LATENCY], 0,
-                                     (double)(mono_ms - k->at_ms) / 1e3);
+                node_metrics_observe(s->m, s->id[M_LATENCY], 0, (double)(mono_ms - k->at_ms) / 1e3);
                 erase(s, k);
             }
         }

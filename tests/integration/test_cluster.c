@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ledger/err.h"
 #include "ledger/tx.h"
 #include "node/client.h"
 #include "node/handshake.h"
@@ -48,6 +49,19 @@ static int setup4_small_blocks(void **state)
 {
     struct cluster *c = calloc(1, sizeof *c);
     if (c == NULL || cluster_new(c, 4, "[block]\nmax_txs = 1\n") != 0) {
+        print_error("cluster_new failed\n");
+        free(c);
+        return -1;
+    }
+    *state = c;
+    return 0;
+}
+
+/* A mempool of three, on a node with no quorum (only it runs). */
+static int setup4_tiny_pool(void **state)
+{
+    struct cluster *c = calloc(1, sizeof *c);
+    if (c == NULL || cluster_new(c, 4, "[mempool]\nmax_txs = 3\n") != 0) {
         print_error("cluster_new failed\n");
         free(c);
         return -1;
@@ -373,10 +387,45 @@ static void an_empty_node_syncs_a_chain_of_a_thousand_blocks(void **state)
     assert_memory_equal(a, b, 32);
 }
 
+/* A full mempool turns a transaction away before its signatures are checked:
+ * under saturation every copy it refused had cost two Ed25519 checks. The
+ * badly signed fourth transaction is refused as "mempool full", not as a bad
+ * signature, which shows no check ran. */
+static void a_full_mempool_refuses_before_checking_signatures(void **state)
+{
+    struct cluster *c = *state;
+    assert_int_equal(cluster_start(c, 0), 0);
+    assert_int_equal(cluster_wait_up(c, 0, UP_MS), 0);
+    for (int i = 0; i < 3; i++) {
+        char st[16];
+        submit_one(c, 0, false, st, NULL, NULL);
+        assert_string_equal(st, "pending");
+    }
+    uint8_t *tx;
+    size_t len;
+    assert_int_equal(cluster_tx(c, 0, &tx, &len), 0);
+    tx[len - 1] ^= 1; /* the signature is the envelope's last field */
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__SubmitRequest s = SEALCHAIN__SUBMIT_REQUEST__INIT;
+    s.tx.data = tx;
+    s.tx.len = len;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_SUBMIT;
+    req.submit = &s;
+    Sealchain__ApiReply *r;
+    assert_int_equal(cluster_call(c, 0, &req, UP_MS, &r), 0);
+    assert_int_equal(r->outcome, SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED);
+    assert_int_equal(r->code, LEDGER_E_TOO_LARGE);
+    assert_non_null(strstr(r->error, "mempool full"));
+    sealchain__api_reply__free_unpacked(r, NULL);
+    free(tx);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    if (getenv("TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(four_nodes_commit_what_any_node_was_given, setup4,
                                         teardown),
@@ -386,6 +435,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_key_not_in_genesis_is_refused_and_logged, setup4,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_full_mempool_refuses_before_checking_signatures,
+                                        setup4_tiny_pool, teardown),
         cmocka_unit_test_setup_teardown(an_empty_node_syncs_a_chain_of_a_thousand_blocks,
                                         setup4_small_blocks, teardown),
     };
