@@ -185,7 +185,7 @@ ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
 
-.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger bench-profile deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -230,6 +230,11 @@ bench: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
 	BUILD=$(BUILD) $(BUILD)/bench-net
 bench-ledger: $(BUILD)/bench-ledger
 	$(BUILD)/bench-ledger $(BENCH_ARGS)
+# Where the nodes' CPU goes under saturation (perf, installed if missing).
+bench-profile: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
+	@command -v perf >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq linux-perf; }
+	BUILD=$(BUILD) tests/bench/profile.sh
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

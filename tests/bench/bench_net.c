@@ -368,6 +368,8 @@ static double saturate(struct tx *txs, size_t n, double secs)
     size_t next = 0;
     uint64_t t0 = wall_ms();
     double end = mono_s() + secs, last_sample = 0;
+    /* tests/bench/profile.sh starts perf on this line. */
+    fprintf(stderr, "bench: saturation for %.0f s\n", secs);
     while (mono_s() < end && next < n) {
         for (unsigned i = 0; i < NODES; i++)
             while (k[i].outstanding < INFLIGHT && next < n)
