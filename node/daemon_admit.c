@@ -1,6 +1,10 @@
 /* sealchaind: admission (state rules here, signatures in the thread pool) and waiting submits. */
 #include "node/daemon_internal.h"
 
+#include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 /* ---- waiting submits ---------------------------------------------------------- */
 
 void node__reply(struct daemon *dm, uint64_t client, Sealchain__ApiReply *r)
@@ -174,9 +178,31 @@ static void admit_free(struct admit *a)
     free(a);
 }
 
+/* The thread pool's share of a busy machine: a worker runs this much below
+ * the loop thread. Under saturation the workers alone could keep every core
+ * busy; the loop carries consensus (each block's round trip, the commits
+ * that clients wait on), and starved of CPU it let blocks take longer than
+ * the progress timeout, and the chain changed views under load. */
+#define WORKER_NICE 5
+
+/* Lowers the calling pool thread's priority once (Linux: a per-thread nice
+ * value, set by thread id; raising it needs no privilege). */
+static void worker_yield_to_loop(void)
+{
+    static _Thread_local bool done;
+    if (done)
+        return;
+    done = true;
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), nice + WORKER_NICE);
+}
+
 /* Worker thread: only the Ed25519 checks, over copies; touches nothing shared. */
 static void admit_work(uv_work_t *w)
 {
+    worker_yield_to_loop();
     struct admit *a = w->data;
     a->rc = ledger_sigjobs_verify(&a->jobs, a->dm->o->g->hash, a->why, sizeof a->why);
 }
