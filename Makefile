@@ -6,6 +6,7 @@
 #   make sim SEEDS=N      run N simulated-cluster seeds
 #   make sim-mutant       the simulator against a core with a broken quorum
 #   make bench-ledger     ledger throughput with durable commits
+#   make bench-sync       an empty node syncs a chain of 200,000 uses (BENCH_PREFILL)
 #   make fuzz             libFuzzer on every decoder (FUZZ_SECONDS each)
 #   make deps             install missing Debian packages (needs root or sudo)
 #   make format / format-check
@@ -185,7 +186,7 @@ ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
 
-.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger bench-profile deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger bench-sync bench-profile deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -235,6 +236,9 @@ bench-profile: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
 	@command -v perf >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get install -y -qq linux-perf; }
 	BUILD=$(BUILD) tests/bench/profile.sh
+# An empty node syncs a certified chain of BENCH_PREFILL (default 200,000) uses from 3 peers.
+bench-sync: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
+	BUILD=$(BUILD) BENCH_SYNC=1 $(BUILD)/bench-net
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -171,18 +171,19 @@ enum run_mode {
     RUN_RECHECK, /* every rule but the signature checks, no writes */
     RUN_CHECK,   /* every rule, no writes */
     RUN_APPLY,   /* every rule, then the writes */
+    RUN_DEFER,   /* RUN_APPLY with the signature checks listed instead of made */
 };
 
 static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_mode mode,
                struct ledger_sigjobs *jobs, uint8_t *out_id, char *errmsg, size_t errmsg_len)
 {
-    bool apply = mode == RUN_APPLY;
+    bool apply = mode == RUN_APPLY || mode == RUN_DEFER;
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';
     struct ledger_tx tx;
     struct ledger__ctx c = { ex->g, ex->ov, ex->height, ex->time_ms, (uint32_t)ex->count,
                              &tx,   errmsg, errmsg_len, NULL,        false };
-    if (mode == RUN_COLLECT) {
+    if (mode == RUN_COLLECT || mode == RUN_DEFER) {
         jobs->n = 0;
         c.collect = jobs;
     }
@@ -279,6 +280,13 @@ int ledger_exec_collect(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
                         char *errmsg, size_t errmsg_len)
 {
     return run(ex, tx, tx_len, RUN_COLLECT, out_jobs, out_id, errmsg, errmsg_len);
+}
+
+int ledger_exec_tx_deferred(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                            struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                            char *errmsg, size_t errmsg_len)
+{
+    return run(ex, tx, tx_len, RUN_DEFER, out_jobs, out_id, errmsg, errmsg_len);
 }
 
 int ledger_exec_finish(struct ledger_exec *ex,

@@ -88,6 +88,15 @@ int ledger_exec_collect(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len
                         struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
                         char *errmsg, size_t errmsg_len);
 
+/* ledger_exec_tx, but the signature checks are listed in *out_jobs (emptied
+ * first) instead of made (none for a tx the verified callback names): the
+ * caller must make every one before it uses anything this execution
+ * produced, and drop the execution when one fails (a certified sync batch:
+ * ledger.c verifies a block's checks on all cores at once). */
+int ledger_exec_tx_deferred(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
+                            struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
+                            char *errmsg, size_t errmsg_len);
+
 /* Makes the checks (pure; any thread). Returns 0, or the failing job's code
  * with a reason in errmsg (may be NULL). */
 int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,

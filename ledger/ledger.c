@@ -12,6 +12,7 @@
 #include "ledger/codec.h"
 #include "ledger/err.h"
 #include "ledger/merkle.h"
+#include "ledger/sigbatch.h"
 #include "ledger/tx.h"
 #include "proto/block.pb-c.h"
 
@@ -361,26 +362,56 @@ int ledger_block_check(struct ledger *l, const uint8_t *block, size_t len,
 /* Executes every tx of p->blk over p->base (set by the caller), then checks
  * the state root. A refused tx refuses the block. The tx root was checked
  * when the block was opened, and execution applied exactly its txs. */
-static int execute(struct ledger *l, struct prepared *p, const uint8_t prev_root[LEDGER_HASH_LEN])
+/* The txs of block b through ex, each signature checked as it comes; or,
+ * with sb (a certified sync batch), every check listed and then made on all
+ * cores at once (sigbatch.h): nothing of the execution is used before. */
+static int execute_txs(struct ledger *l, struct prepared *p, struct ledger__sigbatch *sb)
 {
     const Sealchain__Block *b = p->blk.b;
+    const struct ledger_header *h = &p->blk.hdr;
+    char why[LEDGER_REASON_LEN];
+    uint8_t id[LEDGER_HASH_LEN];
+    struct ledger_sigjobs *jobs = sb != NULL ? malloc(sizeof(*jobs)) : NULL;
+    if (sb != NULL && jobs == NULL)
+        return lerr(l, LEDGER_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; i < b->n_txs && rc == 0; i++) {
+        rc = sb == NULL ? ledger_exec_tx(p->ex, b->txs[i].data, b->txs[i].len, id, why, sizeof(why))
+                        : ledger_exec_tx_deferred(p->ex, b->txs[i].data, b->txs[i].len, jobs, id,
+                                                  why, sizeof(why));
+        if (rc == 0 && sb != NULL && (rc = ledger__sigbatch_add(sb, jobs, (uint32_t)i)) != 0)
+            snprintf(why, sizeof(why), "out of memory");
+        if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
+            rc = lerr(l, rc, "block %" PRIu64 ": tx %zu: %s", h->height, i, why);
+        else if (rc != 0)
+            rc = lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %zu refused: %s (%s)",
+                      h->height, i, why, ledger_errname(rc));
+    }
+    free(jobs);
+    uint32_t bad;
+    if (rc == 0 && sb != NULL && (rc = ledger__sigbatch_verify(sb, l->genesis.hash, &bad)) != 0)
+        rc = lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %u refused: %s (%s)", h->height,
+                  (unsigned)bad,
+                  rc == LEDGER_E_BAD_SEAL_SIGNATURE
+                      ? "the seal signature does not verify under the seal's key"
+                      : "the signer's signature does not verify",
+                  ledger_errname(rc));
+    return rc;
+}
+
+static int execute(struct ledger *l, struct prepared *p, const uint8_t prev_root[LEDGER_HASH_LEN],
+                   struct ledger__sigbatch *sb)
+{
     const struct ledger_header *h = &p->blk.hdr;
     p->ex = ledger_exec_new(&l->genesis, &p->base, h->height, h->time_ms);
     if (p->ex == NULL)
         return lerr(l, LEDGER_E_NOMEM, "out of memory");
     ledger_exec_set_verified(p->ex, l->verified, l->verified_ctx);
-    char why[LEDGER_REASON_LEN];
-    uint8_t id[LEDGER_HASH_LEN];
-    for (size_t i = 0; i < b->n_txs; i++) {
-        int rc = ledger_exec_tx(p->ex, b->txs[i].data, b->txs[i].len, id, why, sizeof(why));
-        if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
-            return lerr(l, rc, "block %" PRIu64 ": tx %zu: %s", h->height, i, why);
-        if (rc != 0)
-            return lerr(l, LEDGER_E_BAD_BLOCK, "block %" PRIu64 ": tx %zu refused: %s (%s)",
-                        h->height, i, why, ledger_errname(rc));
-    }
+    int rc = execute_txs(l, p, sb);
+    if (rc != 0)
+        return rc;
     uint8_t state_root[LEDGER_HASH_LEN];
-    int rc = ledger_exec_finish(p->ex, prev_root, NULL, state_root);
+    rc = ledger_exec_finish(p->ex, prev_root, NULL, state_root);
     if (rc != 0)
         return lerr(l, rc, "block %" PRIu64 ": finish: %s", h->height, ledger_strerror(rc));
     if (memcmp(state_root, h->state_root, LEDGER_HASH_LEN) != 0) {
@@ -412,7 +443,7 @@ static int execute_at_tip(struct ledger *l, struct ledger__block *o, struct prep
         goto err_after_alloc;
     }
     ledger_rtxn_base(r, &p->base);
-    rc = execute(l, p, tip.state_root);
+    rc = execute(l, p, tip.state_root, NULL);
     ledger_rtxn_end(r);
     p->base.ctx = NULL;
     p->base.get = dead_state;
@@ -689,7 +720,8 @@ static int overlay_base_get(void *ctx, const uint8_t *key, size_t key_len, const
 }
 
 static int batch_one(struct ledger *l, const struct ledger_certified *c, struct ledger_rtxn *r,
-                     struct prepared *prev, const struct ledger_tip *tip, struct prepared *p)
+                     struct prepared *prev, const struct ledger_tip *tip, struct prepared *p,
+                     struct ledger__sigbatch *sb)
 {
     uint64_t height = prev != NULL ? prev->blk.hdr.height + 1 : tip->height + 1;
     int rc = ledger__block_open(c->block, c->block_len, &p->blk, l->errmsg, sizeof(l->errmsg));
@@ -705,7 +737,8 @@ static int batch_one(struct ledger *l, const struct ledger_certified *c, struct 
     rc = check_link(l, &p->blk.hdr, prev ? prev->blk.hdr.hash : tip->hash,
                     prev ? prev->blk.hdr.time_ms : tip->time_ms);
     if (rc == 0)
-        rc = execute(l, p, prev ? prev->blk.hdr.state_root : tip->state_root);
+        rc = execute(l, p, prev ? prev->blk.hdr.state_root : tip->state_root, sb);
+    ledger__sigbatch_reset(sb);
     if (rc != 0)
         rc = diverged(l, rc);
     ledger__block_keep_header(&p->blk);
@@ -729,8 +762,10 @@ int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks
         lerr(l, rc, "commit blocks: %s", ledger_strerror(rc));
         goto out;
     }
+    struct ledger__sigbatch sigs = { 0 };
     for (size_t k = 0; k < count && rc == 0; k++)
-        rc = batch_one(l, &blocks[k], r, k > 0 ? &ps[k - 1] : NULL, &tip, &ps[k]);
+        rc = batch_one(l, &blocks[k], r, k > 0 ? &ps[k - 1] : NULL, &tip, &ps[k], &sigs);
+    ledger__sigbatch_free(&sigs);
     ledger_rtxn_end(r); /* no snapshot may stay open while the map could grow */
     if (rc != 0)
         goto out;

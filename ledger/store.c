@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "ledger/err.h"
+#include "ledger/store_compact.h"
 #include "proto/state.pb-c.h"
 
 /* The map is address space, not disk: LMDB's file only grows as pages are
@@ -27,6 +28,14 @@
 #define STORE_MAX_DBS    8
 #define STORE_ERRMSG_LEN 512
 #define TIP_LEN          (8 + LEDGER_HASH_LEN + LEDGER_HASH_LEN + 8)
+/* The on-disk layout's version, meta "format" (u32 BE). 1 (no key): values
+ * as they are; 2: usage records in their compact form (see put_usage). A
+ * store of another version is refused at open, never misread. */
+#define STORE_FORMAT 2u
+/* The first byte of a stored usage record: the logical value follows as it
+ * is, or without its 254-byte prefix, which the use tx holds. */
+#define USAGE_FULL    0
+#define USAGE_COMPACT 1
 
 struct ledger_store {
     MDB_env *env;
@@ -39,9 +48,17 @@ struct ledger_store {
     char errmsg[STORE_ERRMSG_LEN];
 };
 
+/* A value rebuilt for a reader (a compact usage record made whole); freed
+ * with its read transaction. */
+struct rbuf {
+    struct rbuf *next;
+    uint8_t data[];
+};
+
 struct ledger_rtxn {
     struct ledger_store *s;
     MDB_txn *txn;
+    struct rbuf *bufs;
 };
 
 static void serr(struct ledger_store *s, const char *fmt, ...)
@@ -122,6 +139,92 @@ static void phys_key(const struct ledger_store *s, const uint8_t *key, size_t le
     }
 }
 
+/*
+ * Usage records ('U'), the bulk of the state a use writes, begin with 254
+ * bytes that copy the use transaction (store_compact.h). The block store
+ * holds that transaction already, and the 'T' entry of the usage id (the
+ * use's tx id, next to it in 'ids') says where: a usage record whose prefix
+ * is exactly the one rebuilt from its tx is stored as USAGE_COMPACT ‖ the
+ * rest (~27 bytes instead of ~280), any other as USAGE_FULL ‖ the value.
+ * Readers get the logical value back byte for byte: the rebuilt prefix was
+ * compared with the written one when it was stored.
+ */
+static int usage_prefix_at(const struct ledger_store *s, MDB_txn *txn,
+                           const uint8_t id[static LEDGER_HASH_LEN],
+                           uint8_t out[static LEDGER__USAGE_PREFIX_LEN])
+{
+    uint8_t tk[1 + LEDGER_HASH_LEN], hk[8];
+    memcpy(tk, id, LEDGER_HASH_LEN);
+    tk[LEDGER_HASH_LEN] = LEDGER_K_TX;
+    MDB_val k = mval(tk, sizeof(tk)), v;
+    uint64_t height;
+    uint32_t index;
+    int rc = mdb_get(txn, s->ids, &k, &v);
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
+    if (ledger__tx_location_decode(v.mv_data, v.mv_size, &height, &index) != 0)
+        return LEDGER_E_MALFORMED;
+    ledger_put_u64be(hk, height);
+    k = mval(hk, sizeof(hk));
+    if ((rc = mdb_get(txn, s->blocks, &k, &v)) != 0)
+        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
+    return ledger__usage_prefix(v.mv_data, v.mv_size, index, id, out);
+}
+
+static bool is_usage_key(const uint8_t *key, size_t len)
+{
+    return len == 1 + LEDGER_HASH_LEN && key[0] == LEDGER_K_USAGE;
+}
+
+/* Writes usage record val under pk in its stored form (see above). */
+static int put_usage(struct ledger_store *s, MDB_txn *txn, const struct pkey *pk,
+                     const uint8_t *id, const uint8_t *val, size_t val_len)
+{
+    uint8_t pre[LEDGER__USAGE_PREFIX_LEN];
+    bool compact = val_len >= sizeof(pre) && usage_prefix_at(s, txn, id, pre) == 0 &&
+                   memcmp(val, pre, sizeof(pre)) == 0;
+    size_t skip = compact ? sizeof(pre) : 0;
+    MDB_val k = pk->k, v = { .mv_size = 1 + val_len - skip };
+    int rc = mdb_put(txn, pk->dbi, &k, &v, MDB_RESERVE);
+    if (rc != 0)
+        return rc;
+    uint8_t *d = v.mv_data;
+    d[0] = compact ? USAGE_COMPACT : USAGE_FULL;
+    memcpy(d + 1, val + skip, val_len - skip);
+    return 0;
+}
+
+/* Turns the stored form *v of usage id into its logical value (in place),
+ * rebuilding a compact one into a buffer of r. */
+static int usage_expand(struct ledger_rtxn *r, const uint8_t *id, MDB_val *v)
+{
+    const uint8_t *d = v->mv_data;
+    if (v->mv_size < 1 || (d[0] != USAGE_FULL && d[0] != USAGE_COMPACT)) {
+        serr(r->s, "read usage: unknown stored form");
+        return LEDGER_E_STORE;
+    }
+    if (d[0] == USAGE_FULL) {
+        v->mv_data = (uint8_t *)d + 1;
+        v->mv_size -= 1;
+        return 0;
+    }
+    size_t rest = v->mv_size - 1;
+    struct rbuf *b = malloc(sizeof(*b) + LEDGER__USAGE_PREFIX_LEN + rest);
+    if (b == NULL)
+        return LEDGER_E_NOMEM;
+    if (usage_prefix_at(r->s, r->txn, id, b->data) != 0) {
+        free(b);
+        serr(r->s, "read usage: its use transaction is missing or unreadable");
+        return LEDGER_E_STORE;
+    }
+    memcpy(b->data + LEDGER__USAGE_PREFIX_LEN, d + 1, rest);
+    b->next = r->bufs;
+    r->bufs = b;
+    v->mv_data = b->data;
+    v->mv_size = LEDGER__USAGE_PREFIX_LEN + rest;
+    return 0;
+}
+
 /* ---- open / close ---------------------------------------------------------- */
 
 static int open_dbis(struct ledger_store *s)
@@ -174,6 +277,19 @@ static int load_meta(struct ledger_store *s)
         ledger_hex(s->genesis.hash, LEDGER_HASH_LEN, want);
         serr(s, "open store: made for genesis %.16s..., not this genesis %.16s...", have, want);
         rc = LEDGER_E_WRONG_CHAIN;
+        goto out;
+    }
+    k = mval("format", 6);
+    rc = mdb_get(txn, s->meta, &k, &v);
+    uint32_t format = rc == MDB_NOTFOUND ? 1 : 0;
+    if (rc == 0 && v.mv_size == 4)
+        format = ledger_get_u32be(v.mv_data);
+    if (format != STORE_FORMAT) {
+        serr(s,
+             "open store: on-disk layout version %u, this build reads version %u only "
+             "(start from a new data directory; the node syncs the chain from its peers)",
+             (unsigned)format, STORE_FORMAT);
+        rc = LEDGER_E_STORE;
         goto out;
     }
     k = mval("tip", 3);
@@ -368,8 +484,12 @@ static int put_one(void *arg, const uint8_t *key, size_t key_len, const uint8_t 
     struct ov_put *p = arg;
     struct pkey pk;
     phys_key(p->s, key, key_len, &pk);
-    MDB_val v = mval(val, val_len);
-    p->mdb_rc = mdb_put(p->txn, pk.dbi, &pk.k, &v, 0);
+    if (is_usage_key(key, key_len)) {
+        p->mdb_rc = put_usage(p->s, p->txn, &pk, key + 1, val, val_len);
+    } else {
+        MDB_val v = mval(val, val_len);
+        p->mdb_rc = mdb_put(p->txn, pk.dbi, &pk.k, &v, 0);
+    }
     return p->mdb_rc != 0 ? 1 : 0;
 }
 
@@ -406,6 +526,13 @@ static int init_fill(struct ledger_store *s, MDB_txn *txn, void *arg, const char
         return rc;
     MDB_val k = mval("genesis", 7), v = mval(s->genesis.hash, LEDGER_HASH_LEN);
     *what = "mdb_put genesis";
+    if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+        return rc;
+    uint8_t format[4];
+    ledger_put_u32be(format, STORE_FORMAT);
+    k = mval("format", 6);
+    v = mval(format, sizeof(format));
+    *what = "mdb_put format";
     if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
         return rc;
     struct ledger_tip t;
@@ -639,6 +766,7 @@ int ledger_rtxn_begin(struct ledger_store *s, struct ledger_rtxn **out)
     if (r == NULL)
         return LEDGER_E_NOMEM;
     r->s = s;
+    r->bufs = NULL;
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
     if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(s->env, 0) == 0)
         rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &r->txn);
@@ -656,6 +784,11 @@ void ledger_rtxn_end(struct ledger_rtxn *r)
     if (r == NULL)
         return;
     mdb_txn_abort(r->txn);
+    while (r->bufs != NULL) {
+        struct rbuf *next = r->bufs->next;
+        free(r->bufs);
+        r->bufs = next;
+    }
     free(r);
 }
 
@@ -707,6 +840,8 @@ int ledger_rtxn_state_get(struct ledger_rtxn *r, const uint8_t *key, size_t key_
     phys_key(r->s, key, key_len, &pk);
     MDB_val v;
     int rc = mdb_to_ledger(mdb_get(r->txn, pk.dbi, &pk.k, &v));
+    if (rc == 0 && is_usage_key(key, key_len))
+        rc = usage_expand(r, key + 1, &v);
     if (rc == 0) {
         *out_val = v.mv_data;
         *out_val_len = v.mv_size;
@@ -759,6 +894,8 @@ static int scan_dbi(struct ledger_rtxn *r, MDB_dbi dbi, const uint8_t *prefix, s
                 continue;
             logical[0] = family;
             memcpy(logical + 1, pk, LEDGER_HASH_LEN);
+            if (family == LEDGER_K_USAGE && (rc = usage_expand(r, pk, &v)) != 0)
+                break;
             rc = fn(arg, logical, sizeof(logical), v.mv_data, v.mv_size);
         }
         if (rc != 0)

@@ -483,6 +483,9 @@ static double disk_per_tx(unsigned i)
 
 #define PREFILL_BLOCK 1000
 
+/* The node whose data directory stays empty (bench-sync), or NODES: none. */
+static unsigned prefill_empty = NODES;
+
 /* A commit certificate of validators 0..q-1 (their node keys from the
  * testnet directory) for the block at height in view 0. */
 static void prefill_cert(uint8_t (*node_sk)[64], uint32_t q, uint64_t height,
@@ -589,12 +592,60 @@ static void prefill(uint64_t n)
     sodium_memzero(node_sk, NODES * 64);
     free(node_sk);
     for (unsigned i = 1; i < NODES; i++) {
+        if (i == prefill_empty)
+            continue;
         snprintf(cmd, sizeof cmd,
                  "mkdir -p '%s/node%u/data' && cp '%s/node0/data/data.mdb' '%s/node%u/data/'",
                  C.dir, i, C.dir, C.dir, i);
         if (system(cmd) != 0)
             die("copy the prefilled store");
     }
+}
+
+/* ---- BENCH_SYNC (make bench-sync): an empty node catches up -------------------------- */
+
+/* Nodes 0-2 hold the prefilled chain of n uses; node 3 starts with an empty
+ * data directory and syncs it from them. Timed from node 3 answering its
+ * socket to its tip reaching the others'. */
+static int bench_sync(uint64_t n)
+{
+    const unsigned empty = NODES - 1;
+    prefill_empty = empty;
+    prefill(n);
+    for (unsigned i = 0; i < NODES; i++)
+        if (i != empty && cluster_start(&C, i) != 0)
+            die("start");
+    for (unsigned i = 0; i < NODES; i++)
+        if (i != empty && cluster_wait_up(&C, i, 60000) != 0)
+            die("a node did not come up");
+    uint64_t target = cluster_height(&C, 0);
+    if (target == UINT64_MAX || target == 0)
+        die("node 0 reports no chain");
+    fprintf(stderr, "bench-sync: 3 nodes up at height %" PRIu64 "; starting node %u empty\n",
+            target, empty);
+    if (cluster_start(&C, empty) != 0 || cluster_wait_up(&C, empty, 60000) != 0)
+        die("the empty node did not come up");
+    double t0 = mono_s(), last_report = t0;
+    uint64_t h = 0;
+    while ((h = cluster_height(&C, empty)) == UINT64_MAX || h < target) {
+        cluster_sleep_ms(50);
+        if (mono_s() - last_report >= 5) {
+            last_report = mono_s();
+            fprintf(stderr, "bench-sync: node %u at %" PRIu64 " of %" PRIu64 " (%.0f s)\n", empty,
+                    h == UINT64_MAX ? 0 : h, target, last_report - t0);
+        }
+        if (mono_s() - t0 > 1800)
+            die("sync did not finish in 30 minutes");
+    }
+    double secs = mono_s() - t0;
+    double cpu = cpu_seconds(C.pid[empty]);
+    fprintf(stderr, "bench-sync: node %u: cpu %.1f s\n", empty, cpu);
+    cluster_free(&C, getenv("BENCH_KEEP") != NULL);
+    uint64_t txs = n + 2; /* the seal and the grant ahead of the uses */
+    printf("bench-sync: blocks=%" PRIu64 " txs=%" PRIu64 " seconds=%.1f blocks_per_s=%.0f "
+           "tx_per_s=%.0f\n",
+           target, txs, secs, target / secs, txs / secs);
+    return 0;
 }
 
 int main(void)
@@ -609,6 +660,8 @@ int main(void)
     uint64_t prefill_n = pre != NULL && *pre ? strtoull(pre, NULL, 10) : 0;
     if (cluster_new(&C, NODES, "[mempool]\nmax_txs = 60000\nmax_bytes = 67108864\n") != 0)
         die("cluster_new (is build/sealctl built?)");
+    if (getenv("BENCH_SYNC") != NULL)
+        return bench_sync(prefill_n > 0 ? prefill_n : 200000);
     if (prefill_n > 0)
         prefill(prefill_n);
     for (unsigned i = 0; i < NODES; i++)

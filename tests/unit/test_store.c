@@ -610,6 +610,55 @@ static void a_sync_batch_commits_all_blocks_or_none(void **state)
     free_made(m, N);
 }
 
+static bool trust_all(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
+                      const uint8_t leaf[LEDGER_HASH_LEN])
+{
+    (void)ctx, (void)id, (void)leaf;
+    return true;
+}
+
+/* A sync batch's signatures are checked on all cores at once after each
+ * block executes (sigbatch.c): a certified block holding a tx whose
+ * signature does not verify (built by a primary that checked none) still
+ * stops the node, with the tx named, and nothing is written. Blocks of 40
+ * uses give 80 checks, enough for every core to take a share. */
+static void a_sync_batch_with_a_bad_signature_deep_in_a_block_is_fatal(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 3, USES = 40 };
+    struct made m[N];
+    struct ledger *p = open_ledger(f, f->dir2, NULL);
+    ledger_set_verified(p, trust_all, NULL);
+    size_t bad = 0;
+    for (size_t i = 0; i < N; i++) {
+        uint64_t t = tst_work_time(&f->w);
+        tst_work_next(&f->w, USES);
+        if (i == N - 1) { /* the signer's signature is the envelope's last field */
+            bad = f->w.n_tx - 3;
+            f->w.tx[bad][f->w.tx_len[bad] - 1] ^= 1;
+        }
+        assert_int_equal(tst_commit(p, &f->c, f->w.refs, f->w.n_tx, t, NULL, &m[i].block,
+                                    &m[i].len, &m[i].cert, &m[i].cert_len),
+                         0);
+    }
+    ledger_close(p);
+    f->l = open_ledger(f, f->dir, NULL);
+    struct ledger_certified cb[N];
+    for (size_t i = 0; i < N; i++)
+        cb[i] = (struct ledger_certified){ m[i].block, m[i].len, m[i].cert, m[i].cert_len };
+    assert_int_equal(ledger_commit_blocks(f->l, cb, N), LEDGER_E_FATAL);
+    assert_true(ledger_failed(f->l));
+    char want[64];
+    snprintf(want, sizeof(want), "tx %zu refused", bad);
+    if (strstr(ledger_errmsg(f->l), want) == NULL ||
+        strstr(ledger_errmsg(f->l), "signature does not verify") == NULL)
+        fail_msg("errmsg: %s", ledger_errmsg(f->l));
+    struct ledger_tip tip;
+    ledger_tip_get(f->l, &tip);
+    assert_int_equal(tip.height, 0);
+    free_made(m, N);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void)
 {
@@ -630,6 +679,7 @@ int main(void)
         T(a_bad_certificate_is_refused_and_changes_nothing),
         T(a_certified_block_with_another_state_root_is_fail_stop),
         T(a_sync_batch_commits_all_blocks_or_none),
+        T(a_sync_batch_with_a_bad_signature_deep_in_a_block_is_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
