@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +13,14 @@
 #include "ledger/err.h"
 #include "proto/state.pb-c.h"
 
-/* The map is address space, not disk: LMDB's file only grows as pages are
- * written. 1 GiB holds roughly a million use transactions (bench-ledger
- * measures ~1 KiB of pages per use tx), so a node rarely grows at all. */
-#define LEDGER_STORE_MAP_INITIAL ((size_t)1 << 30)
+/* The map is address space, not disk: without MDB_WRITEMAP LMDB's file only
+ * grows as pages are written, and a read-only mapping larger than the file
+ * costs neither memory nor disk. So on 64-bit the map starts at 64 GiB,
+ * about 64 million use transactions (bench-ledger measures ~1 KiB of pages
+ * per use tx): a node never grows it at run time, where growing is only safe
+ * with no read snapshot open in the process (mdb_env_set_mapsize remaps
+ * under them). 32-bit address space cannot spare that: 1 GiB there. */
+#define LEDGER_STORE_MAP_INITIAL (sizeof(size_t) >= 8 ? (size_t)64 << 30 : (size_t)1 << 30)
 /* Growth policy on MDB_MAP_FULL: double the map, but by at most 8 GiB per
  * step. Doubling keeps growth events (each one aborts and retries a commit)
  * logarithmic in the chain size; the cap keeps the reservation from leaping
@@ -36,6 +41,9 @@ struct ledger_store {
     bool is_new;
     bool failed;
     size_t map_max;
+    /* Read snapshots open (ledger_rtxn_begin .. _end), from any thread: the
+     * map grows only when none is, since growing remaps the file under them. */
+    atomic_uint readers;
     char errmsg[STORE_ERRMSG_LEN];
 };
 
@@ -224,6 +232,7 @@ int ledger_store_open(const char *dir, const struct ledger_genesis *g,
     if (s == NULL)
         return LEDGER_E_NOMEM;
     s->genesis = *g;
+    atomic_init(&s->readers, 0);
     size_t map_initial =
         opt != NULL && opt->map_initial ? opt->map_initial : LEDGER_STORE_MAP_INITIAL;
     s->map_max = opt != NULL ? opt->map_max : 0;
@@ -305,6 +314,14 @@ static int grow(struct ledger_store *s, const struct wjob *job)
         next = s->map_max;
     if (next <= old) {
         serr(s, "%s: MDB_MAP_FULL: map size %zu bytes reached its limit", job->context, old);
+        return -1;
+    }
+    unsigned readers = atomic_load(&s->readers);
+    if (readers > 0) {
+        serr(s,
+             "%s: MDB_MAP_FULL: map size %zu bytes is full and %u read snapshot(s) are open: "
+             "the map cannot grow under them",
+             job->context, old, readers);
         return -1;
     }
     int rc = mdb_env_set_mapsize(s->env, next);
@@ -647,6 +664,7 @@ int ledger_rtxn_begin(struct ledger_store *s, struct ledger_rtxn **out)
         free(r);
         return LEDGER_E_STORE;
     }
+    atomic_fetch_add(&s->readers, 1);
     *out = r;
     return 0;
 }
@@ -656,6 +674,7 @@ void ledger_rtxn_end(struct ledger_rtxn *r)
     if (r == NULL)
         return;
     mdb_txn_abort(r->txn);
+    atomic_fetch_sub(&r->s->readers, 1);
     free(r);
 }
 
