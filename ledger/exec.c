@@ -204,10 +204,11 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
     if (rc != 0)
         return rc;
     uint8_t leaf[LEDGER_HASH_LEN];
-    if (apply) {
+    if (apply && ex->mempool) {
+        c.sigs_known = true; /* verified at admission (ledger_exec_mempool) */
+    } else if (apply) {
         ledger_merkle_tx_leaf(buf, len, leaf);
-        c.sigs_known =
-            ex->mempool || (ex->verified != NULL && ex->verified(ex->verified_ctx, tx.id, leaf));
+        c.sigs_known = ex->verified != NULL && ex->verified(ex->verified_ctx, tx.id, leaf);
     }
     if (out_id != NULL)
         memcpy(out_id, tx.id, LEDGER_HASH_LEN);
@@ -234,10 +235,16 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
         goto out_close_tx;
     if (!apply)
         goto out_close_tx;
-    if ((rc = rule->apply(&c, ex->work)) == 0)
+    /* The mempool's view needs neither the replay record (the mempool finds
+     * its own duplicates by id) nor the tx tree's leaves: only the state. */
+    if ((rc = rule->apply(&c, ex->work)) == 0 && !ex->mempool)
         rc = ledger__txloc_put(&c);
     if (rc != 0) {
         ex->broken = true;
+        goto out_close_tx;
+    }
+    if (ex->mempool) {
+        ex->count++;
         goto out_close_tx;
     }
     if (ex->count == ex->cap) {

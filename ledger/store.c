@@ -21,6 +21,9 @@
  * with no read snapshot open in the process (mdb_env_set_mapsize remaps
  * under them). 32-bit address space cannot spare that: 1 GiB there. */
 #define LEDGER_STORE_MAP_INITIAL (sizeof(size_t) >= 8 ? (size_t)64 << 30 : (size_t)1 << 30)
+/* Where a process that cannot reserve the initial map stops halving it: the
+ * map then grows at run time (never under a read snapshot). */
+#define LEDGER_STORE_MAP_FLOOR ((size_t)1 << 30)
 /* Growth policy on MDB_MAP_FULL: double the map, but by at most 8 GiB per
  * step. Doubling keeps growth events (each one aborts and retries a commit)
  * logarithmic in the chain size; the cap keeps the reservation from leaping
@@ -194,13 +197,34 @@ out:
     return rc;
 }
 
+static int env_open_sized(struct ledger_store *s, const char *dir, size_t map_initial);
+
+/* Opens with the map asked for; when the process cannot reserve that much
+ * address space (ulimit -v, valgrind: mmap fails and LMDB says EINVAL or
+ * ENOMEM), halves it down to LEDGER_STORE_MAP_FLOOR and tries again. */
 static int env_open(struct ledger_store *s, const char *dir, size_t map_initial)
 {
-    int rc, dead;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         serr(s, "open store %s: mkdir: %s", dir, strerror(errno));
         return LEDGER_E_STORE;
     }
+    int rc;
+    while ((rc = env_open_sized(s, dir, map_initial)) == EINVAL || rc == ENOMEM) {
+        if (map_initial / 2 < LEDGER_STORE_MAP_FLOOR)
+            break;
+        map_initial /= 2;
+    }
+    if (rc != 0) {
+        serr(s, "open store %s: %s", dir, mdb_strerror(rc));
+        return LEDGER_E_STORE;
+    }
+    return 0;
+}
+
+/* One attempt: 0 or LMDB's code (the environment closed again). */
+static int env_open_sized(struct ledger_store *s, const char *dir, size_t map_initial)
+{
+    int rc, dead;
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto err;
     if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS)) != 0 ||
@@ -219,8 +243,7 @@ err_after_create:
     mdb_env_close(s->env);
     s->env = NULL;
 err:
-    serr(s, "open store %s: %s", dir, mdb_strerror(rc));
-    return LEDGER_E_STORE;
+    return rc;
 }
 
 int ledger_store_open(const char *dir, const struct ledger_genesis *g,
