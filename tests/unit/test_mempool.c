@@ -146,8 +146,8 @@ int main(void)
     if (ledger_crypto_init() != 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(two_uses_beyond_a_grants_limit_the_second_is_refused,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(two_uses_beyond_a_grants_limit_the_second_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_grant_after_a_destroy_waiting_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(two_registrations_of_one_seal_key_the_second_is_refused,
