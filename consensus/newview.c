@@ -254,8 +254,7 @@ static bool held(const struct pbft *r, const struct pbft__vc *vc)
     const struct pbft__vc *k = r->vcs[vc->sender];
     return k != NULL && k->view == vc->view && k->height == vc->height &&
            k->prepared == vc->prepared && memcmp(k->sig, vc->sig, PBFT_SIG_SIZE) == 0 &&
-           (vc->height == 1 || same_cert(&k->cert, &vc->cert)) &&
-           (!vc->prepared || same_cert(&k->pcert, &vc->pcert));
+           same_cert(&k->cert, &vc->cert) && (!vc->prepared || same_cert(&k->pcert, &vc->pcert));
 }
 
 /*
