@@ -68,6 +68,7 @@ void pbft__commit(struct pbft *r, const struct pbft_cert *cert, const uint8_t *p
                 (unsigned long long)cert->height, cert->count);
     pbft__reset_height(r, cert->height + 1);
     adopt_view(r, cert->view);
+    pbft__take_reproposal(r);
     pbft__take_next_pp(r);
 }
 
@@ -206,17 +207,8 @@ int pbft__on_synced(struct pbft *r, const struct pbft_event *ev)
     r->last_cert = *cert;
     pbft__reset_height(r, cert->height + 1);
     adopt_view(r, cert->view);
-    /* We were behind when we sent our NEW-VIEW: take up its re-proposal now. */
-    if (r->nv_bytes != NULL && r->nv_view == r->view && r->nv_base == r->height &&
-        r->status == PBFT_STATUS_NORMAL && !r->acc) {
-        struct pbft__msg m;
-        if (pbft__msg_decode(r, r->nv_bytes, r->nv_len, &m) == 0) {
-            if (m.reproposal) {
-                pbft__accept(r, r->view, m.digest, m.payload, m.payload_len, r->cfg.self, true);
-            }
-            pbft__msg_release(&m);
-        }
-    }
+    /* We were behind when the NEW-VIEW (ours or the primary's) came: take up its re-proposal. */
+    pbft__take_reproposal(r);
     pbft__take_next_pp(r);
     return 0;
 }

@@ -106,6 +106,24 @@ struct pbft {
         uint8_t *payload; /* owned */
         size_t len;
     } next_pp;
+    /*
+     * The block a NEW-VIEW re-proposes for a height above ours (we were behind when it came,
+     * checked like any NEW-VIEW): taken up once this replica reaches that height in that view
+     * by sync or commit, so it votes in the view instead of sitting it out. Volatile; one block.
+     */
+    struct {
+        bool set;
+        uint64_t height, view;
+        uint8_t digest[PBFT_DIGEST_SIZE];
+        uint8_t *payload; /* owned */
+        size_t len;
+    } pending_nv;
+    /*
+     * Per sender, the highest view of a NEW-VIEW from it that failed its checks (0: none).
+     * Only the primary of a view may send its NEW-VIEW, and a correct one never sends a bad
+     * one: later NEW-VIEWs from it for that view are dropped unchecked.
+     */
+    uint64_t nv_refused[PBFT_MAX_N];
     bool pp_signed; /* this replica (primary) signed the PRE-PREPARE for acc */
     bool pp_resend; /* volatile: the PRE-PREPARE was broadcast once already */
     uint8_t pp_sig[PBFT_SIG_SIZE];
@@ -303,6 +321,10 @@ void pbft__vc_timer(struct pbft *r);
 /* ---- newview.c --------------------------------------------------------------- */
 /* As primary of the view being changed to, sends NEW-VIEW when q VIEW-CHANGEs are held. */
 int pbft__maybe_new_view(struct pbft *r);
+/* Takes up the kept re-proposal once the replica is at its height and view; drops a stale one. */
+void pbft__take_reproposal(struct pbft *r);
+/* Drops the kept re-proposal. */
+void pbft__drop_reproposal(struct pbft *r);
 void pbft__recv_newview(struct pbft *r, const struct pbft__msg *m);
 
 #endif

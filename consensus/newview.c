@@ -65,16 +65,69 @@ static const struct pbft__vc *choose(const struct pbft__vc *const *set, unsigned
     return best;
 }
 
-/* Enters view v as the NEW-VIEW says: re-proposed block accepted, or behind. */
+void pbft__drop_reproposal(struct pbft *r)
+{
+    free(r->pending_nv.payload);
+    memset(&r->pending_nv, 0, sizeof(r->pending_nv));
+}
+
+/* Keeps the block re-proposed for base, a height this replica must first sync up to. */
+static void keep_reproposal(struct pbft *r, uint64_t v, uint64_t base,
+                            const uint8_t digest[PBFT_DIGEST_SIZE], const uint8_t *payload,
+                            size_t len)
+{
+    uint8_t *copy = pbft__dup(payload, len);
+    if (copy == NULL) {
+        return; /* sits the view out, as before: it catches up at the next */
+    }
+    pbft__drop_reproposal(r);
+    r->pending_nv.set = true;
+    r->pending_nv.height = base;
+    r->pending_nv.view = v;
+    memcpy(r->pending_nv.digest, digest, PBFT_DIGEST_SIZE);
+    r->pending_nv.payload = copy;
+    r->pending_nv.len = len;
+    pbft__trace(r, "keep re-proposal v=%llu h=%llu until synced", (unsigned long long)v,
+                (unsigned long long)base);
+}
+
+void pbft__take_reproposal(struct pbft *r)
+{
+    if (!r->pending_nv.set) {
+        return;
+    }
+    if (r->pending_nv.view != r->view || r->height > r->pending_nv.height) {
+        pbft__drop_reproposal(r); /* another view, or that height committed without us */
+        return;
+    }
+    if (r->height < r->pending_nv.height || r->status != PBFT_STATUS_NORMAL ||
+        (r->acc && r->acc_view == r->view)) {
+        return;
+    }
+    pbft__trace(r, "take up the re-proposal v=%llu h=%llu", (unsigned long long)r->view,
+                (unsigned long long)r->height);
+    pbft__accept(r, r->view, r->pending_nv.digest, r->pending_nv.payload, r->pending_nv.len,
+                 pbft__primary(r, r->view), true);
+    pbft__drop_reproposal(r);
+}
+
+/*
+ * Enters view v as the NEW-VIEW says: re-proposed block accepted, or behind (then the
+ * re-proposal is kept until the replica has synced up to base).
+ */
 static void install(struct pbft *r, uint64_t v, uint64_t base, const struct pbft__vc *best,
                     const uint8_t *payload, size_t len, const struct pbft__vc *top)
 {
     pbft__enter_view(r, v);
+    pbft__drop_reproposal(r);
     r->nv_view = v;
     r->nv_base = base;
     /* A re-proposed base can only be the NEW-VIEW's block: no fresh PRE-PREPARE for it. */
     r->fresh_from = best != NULL ? base + 1 : base;
     if (base > r->height) {
+        if (best != NULL) {
+            keep_reproposal(r, v, base, best->pcert.digest, payload, len);
+        }
         pbft__behind(r, base - 1, top->sender, &top->cert);
     } else if (base == r->height && best != NULL) {
         pbft__accept(r, v, best->pcert.digest, payload, len, pbft__primary(r, v), true);
@@ -177,7 +230,38 @@ int pbft__maybe_new_view(struct pbft *r)
     return 0;
 }
 
-/* Checks a NEW-VIEW's set and choice; on success returns the choice like choose(). */
+/* True when both certificates carry the same signers and signatures for the same vote. */
+static bool same_cert(const struct pbft_cert *a, const struct pbft_cert *b)
+{
+    if (a->height != b->height || a->view != b->view || a->count != b->count ||
+        memcmp(a->digest, b->digest, PBFT_DIGEST_SIZE) != 0) {
+        return false;
+    }
+    for (unsigned i = 0; i < a->count; i++) {
+        if (a->signers[i] != b->signers[i] || memcmp(a->sigs[i], b->sigs[i], PBFT_SIG_SIZE) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * True when vc is the VIEW-CHANGE already checked and kept for its sender: a NEW-VIEW mostly
+ * carries VIEW-CHANGEs this replica received itself, and none is verified twice.
+ */
+static bool held(const struct pbft *r, const struct pbft__vc *vc)
+{
+    const struct pbft__vc *k = r->vcs[vc->sender];
+    return k != NULL && k->view == vc->view && k->height == vc->height &&
+           k->prepared == vc->prepared && memcmp(k->sig, vc->sig, PBFT_SIG_SIZE) == 0 &&
+           same_cert(&k->cert, &vc->cert) && (!vc->prepared || same_cert(&k->pcert, &vc->pcert));
+}
+
+/*
+ * Checks a NEW-VIEW's set and choice; on success returns the choice like choose(). Cheapest
+ * first: the NEW-VIEW's own signature, then each VIEW-CHANGE not already held, stopping at the
+ * first bad one.
+ */
 static int check_nv(struct pbft *r, const struct pbft__msg *m, const struct pbft__vc **out_best,
                     const struct pbft__vc **out_top)
 {
@@ -199,7 +283,7 @@ static int check_nv(struct pbft *r, const struct pbft__msg *m, const struct pbft
             return PBFT_ERR_MALFORMED;
         }
         seen |= (uint64_t)1 << vc->sender;
-        int rv = pbft__vc_check(r, vc);
+        int rv = held(r, vc) ? 0 : pbft__vc_check(r, vc);
         if (rv != 0) {
             return rv;
         }
@@ -217,22 +301,47 @@ static int check_nv(struct pbft *r, const struct pbft__msg *m, const struct pbft
     return 0;
 }
 
+/*
+ * Whether to check a NEW-VIEW at all. Checking one costs its signature and up to q
+ * VIEW-CHANGEs with their certificates, and any faulty replica is the primary of every n-th
+ * view: it could sign NEW-VIEWs for ever higher views, each costing that. So a replica checks a
+ * NEW-VIEW only for the view it is changing to (it signed its own VIEW-CHANGE for it: its
+ * timer, or f+1 VIEW-CHANGEs for views above its own, moved it there; holding f+1 for a higher
+ * view would already have moved it, viewchange.c), or, in its own view, once to pick up a
+ * re-proposal it lacks (a restart lost it). A replica that missed a whole view change learns
+ * of the view from a commit certificate of it (sync adopts the view), or by changing view
+ * itself, which makes the primary send its NEW-VIEW again.
+ */
+static bool wanted(const struct pbft *r, const struct pbft__msg *m)
+{
+    if (m->view != r->view) {
+        return false;
+    }
+    if (r->status == PBFT_STATUS_VIEW_CHANGE) {
+        return true;
+    }
+    return m->reproposal && m->height == r->height && !(r->acc && r->acc_view == r->view) &&
+           !r->pending_nv.set;
+}
+
 void pbft__recv_newview(struct pbft *r, const struct pbft__msg *m)
 {
     const struct pbft__vc *best = NULL, *top = NULL;
 
-    /*
-     * Our own view again: only useful to pick up the re-proposal of base after
-     * we synced up to it (we were behind when the NEW-VIEW first came).
-     */
-    bool again = m->view == r->view && r->status == PBFT_STATUS_NORMAL;
-    if (m->view < r->view || (again && !(m->reproposal && m->height == r->height &&
-                                         !(r->acc && r->acc_view == r->view)))) {
-        r->stats.dropped_duplicate++;
+    if (!wanted(r, m)) {
+        if (m->view > r->view) {
+            r->stats.dropped_window++;
+        } else {
+            r->stats.dropped_duplicate++;
+        }
         return;
     }
     if (m->sender != pbft__primary(r, m->view)) {
         r->stats.dropped_malformed++;
+        return;
+    }
+    if (m->view <= r->nv_refused[m->sender]) {
+        r->stats.dropped_duplicate++;
         return;
     }
     int rv = check_nv(r, m, &best, &top);
@@ -242,13 +351,14 @@ void pbft__recv_newview(struct pbft *r, const struct pbft__msg *m)
         } else {
             r->stats.dropped_bad_sig++;
         }
+        r->nv_refused[m->sender] = m->view;
         pbft__trace(r, "drop new-view v=%llu from %u: %s", (unsigned long long)m->view, m->sender,
                     pbft_strerror(rv));
         return;
     }
     pbft__trace(r, "accept new-view v=%llu base=%llu%s", (unsigned long long)m->view,
                 (unsigned long long)m->height, best != NULL ? " re-proposal" : "");
-    if (again) {
+    if (r->status == PBFT_STATUS_NORMAL) {
         pbft__accept(r, m->view, best->pcert.digest, m->payload, m->payload_len, m->sender, true);
         return;
     }

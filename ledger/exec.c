@@ -20,6 +20,7 @@ struct ledger_exec {
     /* Set when an apply ran out of memory half-way: the overlay may hold part
      * of a transaction, so the block cannot be built or checked any more. */
     bool broken;
+    bool mempool; /* ledger_exec_mempool: signatures known, no block cap */
     ledger_verified_fn verified;
     void *verified_ctx;
 };
@@ -28,6 +29,13 @@ void ledger_exec_set_verified(struct ledger_exec *ex, ledger_verified_fn fn, voi
 {
     ex->verified = fn;
     ex->verified_ctx = ctx;
+}
+
+void ledger_exec_mempool(struct ledger_exec *ex, uint64_t height, uint64_t time_ms)
+{
+    ex->mempool = true;
+    ex->height = height;
+    ex->time_ms = time_ms;
 }
 
 const struct ledger__rule *ledger__rule_for(int op_case)
@@ -190,14 +198,16 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
     if (ex->broken)
         return ledger__fail(&c, LEDGER_E_NOMEM,
                             "block execution stopped after running out of memory");
-    if (apply && ex->count >= LEDGER_MAX_BLOCK_TXS)
+    if (apply && !ex->mempool && ex->count >= LEDGER_MAX_BLOCK_TXS)
         return ledger__fail(&c, LEDGER_E_TOO_LARGE, "block already holds %d transactions",
                             LEDGER_MAX_BLOCK_TXS);
     int rc = ledger_tx_open(buf, len, &tx, errmsg, errmsg_len);
     if (rc != 0)
         return rc;
     uint8_t leaf[LEDGER_HASH_LEN];
-    if (apply) {
+    if (apply && ex->mempool) {
+        c.sigs_known = true; /* verified at admission (ledger_exec_mempool) */
+    } else if (apply) {
         ledger_merkle_tx_leaf(buf, len, leaf);
         c.sigs_known = ex->verified != NULL && ex->verified(ex->verified_ctx, tx.id, leaf);
     }
@@ -226,10 +236,16 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
         goto out_close_tx;
     if (!apply)
         goto out_close_tx;
-    if ((rc = rule->apply(&c, ex->work)) == 0)
+    /* The mempool's view needs neither the replay record (the mempool finds
+     * its own duplicates by id) nor the tx tree's leaves: only the state. */
+    if ((rc = rule->apply(&c, ex->work)) == 0 && !ex->mempool)
         rc = ledger__txloc_put(&c);
     if (rc != 0) {
         ex->broken = true;
+        goto out_close_tx;
+    }
+    if (ex->mempool) {
+        ex->count++;
         goto out_close_tx;
     }
     if (ex->count == ex->cap) {

@@ -55,6 +55,17 @@ int ledger_exec_tx(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
 int ledger_exec_check(struct ledger_exec *ex, const uint8_t *tx, size_t tx_len,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* Turns ex into the mempool's view (ledger/mempool.h) and moves it to block
+ * height at time_ms: from then on ledger_exec_tx runs every rule but the
+ * signature checks (each tx it is given was verified at admission, see
+ * ledger_exec_recheck) and then its state writes, with no block cap, so the
+ * next transaction is checked against the ones applied before it. No replay
+ * record and no tx ids or leaves are kept (the mempool finds duplicates by id
+ * itself): ledger_exec_count counts, ledger_exec_ids/_leaves are not for it.
+ * Called before each admission as the tip and the clock move; never for a
+ * block. */
+void ledger_exec_mempool(struct ledger_exec *ex, uint64_t height, uint64_t time_ms);
+
 /* The checks of ledger_exec_check but the signature checks, for a tx that
  * passed ledger_exec_check before (a mempool re-check after a block): the
  * signer's signature is over bytes that cannot change, and the seal

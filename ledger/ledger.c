@@ -11,6 +11,7 @@
 #include "ledger/cert.h"
 #include "ledger/codec.h"
 #include "ledger/err.h"
+#include "ledger/mempool.h"
 #include "ledger/merkle.h"
 #include "ledger/sigbatch.h"
 #include "ledger/tx.h"
@@ -40,6 +41,7 @@ struct ledger {
     struct ledger__block opened;
     ledger_verified_fn verified; /* signatures this node checked already */
     void *verified_ctx;
+    struct ledger_mempool *mempool; /* the mempool's view (ledger/mempool.h) */
     char errmsg[LEDGER_ERRMSG_LEN];
 };
 
@@ -174,6 +176,11 @@ int ledger_open(const char *dir, const struct ledger_genesis *g,
         goto err_after_alloc;
     if (ledger_store_is_new(l->store) && (rc = write_genesis_state(l)) != 0)
         goto err_after_store;
+    /* l->genesis, not g: the view keeps the genesis it is given */
+    if ((l->mempool = ledger_mempool_new(&l->genesis, l->store)) == NULL) {
+        rc = LEDGER_E_NOMEM;
+        goto err_after_store;
+    }
     *out = l;
     return 0;
 err_after_store:
@@ -191,6 +198,7 @@ void ledger_close(struct ledger *l)
         return;
     prepared_clear(l);
     ledger__block_close(&l->opened);
+    ledger_mempool_free(l->mempool);
     ledger_store_close(l->store);
     free(l);
 }
@@ -198,6 +206,11 @@ void ledger_close(struct ledger *l)
 const char *ledger_errmsg(const struct ledger *l)
 {
     return ledger_failed(l) ? ledger_store_errmsg(l->store) : l->errmsg;
+}
+
+struct ledger_mempool *ledger_mempool_get(struct ledger *l)
+{
+    return l->mempool;
 }
 
 const struct ledger_genesis *ledger_genesis_get(const struct ledger *l)

@@ -120,6 +120,11 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out);
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len);
 
+/* The mempool's view of state (ledger/mempool.h): committed state plus the
+ * transactions the node's mempool holds. Borrowed, valid until ledger_close. */
+struct ledger_mempool;
+struct ledger_mempool *ledger_mempool_get(struct ledger *l);
+
 /* Signatures this node already verified (exec.h, ledger_verified_fn): block
  * building, validation and sync skip the Ed25519 work for transactions fn
  * names, and run every rule. fn NULL (the default) verifies everything. fn

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,17 @@
 #include "ledger/store_compact.h"
 #include "proto/state.pb-c.h"
 
-/* The map is address space, not disk: LMDB's file only grows as pages are
- * written. 1 GiB holds roughly a million use transactions (bench-ledger
- * measures ~1 KiB of pages per use tx), so a node rarely grows at all. */
-#define LEDGER_STORE_MAP_INITIAL ((size_t)1 << 30)
+/* The map is address space, not disk: without MDB_WRITEMAP LMDB's file only
+ * grows as pages are written, and a read-only mapping larger than the file
+ * costs neither memory nor disk. So on 64-bit the map starts at 64 GiB,
+ * about 64 million use transactions (bench-ledger measures ~1 KiB of pages
+ * per use tx): a node never grows it at run time, where growing is only safe
+ * with no read snapshot open in the process (mdb_env_set_mapsize remaps
+ * under them). 32-bit address space cannot spare that: 1 GiB there. */
+#define LEDGER_STORE_MAP_INITIAL (sizeof(size_t) >= 8 ? (size_t)64 << 30 : (size_t)1 << 30)
+/* Where a process that cannot reserve the initial map stops halving it: the
+ * map then grows at run time (never under a read snapshot). */
+#define LEDGER_STORE_MAP_FLOOR ((size_t)1 << 30)
 /* Growth policy on MDB_MAP_FULL: double the map, but by at most 8 GiB per
  * step. Doubling keeps growth events (each one aborts and retries a commit)
  * logarithmic in the chain size; the cap keeps the reservation from leaping
@@ -45,6 +53,9 @@ struct ledger_store {
     bool is_new;
     bool failed;
     size_t map_max;
+    /* Read snapshots open (ledger_rtxn_begin .. _end), from any thread: the
+     * map grows only when none is, since growing remaps the file under them. */
+    atomic_uint readers;
     char errmsg[STORE_ERRMSG_LEN];
 };
 
@@ -302,13 +313,34 @@ out:
     return rc;
 }
 
+static int env_open_sized(struct ledger_store *s, const char *dir, size_t map_initial);
+
+/* Opens with the map asked for; when the process cannot reserve that much
+ * address space (ulimit -v, valgrind: mmap fails and LMDB says EINVAL or
+ * ENOMEM), halves it down to LEDGER_STORE_MAP_FLOOR and tries again. */
 static int env_open(struct ledger_store *s, const char *dir, size_t map_initial)
 {
-    int rc, dead;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         serr(s, "open store %s: mkdir: %s", dir, strerror(errno));
         return LEDGER_E_STORE;
     }
+    int rc;
+    while ((rc = env_open_sized(s, dir, map_initial)) == EINVAL || rc == ENOMEM) {
+        if (map_initial / 2 < LEDGER_STORE_MAP_FLOOR)
+            break;
+        map_initial /= 2;
+    }
+    if (rc != 0) {
+        serr(s, "open store %s: %s", dir, mdb_strerror(rc));
+        return LEDGER_E_STORE;
+    }
+    return 0;
+}
+
+/* One attempt: 0 or LMDB's code (the environment closed again). */
+static int env_open_sized(struct ledger_store *s, const char *dir, size_t map_initial)
+{
+    int rc, dead;
     if ((rc = mdb_env_create(&s->env)) != 0)
         goto err;
     if ((rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS)) != 0 ||
@@ -327,8 +359,7 @@ err_after_create:
     mdb_env_close(s->env);
     s->env = NULL;
 err:
-    serr(s, "open store %s: %s", dir, mdb_strerror(rc));
-    return LEDGER_E_STORE;
+    return rc;
 }
 
 int ledger_store_open(const char *dir, const struct ledger_genesis *g,
@@ -340,6 +371,7 @@ int ledger_store_open(const char *dir, const struct ledger_genesis *g,
     if (s == NULL)
         return LEDGER_E_NOMEM;
     s->genesis = *g;
+    atomic_init(&s->readers, 0);
     size_t map_initial =
         opt != NULL && opt->map_initial ? opt->map_initial : LEDGER_STORE_MAP_INITIAL;
     s->map_max = opt != NULL ? opt->map_max : 0;
@@ -421,6 +453,14 @@ static int grow(struct ledger_store *s, const struct wjob *job)
         next = s->map_max;
     if (next <= old) {
         serr(s, "%s: MDB_MAP_FULL: map size %zu bytes reached its limit", job->context, old);
+        return -1;
+    }
+    unsigned readers = atomic_load(&s->readers);
+    if (readers > 0) {
+        serr(s,
+             "%s: MDB_MAP_FULL: map size %zu bytes is full and %u read snapshot(s) are open: "
+             "the map cannot grow under them",
+             job->context, old, readers);
         return -1;
     }
     int rc = mdb_env_set_mapsize(s->env, next);
@@ -775,6 +815,7 @@ int ledger_rtxn_begin(struct ledger_store *s, struct ledger_rtxn **out)
         free(r);
         return LEDGER_E_STORE;
     }
+    atomic_fetch_add(&s->readers, 1);
     *out = r;
     return 0;
 }
@@ -789,6 +830,7 @@ void ledger_rtxn_end(struct ledger_rtxn *r)
         free(r->bufs);
         r->bufs = next;
     }
+    atomic_fetch_sub(&r->s->readers, 1);
     free(r);
 }
 

@@ -118,7 +118,11 @@ struct ledger_store_block {
  * transaction with a durable commit: the StoredBlock, the hash index, every
  * overlay write (in ascending key order; later blocks overwrite earlier ones)
  * and the new tip (the last block). Grows the map on MDB_MAP_FULL and retries
- * the whole transaction. Any other failure is fatal: the store enters the
+ * the whole transaction, unless a read snapshot (ledger_rtxn_begin) is open
+ * anywhere in the process: growing would remap the file under it, so that
+ * commit fails (fatal, "read snapshot(s) are open"). The map starts large
+ * enough (LEDGER_STORE_MAP_INITIAL) that a node never grows it in practice.
+ * Any other failure is fatal: the store enters the
  * failed state and LEDGER_E_FATAL is returned, with the reason in
  * ledger_store_errmsg(). LEDGER_E_INVALID (wrong height; nothing written,
  * not fatal). */

@@ -85,6 +85,15 @@ struct node_chain {
      * holds. Returns 0 or an error. */
     int (*tx_ids)(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[PBFT_DIGEST_SIZE],
                   size_t *out_n);
+    /* Optional, both or neither (NULL: admission sees committed state only):
+     * the mempool's view, committed state plus the transactions the pool
+     * holds (ledger/mempool.h). pool_admit checks a tx whose signatures were
+     * verified against that view and adds it (0, or the refusal with the
+     * reason in why); pool_clear empties the view before the pool re-admits
+     * what it holds, in order, after a block. */
+    int (*pool_admit)(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
+                      size_t why_len);
+    void (*pool_clear)(void *ctx);
     /* True once the chain failed (fail-stop); errmsg says why (borrowed). */
     bool (*failed)(void *ctx);
     const char *(*errmsg)(void *ctx);

@@ -7,6 +7,7 @@
 #include "ledger/cert.h"
 #include "ledger/err.h"
 #include "ledger/ledger.h"
+#include "ledger/mempool.h"
 #include "ledger/store.h"
 #include "ledger/tx.h"
 #include "proto/block.pb-c.h"
@@ -220,6 +221,19 @@ static int check_tx(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, b
     return ledger_check_tx(cl->l, tx, len, now_ms, out_id, why, why_len);
 }
 
+static int pool_admit(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
+                      size_t why_len)
+{
+    struct node_chain_ledger *cl = ctx;
+    return ledger_mempool_admit(ledger_mempool_get(cl->l), tx, len, now_ms, NULL, why, why_len);
+}
+
+static void pool_clear(void *ctx)
+{
+    struct node_chain_ledger *cl = ctx;
+    ledger_mempool_clear(ledger_mempool_get(cl->l));
+}
+
 static bool failed(void *ctx)
 {
     struct node_chain_ledger *cl = ctx;
@@ -247,6 +261,8 @@ void node_chain_ledger_init(struct node_chain_ledger *cl, struct node_chain *out
         .tip_cert = tip_cert,
         .check_tx = check_tx,
         .tx_ids = tx_ids,
+        .pool_admit = pool_admit,
+        .pool_clear = pool_clear,
         .failed = failed,
         .errmsg = errmsg,
     };

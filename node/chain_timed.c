@@ -4,7 +4,7 @@
 /* Every call of the table is forwarded: a member added to struct node_chain
  * must be added here too (a NULL one would be a call through NULL). */
 _Static_assert(sizeof(struct node_chain) ==
-                   sizeof(void *) + sizeof(struct pbft_crypto) + 12 * sizeof(void (*)(void)),
+                   sizeof(void *) + sizeof(struct pbft_crypto) + 14 * sizeof(void (*)(void)),
                "struct node_chain changed: forward the new member in node/chain_timed.c");
 
 static int block_info(void *ctx, const uint8_t *block, size_t len, struct node_block_info *out)
@@ -90,6 +90,19 @@ static int tx_ids(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[P
     return t->inner.tx_ids(t->inner.ctx, block, len, out, out_n);
 }
 
+static int pool_admit(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
+                      size_t why_len)
+{
+    struct node_chain_timed *t = ctx;
+    return t->inner.pool_admit(t->inner.ctx, tx, len, now_ms, why, why_len);
+}
+
+static void pool_clear(void *ctx)
+{
+    struct node_chain_timed *t = ctx;
+    t->inner.pool_clear(t->inner.ctx);
+}
+
 static bool failed(void *ctx)
 {
     struct node_chain_timed *t = ctx;
@@ -119,6 +132,8 @@ void node_chain_timed_init(struct node_chain_timed *t, const struct node_chain *
         .tip_cert = tip_cert,
         .check_tx = check_tx,
         .tx_ids = inner->tx_ids != NULL ? tx_ids : NULL, /* optional */
+        .pool_admit = inner->pool_admit != NULL ? pool_admit : NULL,
+        .pool_clear = inner->pool_clear != NULL ? pool_clear : NULL,
         .failed = failed,
         .errmsg = errmsg,
     };

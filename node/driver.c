@@ -180,11 +180,16 @@ static void pool_recheck(struct node_driver *d, uint64_t now)
     size_t keep = 0;
     d->rechecked_at = now;
     d->pool_stale = false;
+    bool view = d->chain.pool_admit != NULL; /* the mempool's view is rebuilt in order */
+    if (view)
+        d->chain.pool_clear(d->chain.ctx);
     for (size_t i = 0; i < d->pool_len; i++) {
         struct pooled *p = &d->pool[i];
         char why[LEDGER_REASON_LEN];
         uint8_t same[LEDGER_HASH_LEN];
-        int rc = d->chain.check_tx(d->chain.ctx, p->tx, p->len, now, true, same, why, sizeof why);
+        int rc =
+            view ? d->chain.pool_admit(d->chain.ctx, p->tx, p->len, now, why, sizeof why)
+                 : d->chain.check_tx(d->chain.ctx, p->tx, p->len, now, true, same, why, sizeof why);
         if (rc != 0) {
             /* Included by the block (now a duplicate) is the normal case;
              * anything else the block made invalid is worth a line. */
@@ -671,6 +676,12 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
                  d->pool_len, d->pool_bytes);
         return LEDGER_E_TOO_LARGE;
     }
+    /* Against the transactions already held too: a conflicting one is refused here. */
+    int rc = d->chain.pool_admit != NULL
+                 ? d->chain.pool_admit(d->chain.ctx, tx, len, now, errmsg, errmsg_len)
+                 : 0;
+    if (rc != 0)
+        return rc;
     uint8_t *copy = malloc(len ? len : 1);
     if (copy == NULL)
         return LEDGER_E_NOMEM;

@@ -352,9 +352,10 @@ approvals_refusals_exit_1() {
 }
 
 # Two lifecycle transactions built on the same history entry: the second is
-# stale once the first commits. Two of the four nodes stop, so nothing
-# commits while both are built and admitted; the nodes restart and the chain
-# commits the suspension and refuses the destruction as stale.
+# stale beside the first. Two of the four nodes stop, so nothing commits
+# while both are built; the node refuses the destruction as stale at submit
+# (the suspension waits in its mempool), the nodes restart and the chain
+# commits the suspension.
 stale_lifecycle_is_refused() {
   local sid p w
   ok 0 "$T/eadmin.key" seal register --org "$EORG" --type other --name st --seal-pub "$(key st)" --wait || return 1

@@ -334,8 +334,15 @@ static void a_transaction_a_block_made_invalid_leaves_every_mempool(void **state
                                              "91350100M000100Y43", "Second Co.", admin, NULL, &tx2,
                                              &len2),
                      0);
-    assert_int_equal(localnet_submit(ln, 0, tx1, len1, id1, err, sizeof err), 0);
-    assert_int_equal(localnet_submit(ln, 0, tx2, len2, id2, err, sizeof err), 0);
+    /*
+     * Each reaches one mempool only (no gossip): a mempool refuses a transaction that conflicts
+     * with one it holds, but two mempools can each hold one of a conflicting pair.
+     */
+    uint64_t now = localnet_now_ms();
+    assert_int_equal(
+        node_driver_submit(localnet_driver(ln, 1), tx2, len2, now, id2, err, sizeof err), 0);
+    assert_int_equal(
+        node_driver_submit(localnet_driver(ln, 0), tx1, len1, now, id1, err, sizeof err), 0);
     free(tx1);
     free(tx2);
     bool committed = false;
@@ -352,6 +359,51 @@ static void a_transaction_a_block_made_invalid_leaves_every_mempool(void **state
     assert_false(held);
     assert_int_equal(localnet_run_until_tx(ln, id2, 2000, &committed, err, sizeof err), 0);
     assert_false(committed);
+}
+
+/*
+ * Admission runs the rules over committed state and the transactions already waiting: a second
+ * filing of one organisation, waiting beside the first, is refused at submit with the rule's own
+ * code, while an unrelated one is admitted. Once the first commits, the refusal is the same.
+ */
+static void a_transaction_conflicting_with_one_waiting_is_refused_at_submit(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    const struct ledger_genesis *g = localnet_genesis(ln);
+    uint8_t admin[32] = { 9 }, id1[32], id3[32], *tx1, *tx2, *tx3;
+    size_t len1, len2, len3;
+    char err[512] = "";
+    uint64_t until = localnet_now_ms() + 60000;
+    const uint8_t *sk = localnet_admin_sk(ln, 0);
+    assert_int_equal(ledger_txb_org_register(g, sk, until, "91350100M000100Y43", "First Co.", admin,
+                                             NULL, &tx1, &len1),
+                     0);
+    assert_int_equal(ledger_txb_org_register(g, sk, until, "91350100M000100Y43", "Second Co.",
+                                             admin, NULL, &tx2, &len2),
+                     0);
+    assert_int_equal(ledger_txb_org_register(g, sk, until, "91110000600037341L", "Other Co.", admin,
+                                             NULL, &tx3, &len3),
+                     0);
+    assert_int_equal(localnet_submit(ln, 0, tx1, len1, id1, err, sizeof err), 0);
+    for (unsigned i = 0; i < 4; i++) {
+        err[0] = '\0';
+        assert_int_equal(node_driver_submit(localnet_driver(ln, i), tx2, len2, localnet_now_ms(),
+                                            NULL, err, sizeof err),
+                         LEDGER_E_ORG_EXISTS);
+        assert_true(err[0] != '\0');
+        assert_int_equal(node_driver_mempool_len(localnet_driver(ln, i)), 1);
+    }
+    assert_int_equal(localnet_submit(ln, 0, tx3, len3, id3, err, sizeof err), 0);
+    assert_int_equal(node_driver_mempool_len(localnet_driver(ln, 0)), 2);
+    bool committed = false;
+    assert_int_equal(localnet_run_until_tx(ln, id3, TIMEOUT_MS, &committed, err, sizeof err), 0);
+    assert_true(committed);
+    assert_int_equal(localnet_run_until_tx(ln, id1, TIMEOUT_MS, &committed, err, sizeof err), 0);
+    assert_true(committed);
+    assert_int_equal(localnet_submit(ln, 0, tx2, len2, NULL, err, sizeof err), LEDGER_E_ORG_EXISTS);
+    free(tx1);
+    free(tx2);
+    free(tx3);
 }
 
 static void the_mempool_refuses_what_the_ledger_refuses(void **state)
@@ -393,6 +445,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_bad_driver_config_is_a_config_error, setup1, teardown),
         cmocka_unit_test_setup_teardown(a_transaction_a_block_made_invalid_leaves_every_mempool,
                                         setup4, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_transaction_conflicting_with_one_waiting_is_refused_at_submit, setup4, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

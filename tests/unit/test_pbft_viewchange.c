@@ -379,15 +379,28 @@ a_replica_behind_at_the_new_view_refuses_a_fresh_block_for_the_re_proposed_heigh
         ev.synced.cert = &x->nodes[3].last_cert;
         fx_step(x, 3, &ev);
         assert_int_equal(fx_stats(x, 3).height, 2);
+        /* it takes up the NEW-VIEW's re-proposal of block 2 (kept while it was behind) */
+        assert_int_equal(x->nodes[3].validations, before + 1);
+        before = x->nodes[3].validations;
         ev = (struct pbft_event){ .type = PBFT_EV_RECEIVE, .now = x->now };
         ev.receive.from = p;
         ev.receive.bytes = buf;
         ev.receive.len = len;
         fx_step(x, 3, &ev);
         assert_int_equal(x->nodes[3].validations, before);
-        assert_int_equal(x->sent[3][PBFT_MSG_PREPARE], 0);
+        /* every PREPARE it sent is for the re-proposed block, none for the fresh one */
+        struct fx_key k3 = { .self = 3 };
+        struct pbft_crypto c3 = { .ctx = &k3, .sign = fx_sign, .verify = fx_verify };
+        uint8_t want[512];
+        size_t wl;
+        pbft_msg_vote_encode(&c3, PBFT_MSG_PREPARE, 3, 2, v, d2, want, sizeof(want), &wl);
+        for (size_t i = 0; i < x->nmsgs; i++) {
+            if (x->msgs[i].from == 3 && x->msgs[i].kind == PBFT_MSG_PREPARE) {
+                assert_int_equal(x->msgs[i].len, wl);
+                assert_memory_equal(x->msgs[i].bytes, want, wl);
+            }
+        }
     }
-    (void)d2;
     fx_free(x);
 }
 
@@ -670,6 +683,176 @@ static void a_primary_crashing_before_its_new_view_is_durable_never_sent_two(voi
     fx_free(x);
 }
 
+/*
+ * Blocks 1..k commit at 0, 1 and 2 while 3 is cut off; block k+1 is prepared there but no COMMIT
+ * arrives. Then 0 crashes and 3 is back: the view change to view 1 re-proposes block k+1, and 3,
+ * k heights behind, learns from the NEW-VIEW that it must sync. Returns the re-proposed digest.
+ */
+static void behind_at_a_re_proposing_new_view(struct fx *x, uint64_t k, uint8_t d[PBFT_DIGEST_SIZE])
+{
+    x->auto_until = k;
+    for (unsigned i = 0; i < 3; i++) {
+        x->cut[i][3] = x->cut[3][i] = true;
+    }
+    fx_start_all(x);
+    fx_run(x, x->now + 1000, 100);
+    assert_int_equal(x->nodes[1].committed, k);
+    assert_int_equal(x->nodes[3].committed, 0);
+    x->drop_kind = PBFT_MSG_COMMIT;
+    char blk[64];
+    size_t blen;
+    fx_build(k + 1, 0, 0, 0, blk, sizeof(blk), &blen);
+    struct pbft_event pev = { .type = PBFT_EV_PROPOSAL, .now = x->now };
+    pev.proposal.height = k + 1;
+    fx_digest((const uint8_t *)blk, blen, pev.proposal.digest);
+    memcpy(d, pev.proposal.digest, PBFT_DIGEST_SIZE);
+    pev.proposal.payload = (const uint8_t *)blk;
+    pev.proposal.payload_len = blen;
+    fx_step(x, 0, &pev);
+    fx_deliver(x, 100000);
+    fx_crash(x, 0);
+    memset(x->cut, 0, sizeof(x->cut));
+    for (int i = 0; i < 60 && !(x->nodes[3].behind && fx_stats(x, 3).view == 1); i++) {
+        fx_deliver(x, 100000);
+        fx_tick(x, x->now + 100);
+    }
+    fx_deliver(x, 100000);
+    assert_int_equal(fx_stats(x, 3).view, 1);
+    assert_int_equal(fx_stats(x, 3).status, PBFT_STATUS_NORMAL);
+    assert_true(x->nodes[3].behind);
+    assert_int_equal(x->nodes[3].behind_height, k);
+    for (unsigned i = 1; i < 3; i++) {
+        assert_int_equal(x->nodes[i].committed, k);
+    }
+}
+
+/*
+ * A backup one or two heights behind when the NEW-VIEW re-proposes a prepared block keeps that
+ * re-proposal, syncs, and then votes for it in the same view: with the old primary down, the
+ * view's quorum needs it, so the block commits in view 1 and no further view change happens.
+ */
+static void a_backup_behind_at_a_new_view_votes_in_that_view(uint64_t k)
+{
+    struct fx *x = fx_new(4);
+    uint8_t d[PBFT_DIGEST_SIZE];
+    behind_at_a_re_proposing_new_view(x, k, d);
+    /* 3 syncs blocks 1..k from 1 (the caller's sync path) and reports it */
+    struct fx_node *n3 = &x->nodes[3], *n1 = &x->nodes[1];
+    memcpy(n3->chain, n1->chain, sizeof(n1->chain));
+    n3->committed = n1->committed;
+    n3->last_cert = n1->last_cert;
+    assert_int_equal(n3->last_cert.height, k);
+    struct pbft_event ev = { .type = PBFT_EV_SYNCED, .now = x->now };
+    ev.synced.cert = &n3->last_cert;
+    fx_step(x, 3, &ev);
+    assert_int_equal(fx_stats(x, 3).height, k + 1);
+    assert_int_equal(x->sent[3][PBFT_MSG_PREPARE], 1); /* it votes for the re-proposal */
+    x->drop_kind = 0;
+    fx_run(x, x->now + 1500, 100);
+    for (unsigned i = 1; i < 4; i++) {
+        assert_int_equal(fx_stats(x, i).view, 1);
+        assert_int_equal(x->nodes[i].committed, k + 1);
+        assert_memory_equal(x->nodes[i].chain[k + 1], d, PBFT_DIGEST_SIZE);
+        assert_int_equal(x->nodes[i].last_cert.view, 1);
+    }
+    fx_free(x);
+}
+
+static void a_backup_one_height_behind_at_a_new_view_votes_in_that_view(void **state)
+{
+    (void)state;
+    a_backup_behind_at_a_new_view_votes_in_that_view(1);
+}
+
+static void a_backup_two_heights_behind_at_a_new_view_votes_in_that_view(void **state)
+{
+    (void)state;
+    a_backup_behind_at_a_new_view_votes_in_that_view(2);
+}
+
+/* A NEW-VIEW from `sender` for view v at base 1 (nothing re-proposed) over the given VCs. */
+static size_t craft_nv(unsigned sender, uint64_t view, const uint8_t *const *vcs,
+                       const size_t *vc_lens, unsigned count, uint8_t *out)
+{
+    uint8_t sp[49], zero[PBFT_DIGEST_SIZE] = { 0 };
+    size_t o = 0;
+    out[o++] = 1;
+    out[o++] = PBFT_MSG_NEWVIEW;
+    out[o++] = 0;
+    out[o++] = (uint8_t)sender;
+    put64(out + o, 1);
+    o += 8;
+    put64(out + o, view);
+    o += 8;
+    out[o++] = 0;
+    memcpy(out + o, zero, PBFT_DIGEST_SIZE);
+    o += PBFT_DIGEST_SIZE;
+    pbft_vote_payload(1, view, zero, sp);
+    sp[48] = 0;
+    fx_sigcalc(sender, PBFT_SIG_NEWVIEW, sp, sizeof(sp), out + o);
+    o += PBFT_SIG_SIZE;
+    out[o++] = 0;
+    out[o++] = (uint8_t)count;
+    for (unsigned i = 0; i < count; i++) {
+        out[o++] = 0;
+        out[o++] = 0;
+        out[o++] = (uint8_t)(vc_lens[i] >> 8);
+        out[o++] = (uint8_t)vc_lens[i];
+        memcpy(out + o, vcs[i], vc_lens[i]);
+        o += vc_lens[i];
+    }
+    memset(out + o, 0, 4); /* no payload */
+    return o + 4;
+}
+
+/*
+ * A faulty replica 3 is primary of views 3, 7, 11, ...: it signs NEW-VIEWs for them with its own
+ * valid VIEW-CHANGE and forged ones. Replica 1 checks no signature of a NEW-VIEW for a view it has
+ * no reason to enter; for the view it is changing to, it checks a forged NEW-VIEW once, never a
+ * VIEW-CHANGE it already holds, and then ignores that primary's NEW-VIEWs for the view.
+ */
+static void a_flood_of_forged_new_views_costs_a_bounded_number_of_checks(void **state)
+{
+    (void)state;
+    struct fx *x = fx_new(4);
+    uint8_t vc3[256], vc2[256], vc0[256], nv[1024];
+    const uint8_t *set[3] = { vc3, vc2, vc0 };
+    size_t lens[3];
+    x->auto_until = 0;
+    fx_start_all(x);
+    unsigned before = x->nodes[1].key.verifies;
+    for (uint64_t v = 3; v < 3 + 4 * 200; v += 4) {
+        lens[0] = craft_vc(3, v, vc3);
+        lens[1] = craft_vc(2, v, vc2);
+        lens[2] = craft_vc(0, v, vc0);
+        vc2[lens[1] - 1] ^= 1; /* forged */
+        vc0[lens[2] - 1] ^= 1;
+        size_t len = craft_nv(3, v, set, lens, 3, nv);
+        receive_at(x, 1, 3, nv, len);
+    }
+    assert_int_equal(x->nodes[1].key.verifies - before, 0);
+    assert_int_equal(fx_stats(x, 1).view, 0);
+    /* 2 and 3 ask for view 3: f+1, so 1 changes to view 3 (their VIEW-CHANGEs checked once) */
+    lens[0] = craft_vc(3, 3, vc3);
+    lens[1] = craft_vc(2, 3, vc2);
+    receive_at(x, 1, 3, vc3, lens[0]);
+    receive_at(x, 1, 2, vc2, lens[1]);
+    assert_int_equal(fx_stats(x, 1).view, 3);
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_VIEW_CHANGE);
+    before = x->nodes[1].key.verifies;
+    for (unsigned i = 0; i < 200; i++) {
+        lens[2] = craft_vc(0, 3, vc0);
+        vc0[lens[2] - 1 - (i % 64)] ^= (uint8_t)(1 + i / 64); /* a different forgery each time */
+        size_t len = craft_nv(3, 3, set, lens, 3, nv);
+        receive_at(x, 1, 3, nv, len);
+    }
+    /* the first: its own signature and the one VIEW-CHANGE not held; then none */
+    assert_true(x->nodes[1].key.verifies - before <= 2);
+    assert_int_equal(fx_stats(x, 1).view, 3);
+    assert_int_equal(fx_stats(x, 1).status, PBFT_STATUS_VIEW_CHANGE);
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -688,6 +871,9 @@ int main(void)
         cmocka_unit_test(a_replica_cut_off_learns_it_is_behind_and_syncs),
         cmocka_unit_test(a_new_view_is_not_re_sent_before_the_new_view_is_durable),
         cmocka_unit_test(a_primary_crashing_before_its_new_view_is_durable_never_sent_two),
+        cmocka_unit_test(a_backup_one_height_behind_at_a_new_view_votes_in_that_view),
+        cmocka_unit_test(a_backup_two_heights_behind_at_a_new_view_votes_in_that_view),
+        cmocka_unit_test(a_flood_of_forged_new_views_costs_a_bounded_number_of_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

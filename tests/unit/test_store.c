@@ -207,6 +207,44 @@ static void a_full_map_grows_and_the_commit_succeeds(void **state)
     assert_int_equal(tip.height, 30);
 }
 
+/*
+ * mdb_env_set_mapsize remaps the file under every read snapshot of the process: a query or
+ * another thread holding one while a commit grows the map would read unmapped memory. The map
+ * never grows under an open snapshot: that commit fails (fail-stop) saying why, the snapshot
+ * stays readable, and nothing of the block is written.
+ */
+static void the_map_never_grows_under_an_open_read_snapshot(void **state)
+{
+    struct fx *f = *state;
+    struct ledger_store_options opt = { .map_initial = 64 * 1024 };
+    f->l = open_ledger(f, f->dir, &opt);
+    struct ledger_store *s = ledger_store_get(f->l);
+    struct ledger_store_stats st;
+    assert_int_equal(ledger_store_stats(s, &st), 0);
+    size_t initial = st.map_size;
+    struct ledger_rtxn *r;
+    assert_int_equal(ledger_rtxn_begin(s, &r), 0);
+    int rc = 0;
+    uint64_t committed = 0;
+    for (int i = 0; i < 200 && rc == 0; i++) {
+        uint64_t t = tst_work_time(&f->w);
+        tst_work_next(&f->w, 20);
+        rc = tst_commit(f->l, &f->c, f->w.refs, f->w.n_tx, t, NULL, NULL, NULL, NULL, NULL);
+        if (rc == 0)
+            committed++;
+    }
+    assert_int_equal(rc, LEDGER_E_FATAL);
+    assert_non_null(strstr(ledger_errmsg(f->l), "read snapshot(s) are open"));
+    struct ledger_tip tip;
+    assert_int_equal(ledger_rtxn_tip(r, &tip), 0);
+    assert_int_equal(tip.height, 0);
+    ledger_rtxn_end(r);
+    assert_int_equal(ledger_store_stats(s, &st), 0);
+    assert_int_equal(st.map_size, initial);
+    ledger_tip_get(f->l, &tip);
+    assert_int_equal(tip.height, committed);
+}
+
 static void a_failed_commit_makes_the_store_fail_stop(void **state)
 {
     struct fx *f = *state;
@@ -669,6 +707,7 @@ int main(void)
         T(a_store_path_that_is_not_a_directory_is_refused_with_a_message),
         T(a_full_map_grows_and_the_commit_succeeds),
         T(a_failed_commit_makes_the_store_fail_stop),
+        T(the_map_never_grows_under_an_open_read_snapshot),
         T(consensus_blobs_are_durable_and_separate_by_name),
         T(build_block_skips_refused_txs_and_reports_why),
         T(check_tx_admits_valid_and_refuses_committed_txs),
