@@ -287,6 +287,20 @@ static unsigned primary_of(struct fx *f, unsigned ask)
     return (unsigned)p;
 }
 
+/* Bytes the proxy holds now on their way to node x. */
+static uint64_t held_towards(struct fx *f, unsigned x)
+{
+    uint64_t sum = 0;
+    for (unsigned j = 0; j < f->c.n; j++)
+        if (j != x) {
+            struct proxy_stats a, b;
+            proxy_stats(f->px, j, x, &a); /* j dialled x: towards x is FWD */
+            proxy_stats(f->px, x, j, &b); /* x dialled j: towards x is BACK */
+            sum += a.held[0] + b.held[1];
+        }
+    return sum;
+}
+
 /* Node x cut off for FAULT_MS while the others keep committing; then the
  * time until x is at the height the others had at heal. */
 static uint64_t isolate_and_heal(struct fx *f, unsigned x, enum proxy_cut how)
@@ -301,6 +315,8 @@ static uint64_t isolate_and_heal(struct fx *f, unsigned x, enum proxy_cut how)
     uint64_t lo2, hi2;
     heights(f, rest, &lo2, &hi2);
     uint64_t x1 = height(f, x);
+    if (how == PROXY_CUT_STALL)
+        assert_true(held_towards(f, x) > 0); /* the links were open and silent */
     print_message("    node %u cut off %d ms: the three went %llu -> %llu, it %llu -> %llu\n", x,
                   FAULT_MS, (unsigned long long)hi, (unsigned long long)lo2,
                   (unsigned long long)x0, (unsigned long long)x1);
@@ -308,8 +324,11 @@ static uint64_t isolate_and_heal(struct fx *f, unsigned x, enum proxy_cut how)
     assert_true(x1 <= x0 + 1);  /* alone it commits nothing (one block may be in flight) */
     proxy_heal_all(f->px);
     uint64_t took = time_to_height(f, 1u << x, lo2, CATCHUP_MS);
-    print_message("    healed: node %u at height %llu after %llu ms (bound %d)\n", x,
-                  (unsigned long long)lo2, (unsigned long long)took, CATCHUP_MS);
+    unsigned other = (x + 1) % f->c.n;
+    print_message("    healed: node %u at height %llu after %llu ms (bound %d); view %llu, the "
+                  "others' %llu\n",
+                  x, (unsigned long long)lo2, (unsigned long long)took, CATCHUP_MS,
+                  (unsigned long long)view_of(f, x), (unsigned long long)view_of(f, other));
     return took;
 }
 
@@ -319,6 +338,17 @@ static void one_node_cut_off_the_three_commit_and_it_catches_up(void **state)
     begin(f);
     unsigned x = (primary_of(f, 0) + 1) % f->c.n;
     isolate_and_heal(f, x, PROXY_CUT_REFUSE);
+    load_set(&f->ld, 0xf, 0xf);
+    finish(f);
+}
+
+static void one_node_behind_a_silent_partition_gets_the_backlog_and_catches_up(void **state)
+{
+    struct fx *f = *state;
+    begin(f);
+    unsigned x = (primary_of(f, 0) + 3) % f->c.n;
+    /* its links stay open and pass nothing: the three keep sending into them */
+    isolate_and_heal(f, x, PROXY_CUT_STALL);
     load_set(&f->ld, 0xf, 0xf);
     finish(f);
 }
@@ -448,19 +478,6 @@ static void one_way(struct fx *f, unsigned x, bool inbound, bool on)
         }
 }
 
-static uint64_t held_towards(struct fx *f, unsigned x)
-{
-    uint64_t sum = 0;
-    for (unsigned j = 0; j < f->c.n; j++)
-        if (j != x) {
-            struct proxy_stats a, b;
-            proxy_stats(f->px, j, x, &a); /* j dialled x: towards x is FWD */
-            proxy_stats(f->px, x, j, &b); /* x dialled j: towards x is BACK */
-            sum += a.held[0] + b.held[1];
-        }
-    return sum;
-}
-
 /* One phase of the asymmetric test: x's inbound (or outbound) bytes held
  * for FAULT_MS while the others commit, then released. */
 static void asymmetric_phase(struct fx *f, unsigned x, bool inbound)
@@ -509,6 +526,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_node_cut_off_the_three_commit_and_it_catches_up, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            one_node_behind_a_silent_partition_gets_the_backlog_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(a_two_two_split_commits_nothing_and_resumes_after_heal,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(the_primary_cut_off_is_replaced_and_rejoins, setup,
