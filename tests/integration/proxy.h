@@ -62,12 +62,12 @@ enum proxy_cut {
 
 /* What one link i→j did since the proxy started. */
 struct proxy_stats {
-    uint64_t bytes[2];   /* delivered, [0] i→j, [1] j→i */
-    uint64_t held[2];    /* read but not yet delivered, now */
-    unsigned accepted;   /* connections forwarded (or held while black-holed) */
-    unsigned refused;    /* connections reset at accept during a cut */
-    unsigned resets;     /* connections reset by proxy_reset */
-    unsigned live;       /* connections open now */
+    uint64_t bytes[2]; /* delivered, [0] i→j, [1] j→i */
+    uint64_t held[2];  /* read but not yet delivered, now */
+    unsigned accepted; /* connections forwarded (or held while black-holed) */
+    unsigned refused;  /* connections reset at accept during a cut */
+    unsigned resets;   /* connections reset by proxy_reset */
+    unsigned live;     /* connections open now */
 };
 
 struct proxy;
