@@ -314,6 +314,22 @@ static short conn_events(const struct link *l, const struct conn *c, int s, uint
     return ev;
 }
 
+/* Side s of c failed (reset, error): the other side is reset too, except
+ * across a stall, where nothing passes, not even that: it is reset at heal.
+ * Returns true when c was dropped. */
+static bool side_failed(struct link *l, struct conn *c, int s)
+{
+    if (!(l->cut && l->how == PROXY_CUT_STALL)) {
+        conn_drop(l, c, true);
+        return true;
+    }
+    close_rst(c->fd[s]);
+    c->fd[s] = -1;
+    flow_clear(&c->flow[s]);
+    c->flow[s].eof = true;
+    return false;
+}
+
 /* Handles what poll said about both sides of c; c may be dropped. */
 static void conn_step(struct link *l, struct conn *c, const short rev[2], uint64_t now)
 {
@@ -332,16 +348,11 @@ static void conn_step(struct link *l, struct conn *c, const short rev[2], uint64
         }
         c->connecting = false;
     }
-    if ((rev[0] | rev[1]) & POLLERR) {
-        conn_drop(l, c, true);
-        return;
-    }
     for (int s = 0; s < 2; s++)
-        if ((rev[s] & (POLLIN | POLLHUP)) && !(s == 1 && c->connecting) &&
-            flow_read(l, c, s, now) != 0) {
-            conn_drop(l, c, true);
+        if (((rev[s] & POLLERR) || ((rev[s] & (POLLIN | POLLHUP)) && !(s == 1 && c->connecting) &&
+                                    flow_read(l, c, s, now) != 0)) &&
+            side_failed(l, c, s))
             return;
-        }
     if (!c->connecting)
         for (int d = 0; d < 2; d++)
             if (flow_write(l, c, d, now) != 0) {
@@ -620,6 +631,8 @@ void proxy_heal(struct proxy *p, unsigned i, unsigned j)
         next = c->next;
         if (c->blackholed) /* the SYN gets through at last */
             conn_connect(l, c);
+        else if (c->fd[0] < 0 || c->fd[1] < 0) /* one side died during a stall */
+            conn_drop(l, c, true);
         else
             for (int d = 0; d < 2; d++) { /* delayed bytes go now */
                 c->flow[d].last_release_ms = 0;

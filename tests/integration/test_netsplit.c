@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -165,7 +166,8 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
-    if (cluster_new(&f->c, 4, EXTRA) != 0 || proxy_attach(&f->c, &f->px) != 0) {
+    if (cluster_new(&f->c, 4, getenv("NS_DEFAULTS") ? NULL : EXTRA) != 0 ||
+        proxy_attach(&f->c, &f->px) != 0) {
         cluster_free(&f->c, false);
         free(f);
         return -1;
@@ -364,6 +366,69 @@ static void one_node_behind_a_silent_partition_gets_the_backlog_and_catches_up(v
     finish(f);
 }
 
+/* A validator's host restarts during a network outage: its peers' links to
+ * it stay open and silent until the outage ends (then they are reset, as the
+ * restarted host answers their retransmissions), and its own re-dials hang. */
+static void a_node_restarted_behind_a_silent_partition_is_let_back_in(void **state)
+{
+    struct fx *f = *state;
+    begin(f);
+    unsigned x = (primary_of(f, 0) + 2) % f->c.n;
+    uint32_t rest = 0xfu & ~(1u << x);
+    load_set(&f->ld, 0xf, rest);
+    proxy_partition(f->px, 1u << x, PROXY_CUT_STALL);
+    cluster_sleep_ms(FAULT_MS / 2);
+    assert_int_equal(cluster_signal(&f->c, x, SIGKILL, NULL), 0);
+    assert_int_equal(cluster_start(&f->c, x), 0);
+    assert_int_equal(cluster_wait_up(&f->c, x, UP_MS), 0);
+    cluster_sleep_ms(FAULT_MS / 2);
+    uint64_t lo, hi;
+    heights(f, rest, &lo, &hi);
+    uint64_t xh = height(f, x);
+    assert_true(xh < lo);
+    proxy_heal_all(f->px);
+    uint64_t took = time_to_height(f, 1u << x, lo, CATCHUP_MS);
+    print_message("    node %u restarted behind a stall at %llu; healed, at %llu after %llu ms "
+                  "(bound %d)\n",
+                  x, (unsigned long long)xh, (unsigned long long)lo, (unsigned long long)took,
+                  CATCHUP_MS);
+    load_set(&f->ld, 0xf, 0xf);
+    finish(f);
+}
+
+/* Each node cut off in turn, with a short heal between: a node that timed
+ * out alone still waits in its own view change when the next one goes, so
+ * the two left voting must change view (with its help) to go on. */
+static void each_node_cut_off_in_turn_the_rest_go_on(void **state)
+{
+    struct fx *f = *state;
+    begin(f);
+    unsigned p = primary_of(f, 0);
+    for (unsigned k = 1; k <= f->c.n; k++) {
+        unsigned x = (p + k) % f->c.n; /* backups first: the primary last */
+        uint32_t rest = 0xfu & ~(1u << x);
+        load_set(&f->ld, 0xf, rest);
+        uint64_t lo, hi;
+        heights(f, rest, &lo, &hi);
+        proxy_partition(f->px, 1u << x, PROXY_CUT_REFUSE);
+        uint64_t took = time_to_height(f, rest, hi + 3, VIEWCHANGE_MS);
+        cluster_sleep_ms(3000);
+        uint64_t lo2, hi2;
+        heights(f, rest, &lo2, &hi2);
+        proxy_heal_all(f->px);
+        uint64_t back = time_to_height(f, 1u << x, lo2, CATCHUP_MS);
+        print_message("    node %u cut off: 3 blocks among the rest in %llu ms; healed, at %llu "
+                      "after %llu ms; views %llu %llu %llu %llu\n",
+                      x, (unsigned long long)took, (unsigned long long)lo2,
+                      (unsigned long long)back, (unsigned long long)view_of(f, 0),
+                      (unsigned long long)view_of(f, 1), (unsigned long long)view_of(f, 2),
+                      (unsigned long long)view_of(f, 3));
+        cluster_sleep_ms(1000);
+    }
+    load_set(&f->ld, 0xf, 0xf);
+    finish(f);
+}
+
 static void a_two_two_split_commits_nothing_and_resumes_after_heal(void **state)
 {
     struct fx *f = *state;
@@ -544,6 +609,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             one_node_behind_a_silent_partition_gets_the_backlog_and_catches_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(each_node_cut_off_in_turn_the_rest_go_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_node_restarted_behind_a_silent_partition_is_let_back_in,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_two_two_split_commits_nothing_and_resumes_after_heal,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(the_primary_cut_off_is_replaced_and_rejoins, setup,
