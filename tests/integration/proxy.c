@@ -43,6 +43,7 @@ struct conn {
     int fd[2]; /* [0] the dialler (node i), [1] towards the listener (node j) */
     bool connecting;
     bool blackholed;
+    bool stranded; /* its path is dead for good: bytes in vanish, nothing comes out */
     struct flow flow[2];
 };
 
@@ -301,6 +302,8 @@ static short conn_events(const struct link *l, const struct conn *c, int s, uint
 {
     if (c->fd[s] < 0)
         return 0;
+    if (c->stranded)
+        return POLLIN;
     if (c->blackholed)
         return s == 0 ? POLLRDHUP : 0;
     if (s == 1 && c->connecting)
@@ -330,9 +333,31 @@ static bool side_failed(struct link *l, struct conn *c, int s)
     return false;
 }
 
+/* A stranded connection: what either node sends is read and dropped; a
+ * node that closes its side is not told anything on the other. */
+static void strand_step(struct link *l, struct conn *c, const short rev[2])
+{
+    for (int s = 0; s < 2; s++) {
+        if (rev[s] == 0 || c->fd[s] < 0)
+            continue;
+        char buf[CHUNK_MAX];
+        ssize_t got = read(c->fd[s], buf, sizeof buf);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+            close(c->fd[s]);
+            c->fd[s] = -1;
+        }
+    }
+    if (c->fd[0] < 0 && c->fd[1] < 0)
+        conn_drop(l, c, false);
+}
+
 /* Handles what poll said about both sides of c; c may be dropped. */
 static void conn_step(struct link *l, struct conn *c, const short rev[2], uint64_t now)
 {
+    if (c->stranded) {
+        strand_step(l, c, rev);
+        return;
+    }
     if (c->blackholed) {
         if (rev[0] != 0)
             conn_drop(l, c, true);
@@ -432,7 +457,7 @@ static void release_due(struct proxy *p, uint64_t now)
             struct conn *next;
             for (struct conn *c = i == j ? NULL : l->conns; c != NULL; c = next) {
                 next = c->next;
-                if (c->connecting || c->blackholed)
+                if (c->connecting || c->blackholed || c->stranded)
                     continue;
                 short none[2] = { 0, 0 };
                 if (flow_ready(l, c, 0, now) || flow_ready(l, c, 1, now))
@@ -629,6 +654,8 @@ void proxy_heal(struct proxy *p, unsigned i, unsigned j)
     struct conn *next;
     for (struct conn *c = l->conns; c != NULL; c = next) {
         next = c->next;
+        if (c->stranded) /* dead for good: only the nodes can give up on it */
+            continue;
         if (c->blackholed) /* the SYN gets through at last */
             conn_connect(l, c);
         else if (c->fd[0] < 0 || c->fd[1] < 0) /* one side died during a stall */
@@ -640,6 +667,20 @@ void proxy_heal(struct proxy *p, unsigned i, unsigned j)
                     k->release_ms = 0;
             }
     }
+    unlock_wake(p);
+}
+
+void proxy_strand(struct proxy *p, unsigned i, unsigned j)
+{
+    struct link *l = lock_link(p, i, j);
+    if (l == NULL)
+        return;
+    for (struct conn *c = l->conns; c != NULL; c = c->next)
+        if (!c->blackholed) {
+            c->stranded = true;
+            for (int d = 0; d < 2; d++)
+                flow_clear(&c->flow[d]);
+        }
     unlock_wake(p);
 }
 

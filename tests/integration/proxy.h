@@ -93,6 +93,12 @@ void proxy_delay(struct proxy *p, unsigned i, unsigned j, enum proxy_dir dir, un
                  unsigned jitter_ms);
 void proxy_hold(struct proxy *p, unsigned i, unsigned j, enum proxy_dir dir, bool on);
 void proxy_reset(struct proxy *p, unsigned i, unsigned j);
+/* The current connections of link i→j go dead for good, as when a firewall
+ * between two agencies drops its connection state: what either node sends
+ * is dropped (the proxy cannot withhold TCP's ACKs, so the sender's writes
+ * still succeed), neither node is told anything, not even when the other
+ * closes, and heal does not revive them. New connections are not affected. */
+void proxy_strand(struct proxy *p, unsigned i, unsigned j);
 /* Clears cut, delay and hold on link i→j; held bytes are delivered. */
 void proxy_heal(struct proxy *p, unsigned i, unsigned j);
 void proxy_stats(struct proxy *p, unsigned i, unsigned j, struct proxy_stats *out);

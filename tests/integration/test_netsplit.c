@@ -37,6 +37,11 @@
 #define CATCHUP_MS    (SLOW * 10000) /* an isolated node reaches the others' height */
 #define RESUME_MS     (SLOW * 15000) /* a 2|2 split commits again */
 #define VIEWCHANGE_MS (SLOW * 10000) /* the three replace a primary cut off */
+/* A link dead without a word (nothing closed, nothing received) is given up
+ * by both nodes, re-dialled and the node behind it caught up: sealchaind
+ * announces its tip on every link every 2 s and drops a link silent for 10 s
+ * (node/p2p.c), plus a re-dial and a sync. */
+#define SILENT_MS (SLOW * 20000)
 #define SETTLE_MS     30000
 #define TOLD_MAX      4096
 
@@ -396,6 +401,34 @@ static void a_node_restarted_behind_a_silent_partition_is_let_back_in(void **sta
     finish(f);
 }
 
+/* A firewall between one validator and the others drops the state of their
+ * connections: both ends think the links are up, nothing gets through, and
+ * nobody sends a FIN or a RST. New connections would pass. */
+static void links_dead_without_a_word_are_dropped_and_redialled(void **state)
+{
+    struct fx *f = *state;
+    begin(f);
+    unsigned x = (primary_of(f, 0) + 2) % f->c.n;
+    uint32_t rest = 0xfu & ~(1u << x);
+    load_set(&f->ld, 0xf, rest);
+    for (unsigned j = 0; j < f->c.n; j++)
+        if (j != x) {
+            proxy_strand(f->px, x, j);
+            proxy_strand(f->px, j, x);
+        }
+    uint64_t t0 = cluster_ms();
+    uint64_t lo, hi;
+    cluster_sleep_ms(2000);
+    heights(f, rest, &lo, &hi);
+    uint64_t took = time_to_height(f, 1u << x, lo, SILENT_MS);
+    print_message("    node %u's links dead: at the others' height %llu again %llu ms after "
+                  "(bound %d)\n",
+                  x, (unsigned long long)lo, (unsigned long long)(cluster_ms() - t0), SILENT_MS);
+    (void)took;
+    load_set(&f->ld, 0xf, 0xf);
+    finish(f);
+}
+
 /* Each node cut off in turn, with a short heal between: a node that timed
  * out alone still waits in its own view change when the next one goes, so
  * the two left voting must change view (with its help) to go on. */
@@ -610,6 +643,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             one_node_behind_a_silent_partition_gets_the_backlog_and_catches_up, setup, teardown),
         cmocka_unit_test_setup_teardown(each_node_cut_off_in_turn_the_rest_go_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(links_dead_without_a_word_are_dropped_and_redialled, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_node_restarted_behind_a_silent_partition_is_let_back_in,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_two_two_split_commits_nothing_and_resumes_after_heal,
