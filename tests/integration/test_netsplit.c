@@ -39,11 +39,12 @@
 #define VIEWCHANGE_MS (SLOW * 10000) /* the three replace a primary cut off */
 /* A link dead without a word (nothing closed, nothing received) is given up
  * by both nodes, re-dialled and the node behind it caught up: sealchaind
- * announces its tip on every link every 2 s and drops a link silent for 10 s
- * (node/p2p.c), plus a re-dial and a sync. */
-#define SILENT_MS (SLOW * 20000)
-#define SETTLE_MS     30000
-#define TOLD_MAX      4096
+ * announces its tip on every link every 2 s and drops a link that brought
+ * nothing for 20 s (PEER_SILENT_MS, checked every 5 s), plus a re-dial and a
+ * sync. */
+#define SILENT_MS (30000 + SLOW * 5000)
+#define SETTLE_MS 30000
+#define TOLD_MAX  4096
 
 /* Short consensus time-outs so view changes fit in seconds; the back-off
  * cap matters most: an isolated or split node backs its view-change timer
