@@ -254,9 +254,9 @@ static bool keep_new(const struct node_p2p *p, const struct link *old, const str
 }
 
 /* Silence is counted in ticks of the link's timer, a quarter of silent_ms
- * each, and not from timestamps: a tick runs only after the loop polled the
- * sockets, so our own loop stalling (a large sync batch) never makes a link
- * that has bytes waiting look silent. */
+ * each, and not from timestamps: a repeating timer fires once however late
+ * it is, so our own loop stalling (a large sync batch) costs at most one
+ * tick and never makes a link whose bytes wait unread look silent. */
 #define SILENT_TICKS 4
 
 static void silent_tick(uv_timer_t *t)
