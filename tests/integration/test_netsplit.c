@@ -172,6 +172,7 @@ static int setup(void **state)
     struct fx *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
+    /* NS_DEFAULTS=1: the nodes' own time-outs instead (slower; the bounds hold) */
     if (cluster_new(&f->c, 4, getenv("NS_DEFAULTS") ? NULL : EXTRA) != 0 ||
         proxy_attach(&f->c, &f->px) != 0) {
         cluster_free(&f->c, false);
