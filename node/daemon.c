@@ -567,6 +567,7 @@ static int open_io(struct daemon *dm)
         .on_peer = on_peer,
         .clock_warn_ms =
             (dm->o->clock_skew_ms ? dm->o->clock_skew_ms : NODE_DEFAULT_CLOCK_SKEW_MS) / 2,
+        .silent_ms = PEER_SILENT_MS,
         .ctx = dm,
     };
     memcpy(pc.peers, dm->o->peers, sizeof pc.peers);

@@ -56,6 +56,13 @@
 /* A TIP is re-announced this often, so a peer that missed one still learns
  * how far we are (and a new node learns it has to sync). */
 #define TIP_EVERY_MS 2000
+/* A peer link that brought nothing for ten TIP periods is dead even if TCP
+ * has not noticed (a firewall that dropped its state, a host gone without a
+ * RST: TCP gives up after its ~15 minute retransmission time-out, and never
+ * on a link whose sends still fit in the buffers): it is closed and re-dialled.
+ * Ten periods, so a peer whose loop is busy applying a large sync batch for
+ * several seconds is not taken for dead. */
+#define PEER_SILENT_MS (10 * TIP_EVERY_MS)
 /* Serving sync, per peer: a token bucket in bytes. Each answer costs its
  * bytes, and at least SYNC_ANSWER_MIN_COST, so a flood of 12-byte requests
  * for small blocks cannot buy hundreds of answers a second either. An

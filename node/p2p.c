@@ -39,7 +39,9 @@ struct link {
     enum link_state state;
     bool dialer;
     bool heard; /* any byte received */
-    int peer;   /* dialled index, or the authenticated one; -1 unknown */
+    bool fresh; /* a byte received since the last silence tick */
+    unsigned quiet_ticks;
+    int peer; /* dialled index, or the authenticated one; -1 unknown */
     struct node_hs hs;
     struct node_frame_rx rx;
     struct node_frame_tx tx;
@@ -251,6 +253,36 @@ static bool keep_new(const struct node_p2p *p, const struct link *old, const str
     return nu->dialer == self_lower;
 }
 
+/* Silence is counted in ticks of the link's timer, a quarter of silent_ms
+ * each, and not from timestamps: a repeating timer fires once however late
+ * it is, so our own loop stalling (a large sync batch) costs at most one
+ * tick and never makes a link whose bytes wait unread look silent. */
+#define SILENT_TICKS 4
+
+static void silent_tick(uv_timer_t *t)
+{
+    struct link *k = t->data;
+    if (k->state != LINK_UP)
+        return;
+    k->quiet_ticks = k->fresh ? 0 : k->quiet_ticks + 1;
+    k->fresh = false;
+    if (k->quiet_ticks >= SILENT_TICKS) {
+        char why[80];
+        snprintf(why, sizeof why, "nothing received for %" PRIu64 " ms: link dead",
+                 k->p->cfg.silent_ms);
+        link_close(k, why);
+    }
+}
+
+/* The handshake deadline's timer becomes the link's silence watch. */
+static void link_watch(struct link *k)
+{
+    uv_timer_stop(&k->timer);
+    uint64_t every = k->p->cfg.silent_ms / SILENT_TICKS;
+    if (every > 0)
+        uv_timer_start(&k->timer, silent_tick, every, every);
+}
+
 static void link_up(struct link *k)
 {
     struct node_p2p *p = k->p;
@@ -265,7 +297,7 @@ static void link_up(struct link *k)
     k->tx = res.tx;
     node_frame_rx_set_max(&k->rx, p->cfg.frame_max);
     k->peer = (int)res.peer_index;
-    uv_timer_stop(&k->timer);
+    link_watch(k);
     struct slot *s = &p->slots[k->peer];
     if (k->dialer)
         s->dialing = false;
@@ -384,6 +416,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     const uint8_t *in = (const uint8_t *)buf->base;
     size_t left = (size_t)nread;
     k->heard = k->heard || nread > 0;
+    k->fresh = k->fresh || nread > 0;
     while (left > 0 && k->state != LINK_CLOSING) {
         size_t used;
         const uint8_t *frame;

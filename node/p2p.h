@@ -34,6 +34,9 @@ struct node_p2p_config {
     size_t frame_max;                                  /* largest frame body accepted or sent */
     size_t queue_max_bytes;                            /* per-peer send queue bound */
     uint64_t clock_warn_ms; /* warn when a peer's clock is this far off (0 = never) */
+    /* Close (and re-dial) an authenticated link that brought no byte for this
+     * long (0 = never); the caller must send on every link more often. */
+    uint64_t silent_ms;
     /* A frame body from an authenticated peer (borrowed for the call). */
     void (*on_frame)(void *ctx, unsigned peer, uint8_t type, const uint8_t *body, size_t len);
     /* A link to peer came up (true) or went down (false). */
