@@ -194,7 +194,7 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
         node__note_view(dm);
         break;
     case NODE_WIRE_TX:
-        if (node__admit_start(dm, body, len, false, 0, 0, false, 0) == LEDGER_E_MALFORMED) {
+        if (node__admit_start(dm, body, len, false, peer, 0, false, 0) == LEDGER_E_MALFORMED) {
             node_p2p_drop(dm->p2p, peer, "transaction does not decode");
             return;
         }
