@@ -105,6 +105,8 @@ static int teardown(void **state)
             rc = -1;
         }
     }
+    if (getenv("KEEP") != NULL)
+        print_message("kept %s\n", b->c.dir);
     cluster_free(&b->c, getenv("KEEP") != NULL);
     sodium_memzero(b->s.sk, sizeof b->s.sk);
     free(b);
@@ -411,15 +413,32 @@ static void a_primary_block_with_a_forged_tx_or_state_root_is_refused(void **sta
 
 /* ---- a new view that leaves out the prepared block ------------------------------------ */
 
+/* Sends msg to nodes 0 and 2 as validator 1, on a new link each; returns
+ * how many of them closed the link. */
+static unsigned to_backups(struct cluster *c, const uint8_t *msg, size_t len)
+{
+    unsigned closed = 0;
+    assert_true(len > 0);
+    for (unsigned i = 0; i < 4; i += 2) {
+        struct hostile h;
+        assert_int_equal(hostile_connect(c, 1, i, 5000, &h), 0);
+        send_msg(&h, msg, len);
+        closed += closes(&h, 500);
+        hostile_close(&h);
+    }
+    return closed;
+}
+
 /* Node 0 proposes B at height 1 while node 3 is down; validator 1 (the
  * test) sends nodes 0 and 2 its PREPARE, so both prepare B, but never its
  * COMMIT: B cannot commit, both time out and ask for view 1 with B's
  * prepared certificate. Validator 1 is the primary of view 1, and sends
  * NEW-VIEWs that do not re-propose B: one re-proposing nothing over their
  * VIEW-CHANGEs, one with its own VIEW-CHANGE three times over (duplicate
- * signers), one re-proposing a block of its own, then that block's
- * PRE-PREPARE and votes. The backups refuse them all; once node 3 is back
- * the next view re-proposes B, and B is block 1 everywhere. */
+ * signers), one re-proposing a block of its own; then that block's
+ * PRE-PREPARE and votes. The backups refuse each NEW-VIEW and drop the
+ * link, and nobody prepares the block; once node 3 is back the next view
+ * re-proposes B, and B is block 1 everywhere. */
 static void a_new_view_that_omits_the_prepared_block_is_refused(void **state)
 {
     struct byz *b = *state;
@@ -453,26 +472,24 @@ static void a_new_view_that_omits_the_prepared_block_is_refused(void **state)
     assert_int_equal(sim_vc_decode(m0, l0, 4, &vcs[1]), 0);
     assert_int_equal(sim_vc_decode(m2, l2, 4, &vcs[2]), 0);
     assert_true(vcs[1].prepared && memcmp(vcs[1].pcert.digest, digest, 32) == 0);
+    hostile_close(&h0);
+    hostile_close(&h2);
     struct sim_vc dup[3] = { vcs[0], vcs[0], vcs[0] };
     struct ledger *l = shadow_ledger(c);
     struct blk mine;
     build(l, 1, 1, wall_ms(), &mine);
     size_t n1 = sim_nv_encode(&b->cr, 1, 1, 1, false, NULL, vcs, 3, NULL, 0, nv, MSG_CAP);
-    assert_true(n1 > 0);
-    send_msg(&h0, nv, n1);
-    send_msg(&h2, nv, n1);
+    assert_int_equal(to_backups(c, nv, n1), 2);
     n1 = sim_nv_encode(&b->cr, 1, 1, 1, false, NULL, dup, 3, NULL, 0, nv, MSG_CAP);
-    assert_true(n1 > 0);
-    send_msg(&h0, nv, n1);
-    send_msg(&h2, nv, n1);
+    assert_int_equal(to_backups(c, nv, n1), 2);
     n1 = sim_nv_encode(&b->cr, 1, 1, 1, true, mine.hash, vcs, 3, mine.bytes, mine.len, nv,
                        MSG_CAP);
-    assert_true(n1 > 0);
-    send_msg(&h0, nv, n1);
-    send_msg(&h2, nv, n1);
-    propose(b, &h0, 1, 1, &mine, 2);
-    propose(b, &h2, 1, 1, &mine, 2);
-    struct hostile hs[2] = { h0, h2 };
+    assert_int_equal(to_backups(c, nv, n1), 2);
+    struct hostile hs[2];
+    assert_int_equal(hostile_connect(c, 1, 0, 5000, &hs[0]), 0);
+    assert_int_equal(hostile_connect(c, 1, 2, 5000, &hs[1]), 0);
+    propose(b, &hs[0], 1, 1, &mine, 2);
+    propose(b, &hs[1], 1, 1, &mine, 2);
     assert_false(anyone_prepares(hs, 2, mine.hash, 1000));
     assert_int_equal(cluster_height(c, 0), 0);
     assert_int_equal(cluster_start(c, 3), 0);
@@ -562,40 +579,68 @@ static void votes_with_out_of_range_validator_indexes_drop_the_peer(void **state
 }
 
 /* PREPARE, COMMIT, VIEW-CHANGE and NEW-VIEW at view 2^64-1 (validator 3
- * is its primary), each validly signed: nothing wraps, no honest node
- * follows into that view, and the chain goes on in small views. */
+ * is its primary), 2^64-2 and 2^63, each validly signed and each on a link
+ * of its own to one of the nodes in turn: nothing wraps, no honest node
+ * follows into such a view, and the chain goes on in small views. (A
+ * NEW-VIEW, which needs a quorum of VIEW-CHANGEs, carries ours three times:
+ * refused as malformed, which drops the link.) */
 static void votes_at_view_2_64_minus_1_change_nothing(void **state)
 {
     struct byz *b = *state;
     struct cluster *c = &b->c;
-    struct hostile h[3];
-    for (unsigned i = 0; i < 3; i++)
-        assert_int_equal(hostile_connect(c, 3, i, 5000, &h[i]), 0);
-    uint8_t digest[32] = { 7 }, *nv = malloc(MSG_CAP), vcm[512];
+    uint8_t digest[32] = { 7 }, *nv = malloc(MSG_CAP), vcm[512], m[256];
     assert_non_null(nv);
     static const uint64_t views[] = { UINT64_MAX, UINT64_MAX - 1, UINT64_C(1) << 63 };
+    static const char *const kinds[] = { "prepare", "commit", "view-change", "new-view" };
+    unsigned to = 0;
     for (unsigned k = 0; k < 3; k++) {
         uint64_t v = views[k];
         struct sim_vc vc = { .sender = 3, .height = 1, .view = v };
         assert_int_equal(sim_vc_sign(&b->cr, &vc), 0);
-        size_t vl = sim_vc_encode(&vc, false, vcm, sizeof vcm);
         struct sim_vc three[3] = { vc, vc, vc };
-        size_t nl = sim_nv_encode(&b->cr, 3, 1, v, false, NULL, three, 3, NULL, 0, nv, MSG_CAP);
-        assert_true(vl > 0 && nl > 0);
-        for (unsigned i = 0; i < 3; i++) {
-            vote(b, &h[i], PBFT_MSG_PREPARE, 3, 1, v, digest);
-            vote(b, &h[i], PBFT_MSG_COMMIT, 3, 1, v, digest);
-            send_msg(&h[i], vcm, vl);
-            send_msg(&h[i], nv, nl);
+        const uint8_t *msg[4] = { m, m + 128, vcm, nv };
+        size_t len[4];
+        assert_int_equal(pbft_msg_vote_encode(&b->cr, PBFT_MSG_PREPARE, 3, 1, v, digest, m, 128,
+                                              &len[0]),
+                         0);
+        assert_int_equal(pbft_msg_vote_encode(&b->cr, PBFT_MSG_COMMIT, 3, 1, v, digest, m + 128,
+                                              128, &len[1]),
+                         0);
+        len[2] = sim_vc_encode(&vc, false, vcm, sizeof vcm);
+        len[3] = sim_nv_encode(&b->cr, 3, 1, v, false, NULL, three, 3, NULL, 0, nv, MSG_CAP);
+        for (unsigned j = 0; j < 4; j++, to = (to + 1) % 3) {
+            assert_true(len[j] > 0);
+            struct hostile h;
+            assert_int_equal(hostile_connect(c, 3, to, 5000, &h), 0);
+            send_msg(&h, msg[j], len[j]);
+            bool closed = closes(&h, 300);
+            hostile_close(&h);
+            print_message("%s at view %" PRIu64 " to node %u: closed %d\n", kinds[j], v, to,
+                          closed);
         }
     }
     free(nv);
-    cluster_sleep_ms(300);
+    /* With our VIEW-CHANGE for 2^64-1 held by every node, a real view
+     * change: node 0, the primary, freezes while a tx waits at node 1. */
+    struct sim_vc vc = { .sender = 3, .height = 1, .view = UINT64_MAX };
+    assert_int_equal(sim_vc_sign(&b->cr, &vc), 0);
+    size_t vl = sim_vc_encode(&vc, false, vcm, sizeof vcm);
+    struct hostile h[3];
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(hostile_connect(c, 3, i, 5000, &h[i]), 0);
+        send_msg(&h[i], vcm, vl);
+    }
+    cluster_sleep_ms(200);
+    assert_int_equal(cluster_signal(c, 0, SIGSTOP, NULL), 0);
+    char st[16];
+    submit(c, 1, false, st);
+    cluster_sleep_ms(3500);
+    assert_int_equal(cluster_signal(c, 0, SIGCONT, NULL), 0);
     honest_go_on(b);
     for (unsigned i = 0; i < 3; i++) {
         uint64_t v = view_of(c, i);
         print_message("node %u view %" PRIu64 "\n", i, v);
-        assert_true(v < 100);
+        assert_true(v >= 1 && v < 100);
         hostile_close(&h[i]);
     }
 }
@@ -808,7 +853,8 @@ static void sync_replies_with_forged_or_wrong_blocks_are_refused(void **state)
 /* A CERT consensus message naming our signature three times (duplicate
  * signers) for a block ten heights ahead: the core takes certificates from
  * CERT messages as proof that it is behind. Refused: the node neither
- * asks us for blocks nor calls itself syncing, and drops the peer. */
+ * asks us for blocks nor calls itself syncing, and drops the peer. So are
+ * VIEW-CHANGEs whose commit or prepared certificate does the same. */
 static void a_consensus_certificate_with_duplicate_signers_is_refused(void **state)
 {
     struct byz *b = *state;
@@ -835,6 +881,37 @@ static void a_consensus_certificate_with_duplicate_signers_is_refused(void **sta
     assert_false(asked);
     assert_false(syncing(c, 0));
     assert_true(closed);
+    /* VIEW-CHANGEs whose commit certificate (of the tip), or whose
+     * prepared certificate, counts our signature three times. */
+    uint64_t tip = cluster_height(c, 0);
+    for (int k = 0; k < 2; k++) {
+        struct sim_vc vc = { .sender = 3, .height = tip + 1, .view = 1 };
+        struct pbft_cert *ce = k == 0 ? &vc.cert : &vc.pcert;
+        vc.cert.height = tip;
+        assert_int_equal(cluster_block_hash(c, 0, tip, vc.cert.digest), 0);
+        vc.prepared = k == 1;
+        vc.pcert.height = tip + 1;
+        memcpy(vc.pcert.digest, digest, 32);
+        ce->count = 3;
+        for (unsigned i = 0; i < 3; i++) {
+            ce->signers[i] = 3;
+            if (k == 0)
+                commit_sig(b, tip, 0, vc.cert.digest, ce->sigs[i]);
+            else {
+                uint8_t p[PBFT_VOTE_PAYLOAD_SIZE];
+                pbft_vote_payload(tip + 1, 0, digest, p);
+                assert_int_equal(b->cr.sign(b->cr.ctx, PBFT_SIG_PREPARE, p, sizeof p, ce->sigs[i]),
+                                 0);
+            }
+        }
+        assert_int_equal(sim_vc_sign(&b->cr, &vc), 0);
+        n = sim_vc_encode(&vc, true, m, sizeof m);
+        assert_true(n > 0);
+        assert_int_equal(hostile_connect(c, 3, 0, 5000, &h), 0);
+        send_msg(&h, m, n);
+        assert_true(closes(&h, 2000));
+        hostile_close(&h);
+    }
     honest_go_on(b);
 }
 
