@@ -250,8 +250,10 @@ static int signer_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payloa
                        uint8_t sig[PBFT_SIG_SIZE])
 {
     static const enum ledger_tag tag[] = {
-        [PBFT_SIG_PREPREPARE] = LEDGER_TAG_PREPREPARE, [PBFT_SIG_PREPARE] = LEDGER_TAG_PREPARE,
-        [PBFT_SIG_COMMIT] = LEDGER_TAG_COMMIT,         [PBFT_SIG_VIEWCHANGE] = LEDGER_TAG_VIEWCHANGE,
+        [PBFT_SIG_PREPREPARE] = LEDGER_TAG_PREPREPARE,
+        [PBFT_SIG_PREPARE] = LEDGER_TAG_PREPARE,
+        [PBFT_SIG_COMMIT] = LEDGER_TAG_COMMIT,
+        [PBFT_SIG_VIEWCHANGE] = LEDGER_TAG_VIEWCHANGE,
         [PBFT_SIG_NEWVIEW] = LEDGER_TAG_NEWVIEW,
     };
     const struct hostile_signer *s = ctx;
