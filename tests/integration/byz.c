@@ -1,4 +1,5 @@
-/* The Byzantine-validator tests' common part: the cluster, the checks after each attack, messages. */
+/* The Byzantine-validator tests' common part: the cluster, the checks after each attack, messages.
+ */
 #include "tests/integration/byz.h"
 
 #include <setjmp.h>
@@ -51,7 +52,6 @@ struct byz *byz_start(unsigned me, uint32_t run)
             return NULL;
     return b;
 }
-
 
 /* Every node still stops cleanly (under ASan: no leak). */
 int byz_teardown(void **state)
@@ -198,7 +198,8 @@ bool byz_await_msg(struct hostile *h, int kind, uint8_t *buf, size_t *len, int t
         int rc = hostile_recv(h, (int)(end - cluster_ms()), &type, &body, &n);
         if (rc < 0)
             return false;
-        if (rc == 1 && type == NODE_WIRE_CONSENSUS && n > BYZ_HDR && n <= BYZ_MSG_CAP && body[1] == kind) {
+        if (rc == 1 && type == NODE_WIRE_CONSENSUS && n > BYZ_HDR && n <= BYZ_MSG_CAP &&
+            body[1] == kind) {
             memcpy(buf, body, n);
             *len = n;
             return true;
@@ -215,7 +216,6 @@ bool byz_closes(struct hostile *h, int timeout_ms)
     return closed;
 }
 
-
 void byz_send(struct hostile *h, const uint8_t *m, size_t len)
 {
     hostile_send(h, NODE_WIRE_CONSENSUS, m, len);
@@ -226,9 +226,8 @@ void byz_vote(struct byz *b, struct hostile *h, int kind, unsigned sender, uint6
 {
     uint8_t m[256];
     size_t len;
-    assert_int_equal(pbft_msg_vote_encode(&b->cr, kind, sender, height, view, digest, m, sizeof m,
-                                          &len),
-                     0);
+    assert_int_equal(
+        pbft_msg_vote_encode(&b->cr, kind, sender, height, view, digest, m, sizeof m, &len), 0);
     byz_send(h, m, len);
 }
 

@@ -1,4 +1,5 @@
-/* The Byzantine-validator tests' common part: the cluster, the checks after each attack, messages. */
+/* The Byzantine-validator tests' common part: the cluster, the checks after each attack, messages.
+ */
 #ifndef SEALCHAIN_TESTS_BYZ_H
 #define SEALCHAIN_TESTS_BYZ_H
 

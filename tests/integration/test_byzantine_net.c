@@ -1,6 +1,6 @@
 /* A Byzantine validator among three honest sealchaind processes, on the wire: forged and wrong sync
- * answers, bad frames, a replayed handshake, a slow-loris dialler, floods. The honest nodes agree and
- * go on (tests/integration/byz.h). */
+ * answers, bad frames, a replayed handshake, a slow-loris dialler, floods. The honest nodes agree
+ * and go on (tests/integration/byz.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,8 +178,8 @@ static void sync_replies_with_forged_or_wrong_blocks_are_refused(void **state)
     uint8_t junk[32], fhash[32], *forged, *cert;
     size_t flen, clen;
     memset(junk, 0x5c, sizeof junk);
-    assert_int_equal(hostile_reroot(sb[0].block, sb[0].block_len, NULL, junk, &forged, &flen, fhash),
-                     0);
+    assert_int_equal(
+        hostile_reroot(sb[0].block, sb[0].block_len, NULL, junk, &forged, &flen, fhash), 0);
     answer_with(c, forged, flen, sb[0].cert, sb[0].cert_len, "another block hash");
 
     Sealchain__Block *bl = sealchain__block__unpack(NULL, sb[0].block_len, sb[0].block);
@@ -535,7 +535,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(sync_replies_with_forged_or_wrong_blocks_are_refused,
                                         setup_as3, byz_teardown),
         cmocka_unit_test_setup_teardown(
-            frames_with_trailing_bytes_oversized_or_truncated_drop_the_peer, setup_as3, byz_teardown),
+            frames_with_trailing_bytes_oversized_or_truncated_drop_the_peer, setup_as3,
+            byz_teardown),
         cmocka_unit_test_setup_teardown(a_replayed_handshake_is_refused, setup_as3, byz_teardown),
         cmocka_unit_test_setup_teardown(
             a_one_byte_per_second_dialler_is_cut_off_at_the_handshake_deadline, setup_as3,
