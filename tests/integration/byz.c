@@ -58,6 +58,9 @@ int byz_teardown(void **state)
 {
     struct byz *b = *state;
     int rc = 0;
+    for (unsigned i = 0; i < 4; i++) /* a failed test may have left some frozen */
+        if (b->c.pid[i] > 0)
+            cluster_signal(&b->c, i, SIGCONT, NULL);
     for (unsigned i = 0; i < 4; i++) {
         int st = 0;
         if (b->c.pid[i] > 0 && cluster_signal(&b->c, i, SIGTERM, &st) == 0 &&
