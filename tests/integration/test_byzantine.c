@@ -351,8 +351,8 @@ static void votes_with_out_of_range_validator_indexes_drop_the_peer(void **state
     byz_honest_go_on(b);
 }
 
-/* PREPARE, COMMIT, VIEW-CHANGE and NEW-VIEW at view 2^64-1 (validator 3
- * is its primary), 2^64-2 and 2^63, each validly signed and each on a link
+/* PREPARE, COMMIT, VIEW-CHANGE, NEW-VIEW and PRE-PREPARE at view 2^64-1
+ * (validator 3 is its primary), 2^64-2 and 2^63, each validly signed and each on a link
  * of its own to one of the nodes in turn: nothing wraps, no honest node
  * follows into such a view, and the chain goes on in small views. (A
  * NEW-VIEW, which needs a quorum of VIEW-CHANGEs, carries ours three times:
@@ -361,18 +361,19 @@ static void votes_at_view_2_64_minus_1_change_nothing(void **state)
 {
     struct byz *b = *state;
     struct cluster *c = &b->c;
-    uint8_t digest[32] = { 7 }, *nv = malloc(BYZ_MSG_CAP), vcm[512], m[256];
+    uint8_t digest[32] = { 7 }, *nv = malloc(BYZ_MSG_CAP), vcm[512], m[512];
     assert_non_null(nv);
     static const uint64_t views[] = { UINT64_MAX, UINT64_MAX - 1, UINT64_C(1) << 63 };
-    static const char *const kinds[] = { "prepare", "commit", "view-change", "new-view" };
+    static const char *const kinds[] = { "prepare", "commit", "view-change", "new-view",
+                                         "pre-prepare" };
     unsigned to = 0;
     for (unsigned k = 0; k < 3; k++) {
         uint64_t v = views[k];
         struct sim_vc vc = { .sender = 3, .height = 1, .view = v };
         assert_int_equal(sim_vc_sign(&b->cr, &vc), 0);
         struct sim_vc three[3] = { vc, vc, vc };
-        const uint8_t *msg[4] = { m, m + 128, vcm, nv };
-        size_t len[4];
+        const uint8_t *msg[5] = { m, m + 128, vcm, nv, m + 256 };
+        size_t len[5];
         assert_int_equal(
             pbft_msg_vote_encode(&b->cr, PBFT_MSG_PREPARE, 3, 1, v, digest, m, 128, &len[0]), 0);
         assert_int_equal(
@@ -380,7 +381,10 @@ static void votes_at_view_2_64_minus_1_change_nothing(void **state)
             0);
         len[2] = sim_vc_encode(&vc, false, vcm, sizeof vcm);
         len[3] = sim_nv_encode(&b->cr, 3, 1, v, false, NULL, three, 3, NULL, 0, nv, BYZ_MSG_CAP);
-        for (unsigned j = 0; j < 4; j++, to = (to + 1) % 3) {
+        assert_int_equal(pbft_msg_preprepare_encode(&b->cr, 3, 1, v, digest, (const uint8_t *)"x",
+                                                    1, m + 256, 256, &len[4]),
+                         0);
+        for (unsigned j = 0; j < 5; j++, to = (to + 1) % 3) {
             assert_true(len[j] > 0);
             struct hostile h;
             assert_int_equal(hostile_connect(c, 3, to, 5000, &h), 0);
