@@ -125,7 +125,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_UTIL) $(TEST_LIBS)
 ITEST_SRC  := $(wildcard tests/integration/test_*.c)
 ITEST_BIN  := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRC))
 ITEST_UTIL := $(BUILD)/tests/integration/cluster.o $(BUILD)/tests/integration/hostile.o \
-              $(BUILD)/tests/integration/proxy.o
+              $(BUILD)/tests/integration/proxy.o $(BUILD)/tests/integration/byz.o \
+              $(BUILD)/tests/sim/craft.o
 $(ITEST_BIN): $(BUILD)/tests/%: $(BUILD)/tests/integration/%.o $(ITEST_UTIL) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) $< $(ITEST_UTIL) $(TEST_LIBS) $(LIBS) -o $@

@@ -140,7 +140,11 @@ static void send_cb(void *ctx, int to, const uint8_t *bytes, size_t len)
  * signed drops the peer (returns false): an honest node signs its own
  * messages and relays only signatures it verified, while each bad one costs
  * this loop an Ed25519 verification, so a peer left connected could keep it
- * busy with them. */
+ * busy with them. So does one the core finds malformed (wire.h: a frame
+ * that does not decode drops its peer): bytes after the message, a
+ * certificate naming a signer twice or one past n, a block that is not
+ * its digest's, a PRE-PREPARE or NEW-VIEW from a replica that is not the
+ * view's primary; an honest node sends none of them. */
 static bool consensus_receive(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len,
                               uint64_t now)
 {
@@ -152,6 +156,10 @@ static bool consensus_receive(struct daemon *dm, unsigned peer, const uint8_t *b
     node_driver_stats(dm->d, &after);
     if (after.dropped_bad_sig > before.dropped_bad_sig) {
         node_p2p_drop(dm->p2p, peer, "consensus message with a bad signature");
+        return false;
+    }
+    if (after.dropped_malformed > before.dropped_malformed) {
+        node_p2p_drop(dm->p2p, peer, "malformed consensus message");
         return false;
     }
     return true;
@@ -186,7 +194,7 @@ static void on_frame(void *ctx, unsigned peer, uint8_t type, const uint8_t *body
         node__note_view(dm);
         break;
     case NODE_WIRE_TX:
-        if (node__admit_start(dm, body, len, false, 0, 0, false, 0) == LEDGER_E_MALFORMED) {
+        if (node__admit_start(dm, body, len, false, peer, 0, false, 0) == LEDGER_E_MALFORMED) {
             node_p2p_drop(dm->p2p, peer, "transaction does not decode");
             return;
         }

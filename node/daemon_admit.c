@@ -244,6 +244,11 @@ static void admit_done(uv_work_t *w, int status)
         else
             node__reply_submit(dm, a->client, a->req, a->id, "rejected", 0,
                                SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
+    } else if (a->rc == LEDGER_E_BAD_SIGNATURE || a->rc == LEDGER_E_BAD_SEAL_SIGNATURE) {
+        /* A signature's validity does not depend on state (ledger/exec.h),
+         * and an honest node gossips only transactions it verified: the
+         * peer is faulty, and each copy would cost a verification. */
+        node_p2p_drop(dm->p2p, (unsigned)a->client, "gossiped transaction with a bad signature");
     } else if (rc != 0 && rc != LEDGER_E_DUPLICATE_TX) {
         node_log(NODE_LOG_DEBUG, "mempool", "refuse gossiped reason=\"%s\"", a->why);
     }

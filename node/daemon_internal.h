@@ -156,6 +156,7 @@ uint64_t node__serve_owed(struct daemon *dm, uint64_t now);
 void node__take_block(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len);
 void node__apply_batch(struct daemon *dm, unsigned peer, const uint8_t *body, size_t len);
 void node__batch_clear(struct daemon *dm);
+/* client: the API client, or for gossip (!from_api) the peer it came from. */
 int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool from_api,
                       uint64_t client, uint64_t req, bool wait, uint32_t wait_ms);
 void node__expire_waiters(struct daemon *dm, uint64_t now);

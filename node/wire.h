@@ -12,7 +12,9 @@
  *              in order, answering a SYNC_REQ
  *   SYNC_END   height (u64 BE) of the last block sent (0: none), ends an answer
  * Every body is decoded with its size checked first; a peer whose frame does
- * not decode is dropped.
+ * not decode is dropped, and so is one that sends what no honest node
+ * sends: a consensus message the core finds malformed or badly signed, a
+ * transaction whose signature does not verify.
  */
 enum node_wire_type {
     NODE_WIRE_CONSENSUS = 1,

@@ -14,6 +14,7 @@
 
 #include "node/handshake.h"
 #include "node/keyfile.h"
+#include "proto/block.pb-c.h"
 
 static uint64_t wall_ms(void)
 {
@@ -243,4 +244,97 @@ void hostile_close(struct hostile *h)
     h->fd = -1;
     node_frame_tx_close(&h->tx);
     node_frame_rx_close(&h->rx);
+}
+
+static int signer_sign(void *ctx, enum pbft_sig_kind kind, const uint8_t *payload, size_t len,
+                       uint8_t sig[PBFT_SIG_SIZE])
+{
+    static const enum ledger_tag tag[] = {
+        [PBFT_SIG_PREPREPARE] = LEDGER_TAG_PREPREPARE,
+        [PBFT_SIG_PREPARE] = LEDGER_TAG_PREPARE,
+        [PBFT_SIG_COMMIT] = LEDGER_TAG_COMMIT,
+        [PBFT_SIG_VIEWCHANGE] = LEDGER_TAG_VIEWCHANGE,
+        [PBFT_SIG_NEWVIEW] = LEDGER_TAG_NEWVIEW,
+    };
+    const struct hostile_signer *s = ctx;
+    if (kind < PBFT_SIG_PREPREPARE || kind > PBFT_SIG_NEWVIEW)
+        return -1;
+    return ledger_sign(tag[kind], s->g->hash, payload, len, s->sk, sig);
+}
+
+int hostile_signer_init(struct cluster *c, unsigned as, struct hostile_signer *s,
+                        struct pbft_crypto *out)
+{
+    char path[400], err[512];
+    snprintf(path, sizeof path, "%s/node%u/node.key", c->dir, as);
+    struct node_key k = { 0 };
+    if (node_keyfile_read(path, &k, err, sizeof err) != 0)
+        return -1;
+    s->g = &c->g;
+    s->as = as;
+    memcpy(s->sk, k.sk, sizeof s->sk);
+    node_key_close(&k);
+    *out = (struct pbft_crypto){ .ctx = s, .sign = signer_sign };
+    return 0;
+}
+
+int hostile_cert(const struct hostile_signer *s, uint64_t height, uint64_t view,
+                 const uint8_t hash[LEDGER_HASH_LEN], const uint32_t *signers, size_t count,
+                 uint8_t **out, size_t *out_len)
+{
+    uint8_t payload[LEDGER_COMMIT_PAYLOAD_LEN], sig[LEDGER_SIG_LEN];
+    ledger_commit_payload(height, view, hash, payload);
+    if (count > 64 ||
+        ledger_sign(LEDGER_TAG_COMMIT, s->g->hash, payload, sizeof payload, s->sk, sig) != 0)
+        return -1;
+    ProtobufCBinaryData sigs[64];
+    for (size_t i = 0; i < count; i++)
+        sigs[i] = (ProtobufCBinaryData){ LEDGER_SIG_LEN, sig };
+    Sealchain__CommitCert cert = SEALCHAIN__COMMIT_CERT__INIT;
+    cert.height = height;
+    cert.view = view;
+    cert.block_hash = (ProtobufCBinaryData){ LEDGER_HASH_LEN, (uint8_t *)hash };
+    cert.n_signers = cert.n_signatures = count;
+    cert.signers = (uint32_t *)signers;
+    cert.signatures = sigs;
+    *out_len = sealchain__commit_cert__get_packed_size(&cert);
+    if ((*out = malloc(*out_len)) == NULL)
+        return -1;
+    sealchain__commit_cert__pack(&cert, *out);
+    return 0;
+}
+
+int hostile_reroot(const uint8_t *block, size_t len, const uint8_t *tx_root,
+                   const uint8_t *state_root, uint8_t **out, size_t *out_len,
+                   uint8_t out_hash[LEDGER_HASH_LEN])
+{
+    Sealchain__Block *b = sealchain__block__unpack(NULL, len, block);
+    Sealchain__BlockHeader *h =
+        b ? sealchain__block_header__unpack(NULL, b->header.len, b->header.data) : NULL;
+    int rc = -1;
+    if (h == NULL || h->tx_root.len != LEDGER_HASH_LEN || h->state_root.len != LEDGER_HASH_LEN)
+        goto out;
+    if (tx_root != NULL)
+        memcpy(h->tx_root.data, tx_root, LEDGER_HASH_LEN);
+    if (state_root != NULL)
+        memcpy(h->state_root.data, state_root, LEDGER_HASH_LEN);
+    uint8_t hdr[1024];
+    if (sealchain__block_header__get_packed_size(h) > sizeof hdr)
+        goto out;
+    size_t hdr_len = sealchain__block_header__pack(h, hdr);
+    ledger_sha256(hdr, hdr_len, out_hash);
+    ProtobufCBinaryData old = b->header;
+    b->header = (ProtobufCBinaryData){ hdr_len, hdr };
+    *out_len = sealchain__block__get_packed_size(b);
+    if ((*out = malloc(*out_len)) != NULL) {
+        sealchain__block__pack(b, *out);
+        rc = 0;
+    }
+    b->header = old;
+out:
+    if (h != NULL)
+        sealchain__block_header__free_unpacked(h, NULL);
+    if (b != NULL)
+        sealchain__block__free_unpacked(b, NULL);
+    return rc;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "consensus/pbft.h"
+#include "ledger/crypto.h"
 #include "node/frame.h"
 #include "tests/integration/cluster.h"
 
@@ -52,5 +54,30 @@ void hostile_close(struct hostile *h);
 
 /* A plain TCP connection to node `to`'s peer port (no handshake), or -1. */
 int hostile_tcp(struct cluster *c, unsigned to);
+
+/*
+ * What a Byzantine validator can sign: validator `as`'s node key as the
+ * core's crypto table (every kind, under the ledger's domain tags), for
+ * pbft_msg_vote_encode, pbft_msg_preprepare_encode and tests/sim/craft.h.
+ * *out borrows s, which must outlive it.
+ */
+struct hostile_signer {
+    const struct ledger_genesis *g;
+    unsigned as;
+    uint8_t sk[LEDGER_SECRET_LEN];
+};
+int hostile_signer_init(struct cluster *c, unsigned as, struct hostile_signer *s,
+                        struct pbft_crypto *out);
+/* An encoded CommitCert for (height, view, hash) naming count signers as
+ * given (any order, repeats allowed: a forgery), each with s's own COMMIT
+ * signature. *out malloc'd. 0 or -1. */
+int hostile_cert(const struct hostile_signer *s, uint64_t height, uint64_t view,
+                 const uint8_t hash[LEDGER_HASH_LEN], const uint32_t *signers, size_t count,
+                 uint8_t **out, size_t *out_len);
+/* The encoded Block `block` with its header's tx root and/or state root
+ * (NULL: kept) replaced, hence another hash (out_hash). *out malloc'd. */
+int hostile_reroot(const uint8_t *block, size_t len, const uint8_t *tx_root,
+                   const uint8_t *state_root, uint8_t **out, size_t *out_len,
+                   uint8_t out_hash[LEDGER_HASH_LEN]);
 
 #endif
