@@ -140,7 +140,9 @@ $(BUILD)/sim-mutant: $(SIM_OBJ) $(SIM_NODE_LIBS) $(BUILD)/libconsensus-mutant.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
 
 BENCH_LEDGER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/bench/bench_ledger*.c))
-$(BUILD)/bench-net: $(BUILD)/tests/bench/bench_net.o $(ITEST_UTIL) $(TEST_LIBS)
+# Built by `make all` too, so a change that breaks it fails the build.
+$(BUILD)/bench-net: $(BUILD)/tests/bench/bench_net.o $(BUILD)/tests/integration/cluster.o \
+                    $(BUILD)/tests/integration/hostile.o $(TEST_LIBS)
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lpthread -lm -o $@
 $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
@@ -187,6 +189,7 @@ endif
 ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
+ALL += $(BUILD)/bench-net
 
 .PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger bench-sync bench-profile deps format format-check clean
 .DEFAULT_GOAL := all

@@ -658,7 +658,7 @@ int main(void)
         secs = 1;
     const char *pre = getenv("BENCH_PREFILL");
     uint64_t prefill_n = pre != NULL && *pre ? strtoull(pre, NULL, 10) : 0;
-    if (cluster_new(&C, NODES, "[mempool]\nmax_txs = 60000\nmax_bytes = 67108864\n") != 0)
+    if (cluster_new(&C, NODES, NULL) != 0)
         die("cluster_new (is build/sealctl built?)");
     if (getenv("BENCH_SYNC") != NULL)
         return bench_sync(prefill_n > 0 ? prefill_n : 200000);
