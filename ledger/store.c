@@ -188,8 +188,8 @@ static bool is_usage_key(const uint8_t *key, size_t len)
 }
 
 /* Writes usage record val under pk in its stored form (see above). */
-static int put_usage(struct ledger_store *s, MDB_txn *txn, const struct pkey *pk,
-                     const uint8_t *id, const uint8_t *val, size_t val_len)
+static int put_usage(struct ledger_store *s, MDB_txn *txn, const struct pkey *pk, const uint8_t *id,
+                     const uint8_t *val, size_t val_len)
 {
     uint8_t pre[LEDGER__USAGE_PREFIX_LEN];
     bool compact = val_len >= sizeof(pre) && usage_prefix_at(s, txn, id, pre) == 0 &&

@@ -78,8 +78,7 @@ int ledger__tx_location_decode(const uint8_t *buf, size_t len, uint64_t *out_hei
     size_t pos = 0;
     while (pos < len) {
         uint64_t tag, v;
-        if (varint(buf, len, &pos, &tag) != 0 || (tag & 7) != 0 ||
-            varint(buf, len, &pos, &v) != 0)
+        if (varint(buf, len, &pos, &tag) != 0 || (tag & 7) != 0 || varint(buf, len, &pos, &v) != 0)
             return LEDGER_E_MALFORMED;
         if (tag >> 3 == 1)
             h = v;

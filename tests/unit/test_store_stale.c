@@ -1,4 +1,5 @@
-/* A store opened after processes that held read snapshots were killed: their reader slots are freed at start. */
+/* A store opened after processes that held read snapshots were killed: their reader slots are freed
+ * at start. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
