@@ -7,6 +7,8 @@
 #   make sim-mutant       the simulator against a core with a broken quorum
 #   make bench-ledger     ledger throughput with durable commits
 #   make fuzz             libFuzzer on every decoder (FUZZ_SECONDS each)
+#   make fuzz-long        every harness FUZZ_LONG_SECONDS (600), two at a time, nice 19
+#   make chaos-long       the crash loop for CHAOS_SECONDS (1800), nice 10
 #   make deps             install missing Debian packages (needs root or sudo)
 #   make format / format-check
 
@@ -185,7 +187,7 @@ ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
 
-.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz fuzz-long chaos-long bench bench-ledger deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -224,6 +226,18 @@ fuzz:
 	    grep -E "^(stat::number_of_executed_runs|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
 	done
+
+# The long runs (issue 11): every harness for 10 minutes, two at a time at
+# nice 19 (logs and corpora in $(BUILD)/fuzz), and a 30-minute crash loop.
+FUZZ_LONG_SECONDS ?= 600
+CHAOS_SECONDS ?= 1800
+fuzz-long:
+	+$(MAKE) --no-print-directory $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) 2 $(FUZZ_BIN)
+chaos-long: $(BUILD)/tests/test_chaos $(BUILD)/sealchaind $(BUILD)/sealctl
+	BUILD=$(BUILD) CHAOS_SECONDS=$(CHAOS_SECONDS) \
+	  TEST_FILTER=a_node_killed_every_few_seconds_loses_and_forks_nothing \
+	  nice -n 10 $(BUILD)/tests/test_chaos
 
 # Four real nodes under seal-use load; the last line is the figure of record.
 bench: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
