@@ -28,6 +28,13 @@
 /* A client may leave this much of its replies unread before it is dropped:
  * a few hundred block replies. */
 #define NODE_API_WRITE_MAX (8u << 20)
+/* Bounds over all clients together, so that NODE_API_CLIENTS_MAX of them
+ * cannot each hold the most one may: bytes of requests read in part (the
+ * client idle the longest with one is dropped to make room: a stalled
+ * upload, not one arriving) and bytes of replies unread (the client with
+ * the most is dropped). 32 maximal requests, four clients' worth of replies. */
+#define NODE_API_PENDING_MAX (32u << 20)
+#define NODE_API_UNSENT_MAX  (32u << 20)
 
 struct node_api;
 
