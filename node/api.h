@@ -55,6 +55,13 @@ int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_req
  * client is gone (or dropped now for not reading). */
 int node_api_reply(struct node_api *api, uint64_t client, const uint8_t *bytes, size_t len);
 
+/* Counts one more reply the handler holds for the client to send later (a
+ * submit that waits for its commit): returns 0, or -1 when the client
+ * already holds max or is gone. node_api_release undoes one (a no-op for a
+ * client gone since). */
+int node_api_hold(struct node_api *api, uint64_t client, size_t max);
+void node_api_release(struct node_api *api, uint64_t client);
+
 /* Number of connected clients. */
 size_t node_api_clients(const struct node_api *api);
 
