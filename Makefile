@@ -223,7 +223,7 @@ fuzz:
 	  c=$(BUILD)/fuzz/corpus-$$(basename $$b); mkdir -p $$c; \
 	  echo "== $$b for $(FUZZ_SECONDS) s"; \
 	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$c 2>&1 | \
-	    grep -E "^(stat::number_of_executed_runs|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
+	    grep -E "^(stat::number_of_executed_(runs|units)|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
 	done
 

@@ -14,7 +14,7 @@ one() {
     -artifact_prefix="$dir/crash-$name-" "$dir/corpus-$name" >"$dir/log-$name.txt" 2>&1
   local rc=$?
   printf '%-14s %4d s  %12s runs  %5s MB peak RSS  %s\n' "$name" "$secs" \
-    "$(sed -nE 's/^stat::number_of_executed_runs: *([0-9]+)/\1/p' "$dir/log-$name.txt")" \
+    "$(sed -nE 's/^stat::number_of_executed_(runs|units): *([0-9]+)/\2/p' "$dir/log-$name.txt")" \
     "$(sed -nE 's/^stat::peak_rss_mb: *([0-9]+)/\1/p' "$dir/log-$name.txt")" \
     "$([ $rc -eq 0 ] && echo "no finding" || grep -m1 -E 'ERROR|SUMMARY' "$dir/log-$name.txt")"
   return $rc
