@@ -8,6 +8,8 @@
 #   make bench-ledger     ledger throughput with durable commits
 #   make bench-sync       an empty node syncs a chain of 200,000 uses (BENCH_PREFILL)
 #   make fuzz             libFuzzer on every decoder (FUZZ_SECONDS each)
+#   make fuzz-long        every harness FUZZ_LONG_SECONDS (600), two at a time, nice 19
+#   make chaos-long       the crash loop for CHAOS_SECONDS (1800), nice 10
 #   make deps             install missing Debian packages (needs root or sudo)
 #   make format / format-check
 
@@ -191,7 +193,7 @@ ALL += $(BUILD)/bench-ledger
 endif
 ALL += $(BUILD)/bench-net
 
-.PHONY: all test check demo sim sim-mutant fuzz bench bench-ledger bench-sync bench-profile deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz fuzz-long chaos-long bench bench-ledger bench-sync bench-profile deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -227,9 +229,21 @@ fuzz:
 	  c=$(BUILD)/fuzz/corpus-$$(basename $$b); mkdir -p $$c; \
 	  echo "== $$b for $(FUZZ_SECONDS) s"; \
 	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 $$c 2>&1 | \
-	    grep -E "^(stat::number_of_executed_runs|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
+	    grep -E "^(stat::number_of_executed_(runs|units)|stat::peak_rss_mb)|ERROR|SUMMARY|Done"; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
 	done
+
+# The long runs (issue 11): every harness for 10 minutes, two at a time at
+# nice 19 (logs and corpora in $(BUILD)/fuzz), and a 30-minute crash loop.
+FUZZ_LONG_SECONDS ?= 600
+CHAOS_SECONDS ?= 1800
+fuzz-long:
+	+$(MAKE) --no-print-directory $(FUZZ_BIN)
+	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) 2 $(FUZZ_BIN)
+chaos-long: $(BUILD)/tests/test_chaos $(BUILD)/sealchaind $(BUILD)/sealctl
+	BUILD=$(BUILD) CHAOS_SECONDS=$(CHAOS_SECONDS) \
+	  TEST_FILTER=a_node_killed_every_few_seconds_loses_and_forks_nothing \
+	  nice -n 10 $(BUILD)/tests/test_chaos
 
 # Four real nodes under seal-use load; the last line is the figure of record.
 bench: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl

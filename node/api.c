@@ -23,7 +23,8 @@ struct client {
     size_t hdr_got;
     uint8_t *body; /* the request being read, len bytes once hdr is whole */
     size_t len, got;
-    size_t unsent;   /* bytes queued for writing and not yet written */
+    size_t unsent;   /* memory of its replies not yet written (write_req and all) */
+    size_t held;     /* replies its handler holds for later (node_api_hold) */
     uint64_t active; /* loop time of its last byte in or out */
     bool closing;
 };
@@ -36,6 +37,9 @@ struct node_api {
     void *ctx;
     struct client *clients;
     size_t n_clients;
+    size_t pending; /* bytes allocated for requests read in part, all clients */
+    size_t unsent;  /* the same for all clients, dropped ones until their writes are freed */
+    size_t handles; /* the listener and client pipes not closed yet: api is freed after the last */
     uint64_t next_id;
     bool closing;
 };
@@ -43,15 +47,35 @@ struct node_api {
 struct write_req {
     uv_write_t req;
     struct client *c;
-    size_t len;
+    size_t len;  /* bytes to write */
+    size_t cost; /* the memory they hold: sizeof(struct write_req) + len */
     uint8_t bytes[];
 };
+
+/* The last handle's close callback frees api (node_api_close). */
+static void handle_gone(struct node_api *api)
+{
+    if (--api->handles == 0 && api->closing)
+        free(api);
+}
 
 static void free_client(uv_handle_t *h)
 {
     struct client *c = h->data;
+    struct node_api *api = c->api;
     free(c->body);
     free(c);
+    handle_gone(api);
+}
+
+/* Frees the request read in part, if any. */
+static void free_body(struct client *c)
+{
+    if (c->body == NULL)
+        return;
+    c->api->pending -= c->len;
+    free(c->body);
+    c->body = NULL;
 }
 
 static void drop(struct client *c)
@@ -67,6 +91,7 @@ static void drop(struct client *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     api->n_clients--;
+    free_body(c);
     uv_close((uv_handle_t *)&c->pipe, free_client);
 }
 
@@ -87,6 +112,28 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     static char slab[65536];
     buf->base = slab;
     buf->len = sizeof slab;
+}
+
+/* Drops, until need more bytes fit under NODE_API_PENDING_MAX, the clients
+ * other than c with a request read in part, idle the longest first: an
+ * upload that stalled, not one that is arriving. False when c itself must go. */
+static bool room_for_body(struct client *c, size_t need)
+{
+    struct node_api *api = c->api;
+    while (api->pending + need > NODE_API_PENDING_MAX) {
+        struct client *old = NULL;
+        for (struct client *o = api->clients; o != NULL; o = o->next)
+            if (o != c && o->body != NULL && (old == NULL || o->active < old->active))
+                old = o;
+        if (old == NULL)
+            return false;
+        node_log(NODE_LOG_WARN, "api",
+                 "client=%llu drop reason=\"%zu bytes of requests read in part: the longest "
+                 "stalled makes room\"",
+                 (unsigned long long)old->id, api->pending);
+        drop(old);
+    }
+    return true;
 }
 
 /* Feeds received bytes through the framing; delivers whole requests. */
@@ -111,11 +158,11 @@ static void consume(struct client *c, const uint8_t *p, size_t n)
                 drop(c);
                 return;
             }
-            c->body = malloc(c->len);
-            if (c->body == NULL) {
+            if (!room_for_body(c, c->len) || (c->body = malloc(c->len)) == NULL) {
                 drop(c);
                 return;
             }
+            api->pending += c->len;
             c->got = 0;
         }
         size_t k = c->len - c->got < n ? c->len - c->got : n;
@@ -127,6 +174,7 @@ static void consume(struct client *c, const uint8_t *p, size_t n)
             uint8_t *body = c->body;
             size_t len = c->len;
             c->body = NULL;
+            api->pending -= len;
             c->hdr_got = 0;
             api->on_request(api->ctx, id, body, len);
             free(body);
@@ -181,6 +229,7 @@ static void on_connection(uv_stream_t *server, int status)
         free(c);
         return;
     }
+    api->handles++;
     c->pipe.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
         uv_close((uv_handle_t *)&c->pipe, free_client);
@@ -284,6 +333,7 @@ int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_req
         goto err_after_alloc;
     }
     api->listener.data = api;
+    api->handles = 1;
     /* 0660 (DESIGN §5): the node's group may operate it, nobody else. The
      * umask covers the window between bind and chmod. */
     mode_t old = umask(0117);
@@ -310,10 +360,36 @@ err_after_alloc:
 static void write_cb(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
-    w->c->unsent -= w->len;
+    w->c->unsent -= w->cost;
+    w->c->api->unsent -= w->cost; /* api outlives its clients' pipes */
     if (status < 0)
         drop(w->c);
     free(w);
+}
+
+/* Drops, until need more bytes fit under NODE_API_UNSENT_MAX, the clients
+ * with the most replies unread. False when c is among them. The total
+ * counts the replies of dropped clients until libuv frees them (at the end
+ * of this loop iteration), so clients dropped together cannot hold the
+ * bound many times over; a reply that only their memory keeps out goes. */
+static bool room_for_reply(struct client *c, size_t need)
+{
+    struct node_api *api = c->api;
+    while (api->unsent + need > NODE_API_UNSENT_MAX) {
+        struct client *worst = c;
+        for (struct client *o = api->clients; o != NULL; o = o->next)
+            if (!o->closing && o->unsent > worst->unsent)
+                worst = o;
+        if (worst->unsent == 0)
+            break;
+        node_log(NODE_LOG_WARN, "api",
+                 "client=%llu drop reason=\"%zu reply bytes unread, %zu by all clients\"",
+                 (unsigned long long)worst->id, worst->unsent, api->unsent);
+        drop(worst);
+        if (worst == c)
+            return false;
+    }
+    return true;
 }
 
 int node_api_reply(struct node_api *api, uint64_t id, const uint8_t *bytes, size_t len)
@@ -321,27 +397,33 @@ int node_api_reply(struct node_api *api, uint64_t id, const uint8_t *bytes, size
     struct client *c = find(api, id);
     if (c == NULL || c->closing)
         return -1;
-    if (c->unsent + len + 4 > NODE_API_WRITE_MAX) {
+    size_t cost = sizeof(struct write_req) + 4 + len;
+    if (c->unsent + cost > NODE_API_WRITE_MAX) {
         node_log(NODE_LOG_WARN, "api", "client=%llu drop reason=\"%zu reply bytes unread\"",
                  (unsigned long long)id, c->unsent);
         drop(c);
         return -1;
     }
+    if (!room_for_reply(c, cost))
+        return -1;
     struct write_req *w = malloc(sizeof *w + 4 + len);
     if (w == NULL)
         return -1;
     w->c = c;
     w->len = 4 + len;
+    w->cost = cost;
     w->bytes[0] = (uint8_t)(len >> 24);
     w->bytes[1] = (uint8_t)(len >> 16);
     w->bytes[2] = (uint8_t)(len >> 8);
     w->bytes[3] = (uint8_t)len;
     memcpy(w->bytes + 4, bytes, len);
     uv_buf_t buf = uv_buf_init((char *)w->bytes, (unsigned)w->len);
-    c->unsent += w->len;
+    c->unsent += cost;
+    api->unsent += cost;
     c->active = uv_now(api->loop);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, write_cb) != 0) {
-        c->unsent -= w->len;
+        c->unsent -= cost;
+        api->unsent -= cost;
         free(w);
         drop(c);
         return -1;
@@ -354,9 +436,25 @@ size_t node_api_clients(const struct node_api *api)
     return api->n_clients;
 }
 
+int node_api_hold(struct node_api *api, uint64_t client, size_t max)
+{
+    struct client *c = find(api, client);
+    if (c == NULL || c->closing || c->held >= max)
+        return -1;
+    c->held++;
+    return 0;
+}
+
+void node_api_release(struct node_api *api, uint64_t client)
+{
+    struct client *c = find(api, client);
+    if (c != NULL && c->held > 0)
+        c->held--;
+}
+
 static void free_api(uv_handle_t *h)
 {
-    free(h->data);
+    handle_gone(h->data);
 }
 
 void node_api_close(struct node_api *api)

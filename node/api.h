@@ -28,6 +28,13 @@
 /* A client may leave this much of its replies unread before it is dropped:
  * a few hundred block replies. */
 #define NODE_API_WRITE_MAX (8u << 20)
+/* Bounds over all clients together, so that NODE_API_CLIENTS_MAX of them
+ * cannot each hold the most one may: bytes of requests read in part (the
+ * client idle the longest with one is dropped to make room: a stalled
+ * upload, not one arriving) and bytes of replies unread (the client with
+ * the most is dropped). 32 maximal requests, four clients' worth of replies. */
+#define NODE_API_PENDING_MAX (32u << 20)
+#define NODE_API_UNSENT_MAX  (32u << 20)
 
 struct node_api;
 
@@ -47,6 +54,13 @@ int node_api_start(uv_loop_t *loop, const char *path, node_api_request_fn on_req
 /* Queues reply bytes (copied) to the client. Returns 0, or -1 when the
  * client is gone (or dropped now for not reading). */
 int node_api_reply(struct node_api *api, uint64_t client, const uint8_t *bytes, size_t len);
+
+/* Counts one more reply the handler holds for the client to send later (a
+ * submit that waits for its commit): returns 0, or -1 when the client
+ * already holds max or is gone. node_api_release undoes one (a no-op for a
+ * client gone since). */
+int node_api_hold(struct node_api *api, uint64_t client, size_t max);
+void node_api_release(struct node_api *api, uint64_t client);
 
 /* Number of connected clients. */
 size_t node_api_clients(const struct node_api *api);

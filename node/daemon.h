@@ -34,6 +34,10 @@ struct node_daemon_opts {
 #define NODE_DAEMON_WAIT_MS 30000
 /* Waiting submits held at once (each a few dozen bytes). */
 #define NODE_DAEMON_WAITERS_MAX 65536
+/* Waiting submits one operator connection may hold (a benchmark keeps 3,000
+ * in flight on one): beyond it a submit is admitted and answered at once,
+ * "pending" and UNAVAILABLE, so one client cannot take every waiting slot. */
+#define NODE_DAEMON_WAITERS_PER_CLIENT 4096
 
 /* Transactions awaiting their signature checks in the thread pool at once
  * (each holds ~8 KiB): beyond it a submit is told the node is busy. */

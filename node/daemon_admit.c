@@ -39,6 +39,8 @@ void node__reply_submit(struct daemon *dm, uint64_t client, uint64_t req, const 
 
 static void waiter_remove(struct daemon *dm, size_t i)
 {
+    if (dm->api != NULL)
+        node_api_release(dm->api, dm->waiters[i].client);
     dm->waiters[i] = dm->waiters[--dm->n_waiters];
 }
 
@@ -160,6 +162,13 @@ static void submit_held(struct daemon *dm, struct admit *a, uint64_t now)
         node__reply_submit(dm, a->client, a->req, a->id, "pending", 0,
                            SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
                            "too many waiting requests; the transaction was admitted");
+        return;
+    }
+    if (node_api_hold(dm->api, a->client, NODE_DAEMON_WAITERS_PER_CLIENT) != 0) {
+        node__reply_submit(dm, a->client, a->req, a->id, "pending", 0,
+                           SEALCHAIN__API_OUTCOME__API_OUTCOME_UNAVAILABLE, 0,
+                           "too many waiting requests on this connection; the transaction was "
+                           "admitted");
         return;
     }
     uint32_t wait = a->wait_ms == 0 ? NODE_DAEMON_WAIT_MS : a->wait_ms;

@@ -6,6 +6,7 @@
  * key must sign, an accepted time must format and parse back to itself. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "node/keyfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static void config(const char *text, size_t len)
 {
@@ -51,6 +53,42 @@ static void timefmt(const char *text)
         if (ledger_time_parse(out, &back, NULL) != 0 || back != ms)
             abort();
     }
+}
+
+/* configs/node.ini.sample without its comments, behind target byte 0. */
+static const char seed_config[] =
+    "\x00[node]\ndata_dir = data\nkey_file = node.key\ngenesis = genesis.ini\n"
+    "listen = 127.0.0.1:26600\napi_socket = node.sock\nlog_level = info\nmetrics_listen =\n"
+    "[peers]\n1 = 127.0.0.1:26601\n2 = [::1]:26602\n3 = localhost:26603\n"
+    "[consensus]\nprogress_timeout_ms = 2000\nrequest_timeout_ms = 4000\n"
+    "view_change_timeout_ms = 2000\nview_change_max_ms = 30000\nclock_skew_ms = 10000\n"
+    "[block]\nmax_txs = 1000\nmax_bytes = 1048576\nmax_wait_ms = 200\n"
+    "[mempool]\nmax_txs = 20000\nmax_bytes = 33554432\n";
+static const char seed_time[] = "\x02"
+                                "2026-12-01T01:50:00.123Z";
+
+/* A whole config and a time into the corpus directory (the first argument
+ * that is no flag): the mutations start from every section and key. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if ((*argv)[i][0] == '-')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/seed-config", (*argv)[i]);
+        FILE *f = fopen(path, "wb");
+        if (f != NULL) {
+            fwrite(seed_config, 1, sizeof seed_config - 1, f);
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "%s/seed-time", (*argv)[i]);
+        if ((f = fopen(path, "wb")) != NULL) {
+            fwrite(seed_time, 1, sizeof seed_time - 1, f);
+            fclose(f);
+        }
+        break;
+    }
+    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,7 +2,13 @@
  *
  * Built and run by `make fuzz` (see the Makefile for the flags).
  * The first input byte picks the target; the rest is its input. Every call
- * must return without crashing, leaking or reading out of bounds. */
+ * must return without crashing, leaking or reading out of bounds. Targets:
+ * all four decoders on the bytes; the plain and the sealed frame readers;
+ * a listener and a dialer stepped with the bytes; each message type's
+ * decoder behind its own version and type bytes (HELLO, REPLY, FINISH,
+ * REFUSE); and a real dialer and listener whose exchange has one message
+ * (HELLO, REPLY or FINISH, or a REFUSE in place of the REPLY) changed by
+ * the bytes, where no changed message may let both sides finish. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,6 +131,99 @@ static void state_machine(const uint8_t *in, size_t len, enum node_hs_role role)
     node_hs_close(&hs);
 }
 
+/* One message type's decoder, the bytes behind a valid version and type. */
+static void one_type(uint8_t type, const uint8_t *in, size_t len)
+{
+    uint8_t msg[2 + NODE_HS_MSG_MAX + 8];
+    if (len > sizeof msg - 2)
+        len = sizeof msg - 2;
+    msg[0] = NODE_HS_VERSION;
+    msg[1] = type;
+    memcpy(msg + 2, in, len);
+    decoders(msg, len + 2);
+}
+
+/* A message as it left: a frame body (the wire form less its length prefix). */
+struct msg {
+    uint8_t b[NODE_HS_MSG_MAX + 64];
+    size_t len;
+};
+
+static void keep(struct msg *m, const uint8_t *wire, size_t wire_len)
+{
+    if (wire_len < NODE_FRAME_PREFIX_LEN || wire_len - NODE_FRAME_PREFIX_LEN > NODE_HS_MSG_MAX)
+        abort();
+    m->len = wire_len - NODE_FRAME_PREFIX_LEN;
+    memcpy(m->b, wire + NODE_FRAME_PREFIX_LEN, m->len);
+}
+
+/* Changes m by in: mode 0 XORs the bytes in, 1 also cuts m to their
+ * length, 2 appends them. Returns true when m changed. */
+static bool tamper(struct msg *m, unsigned mode, const uint8_t *in, size_t len)
+{
+    uint8_t was[sizeof m->b];
+    size_t was_len = m->len;
+    memcpy(was, m->b, m->len);
+    if (mode == 2) {
+        size_t k = len < sizeof m->b - m->len ? len : sizeof m->b - m->len;
+        memcpy(m->b + m->len, in, k);
+        m->len += k;
+    } else {
+        size_t k = len < m->len ? len : m->len;
+        for (size_t i = 0; i < k; i++)
+            m->b[i] ^= in[i];
+        if (mode == 1)
+            m->len = k;
+    }
+    return m->len != was_len || memcmp(m->b, was, was_len) != 0;
+}
+
+/* A real handshake between validators 1 (dialer) and 0 (listener), with
+ * message `which` (0 HELLO, 1 REPLY, 2 FINISH, 3 a REFUSE made of the bytes
+ * in place of the REPLY) changed by in. Unchanged, both sides must finish;
+ * changed, they must not both finish. */
+static void exchange(unsigned which, unsigned mode, const uint8_t *in, size_t len)
+{
+    struct node_hs d, l;
+    const uint8_t *out;
+    size_t out_len;
+    struct msg m;
+    bool changed = false;
+    const uint8_t *none;
+    size_t none_len;
+    if (node_hs_init(&l, NODE_HS_LISTENER, genesis, sk[0], &pk[0][0], N, -1, 1000, &none,
+                     &none_len) != 0 ||
+        node_hs_init(&d, NODE_HS_DIALER, genesis, sk[1], &pk[0][0], N, 0, 1000, &out, &out_len) !=
+            0)
+        abort();
+    keep(&m, out, out_len); /* HELLO */
+    if (which == 0)
+        changed = tamper(&m, mode, in, len);
+    if (node_hs_step(&l, m.b, m.len, 1001, &out, &out_len) != 0 || out_len == 0)
+        goto done;
+    keep(&m, out, out_len); /* REPLY */
+    if (which == 1)
+        changed = tamper(&m, mode, in, len);
+    if (which == 3) {
+        m.b[0] = NODE_HS_VERSION;
+        m.b[1] = NODE_HS_REFUSE;
+        m.len = 2;
+        tamper(&m, 2, in, len);
+        changed = true;
+    }
+    if (node_hs_step(&d, m.b, m.len, 1002, &out, &out_len) != 0 || out_len == 0)
+        goto done;
+    keep(&m, out, out_len); /* FINISH */
+    if (which == 2)
+        changed = tamper(&m, mode, in, len);
+    node_hs_step(&l, m.b, m.len, 1003, &out, &out_len);
+done:
+    if (node_hs_done(&d) && node_hs_done(&l) ? changed : !changed)
+        abort();
+    node_hs_close(&d);
+    node_hs_close(&l);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -132,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     init_once();
     const uint8_t *in = data + 1;
     size_t len = size - 1;
-    switch (data[0] % 5) {
+    switch (data[0] % 10) {
     case 0:
         decoders(in, len);
         break;
@@ -159,8 +258,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3:
         state_machine(in, len, NODE_HS_LISTENER);
         break;
-    default:
+    case 4:
         state_machine(in, len, NODE_HS_DIALER);
+        break;
+    case 5:
+        one_type(NODE_HS_HELLO, in, len);
+        break;
+    case 6:
+        one_type(NODE_HS_REPLY, in, len);
+        break;
+    case 7:
+        one_type(NODE_HS_FINISH, in, len);
+        break;
+    case 8:
+        one_type(NODE_HS_REFUSE, in, len);
+        break;
+    default:
+        /* data[0] / 10 picks the message and the kind of change */
+        exchange(data[0] / 10 % 4, data[0] / 40 % 3, in, len);
         break;
     }
     return 0;
