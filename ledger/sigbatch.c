@@ -37,8 +37,7 @@ static bool reserve(struct ledger__sigbatch *b, size_t jobs, size_t bytes)
     return true;
 }
 
-int ledger__sigbatch_add(struct ledger__sigbatch *b, const struct ledger_sigjobs *jobs,
-                         uint32_t tx)
+int ledger__sigbatch_add(struct ledger__sigbatch *b, const struct ledger_sigjobs *jobs, uint32_t tx)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < jobs->n; i++)
@@ -106,10 +105,9 @@ int ledger__sigbatch_verify(const struct ledger__sigbatch *b,
     pthread_t th[SIGBATCH_THREADS_MAX];
     bool started[SIGBATCH_THREADS_MAX] = { false };
     for (size_t i = 0; i < t; i++)
-        sh[i] = (struct share){ .b = b,
-                                .genesis = genesis,
-                                .from = b->n * i / t,
-                                .to = b->n * (i + 1) / t };
+        sh[i] = (struct share){
+            .b = b, .genesis = genesis, .from = b->n * i / t, .to = b->n * (i + 1) / t
+        };
     /* Shares 1.. on their own threads (inline when a thread cannot start),
      * share 0 here. */
     for (size_t i = 1; i < t; i++)

@@ -399,8 +399,7 @@ int main(int argc, char **argv)
             }
             printf("  %9" PRIu64 " txs, %.0f tx/s so far; last 100 blocks: commit %.1f ms per "
                    "block (CPU %.1f)\n",
-                   done, all.txs / (all.t.build + all.t.commit), 10 * w.commit,
-                   10 * w.commit_cpu);
+                   done, all.txs / (all.t.build + all.t.commit), 10 * w.commit, 10 * w.commit_cpu);
             fflush(stdout);
         }
     }

@@ -637,8 +637,8 @@ static void a_sync_batch_with_a_bad_signature_deep_in_a_block_is_fatal(void **st
             bad = f->w.n_tx - 3;
             f->w.tx[bad][f->w.tx_len[bad] - 1] ^= 1;
         }
-        assert_int_equal(tst_commit(p, &f->c, f->w.refs, f->w.n_tx, t, NULL, &m[i].block,
-                                    &m[i].len, &m[i].cert, &m[i].cert_len),
+        assert_int_equal(tst_commit(p, &f->c, f->w.refs, f->w.n_tx, t, NULL, &m[i].block, &m[i].len,
+                                    &m[i].cert, &m[i].cert_len),
                          0);
     }
     ledger_close(p);

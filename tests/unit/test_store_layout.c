@@ -1,4 +1,5 @@
-/* Tests of the store's on-disk layout: compact usage records read back exactly, the format version. */
+/* Tests of the store's on-disk layout: compact usage records read back exactly, the format version.
+ */
 #include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,8 +223,7 @@ static void usage_records_read_back_exactly_and_the_copy_of_the_tx_is_not_stored
     for (size_t i = 0; i < 3; i++) {
         e[i].key[0] = LEDGER_K_USAGE;
         memcpy(e[i].key + 1, ids[i], LEDGER_HASH_LEN);
-        assert_int_equal(ledger_overlay_put(ov, e[i].key, sizeof(e[i].key), e[i].val, e[i].len),
-                         0);
+        assert_int_equal(ledger_overlay_put(ov, e[i].key, sizeof(e[i].key), e[i].val, e[i].len), 0);
     }
     struct ledger_store_block sb = { .height = 1, .block = blk, .block_len = blen, .ov = ov };
     sb.time_ms = TST_GENESIS_TIME + 1000;
