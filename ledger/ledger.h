@@ -219,7 +219,10 @@ struct ledger_certified {
 /* Sync: commits count consecutive certified blocks (the first at tip + 1),
  * each checked and executed as by ledger_commit_block, in ONE durable
  * transaction. Nothing is written unless every block passes. At most
- * LEDGER_MAX_SYNC_BATCH blocks (execution chains their overlays in memory). */
+ * LEDGER_MAX_SYNC_BATCH blocks (execution chains their overlays in memory).
+ * Each block's signature checks are made after its rules ran, on one thread
+ * per online core (sigbatch.h; the calling thread among them, the others
+ * started and joined within the call). */
 #define LEDGER_MAX_SYNC_BATCH 64
 int ledger_commit_blocks(struct ledger *l, const struct ledger_certified *blocks, size_t count);
 

@@ -37,13 +37,9 @@
 #define STORE_ERRMSG_LEN 512
 #define TIP_LEN          (8 + LEDGER_HASH_LEN + LEDGER_HASH_LEN + 8)
 /* The on-disk layout's version, meta "format" (u32 BE). 1 (no key): values
- * as they are; 2: usage records in their compact form (see put_usage). A
+ * as they are; 2: usage records in their compact form (store_compact.h). A
  * store of another version is refused at open, never misread. */
 #define STORE_FORMAT 2u
-/* The first byte of a stored usage record: the logical value follows as it
- * is, or without its 254-byte prefix, which the use tx holds. */
-#define USAGE_FULL    0
-#define USAGE_COMPACT 1
 
 struct ledger_store {
     MDB_env *env;
@@ -59,17 +55,10 @@ struct ledger_store {
     char errmsg[STORE_ERRMSG_LEN];
 };
 
-/* A value rebuilt for a reader (a compact usage record made whole); freed
- * with its read transaction. */
-struct rbuf {
-    struct rbuf *next;
-    uint8_t data[];
-};
-
 struct ledger_rtxn {
     struct ledger_store *s;
     MDB_txn *txn;
-    struct rbuf *bufs;
+    struct ledger__rbuf *bufs; /* rebuilt usage records, freed at the end */
 };
 
 static void serr(struct ledger_store *s, const char *fmt, ...)
@@ -150,89 +139,28 @@ static void phys_key(const struct ledger_store *s, const uint8_t *key, size_t le
     }
 }
 
-/*
- * Usage records ('U'), the bulk of the state a use writes, begin with 254
- * bytes that copy the use transaction (store_compact.h). The block store
- * holds that transaction already, and the 'T' entry of the usage id (the
- * use's tx id, next to it in 'ids') says where: a usage record whose prefix
- * is exactly the one rebuilt from its tx is stored as USAGE_COMPACT ‖ the
- * rest (~27 bytes instead of ~280), any other as USAGE_FULL ‖ the value.
- * Readers get the logical value back byte for byte: the rebuilt prefix was
- * compared with the written one when it was stored.
- */
-static int usage_prefix_at(const struct ledger_store *s, MDB_txn *txn,
-                           const uint8_t id[static LEDGER_HASH_LEN],
-                           uint8_t out[static LEDGER__USAGE_PREFIX_LEN])
-{
-    uint8_t tk[1 + LEDGER_HASH_LEN], hk[8];
-    memcpy(tk, id, LEDGER_HASH_LEN);
-    tk[LEDGER_HASH_LEN] = LEDGER_K_TX;
-    MDB_val k = mval(tk, sizeof(tk)), v;
-    uint64_t height;
-    uint32_t index;
-    int rc = mdb_get(txn, s->ids, &k, &v);
-    if (rc != 0)
-        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
-    if (ledger__tx_location_decode(v.mv_data, v.mv_size, &height, &index) != 0)
-        return LEDGER_E_MALFORMED;
-    ledger_put_u64be(hk, height);
-    k = mval(hk, sizeof(hk));
-    if ((rc = mdb_get(txn, s->blocks, &k, &v)) != 0)
-        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
-    return ledger__usage_prefix(v.mv_data, v.mv_size, index, id, out);
-}
-
+/* Usage records in their stored form (store_compact.h: ledger__usage_store
+ * writes, ledger__usage_load reads); a rebuilt one lives in a buffer of
+ * the read transaction. */
 static bool is_usage_key(const uint8_t *key, size_t len)
 {
     return len == 1 + LEDGER_HASH_LEN && key[0] == LEDGER_K_USAGE;
 }
 
-/* Writes usage record val under pk in its stored form (see above). */
-static int put_usage(struct ledger_store *s, MDB_txn *txn, const struct pkey *pk, const uint8_t *id,
-                     const uint8_t *val, size_t val_len)
-{
-    uint8_t pre[LEDGER__USAGE_PREFIX_LEN];
-    bool compact = val_len >= sizeof(pre) && usage_prefix_at(s, txn, id, pre) == 0 &&
-                   memcmp(val, pre, sizeof(pre)) == 0;
-    size_t skip = compact ? sizeof(pre) : 0;
-    MDB_val k = pk->k, v = { .mv_size = 1 + val_len - skip };
-    int rc = mdb_put(txn, pk->dbi, &k, &v, MDB_RESERVE);
-    if (rc != 0)
-        return rc;
-    uint8_t *d = v.mv_data;
-    d[0] = compact ? USAGE_COMPACT : USAGE_FULL;
-    memcpy(d + 1, val + skip, val_len - skip);
-    return 0;
-}
-
-/* Turns the stored form *v of usage id into its logical value (in place),
- * rebuilding a compact one into a buffer of r. */
 static int usage_expand(struct ledger_rtxn *r, const uint8_t *id, MDB_val *v)
 {
-    const uint8_t *d = v->mv_data;
-    if (v->mv_size < 1 || (d[0] != USAGE_FULL && d[0] != USAGE_COMPACT)) {
-        serr(r->s, "read usage: unknown stored form");
+    struct ledger__rbuf *b;
+    int rc = ledger__usage_load(r->txn, r->s->ids, r->s->blocks, id, v, &b);
+    if (rc == LEDGER_E_NOMEM)
+        return rc;
+    if (rc != 0) {
+        serr(r->s, "read usage: stored form unknown, or its use transaction unreadable");
         return LEDGER_E_STORE;
     }
-    if (d[0] == USAGE_FULL) {
-        v->mv_data = (uint8_t *)d + 1;
-        v->mv_size -= 1;
-        return 0;
+    if (b != NULL) {
+        b->next = r->bufs;
+        r->bufs = b;
     }
-    size_t rest = v->mv_size - 1;
-    struct rbuf *b = malloc(sizeof(*b) + LEDGER__USAGE_PREFIX_LEN + rest);
-    if (b == NULL)
-        return LEDGER_E_NOMEM;
-    if (usage_prefix_at(r->s, r->txn, id, b->data) != 0) {
-        free(b);
-        serr(r->s, "read usage: its use transaction is missing or unreadable");
-        return LEDGER_E_STORE;
-    }
-    memcpy(b->data + LEDGER__USAGE_PREFIX_LEN, d + 1, rest);
-    b->next = r->bufs;
-    r->bufs = b;
-    v->mv_data = b->data;
-    v->mv_size = LEDGER__USAGE_PREFIX_LEN + rest;
     return 0;
 }
 
@@ -525,7 +453,7 @@ static int put_one(void *arg, const uint8_t *key, size_t key_len, const uint8_t 
     struct pkey pk;
     phys_key(p->s, key, key_len, &pk);
     if (is_usage_key(key, key_len)) {
-        p->mdb_rc = put_usage(p->s, p->txn, &pk, key + 1, val, val_len);
+        p->mdb_rc = ledger__usage_store(p->txn, pk.dbi, p->s->blocks, &pk.k, key + 1, val, val_len);
     } else {
         MDB_val v = mval(val, val_len);
         p->mdb_rc = mdb_put(p->txn, pk.dbi, &pk.k, &v, 0);
@@ -669,12 +597,16 @@ static int put_block(struct ledger_store *s, MDB_txn *txn, const struct ledger_s
  *    three;
  *  - blocks are appended with MDB_APPEND, and 'E' (per seal, by height) and
  *    the block hash index add one page each per block.
+ *  - usage records are stored without their copy of the use tx (layout 2,
+ *    store_compact.c): 'ids' holds ~86 bytes per entry instead of ~280, so the
+ *    tree a block dirties at random has a third of the leaves and branches.
  * bench-ledger prints what that costs as the chain grows. Measured here
  * (1,000,000 uses in blocks of 1,000): the commit of a block in the last
  * 100,000 took 143 ms with 'T' in a DBI of its own and 'U' in 'state', 99 ms
- * with the 'ids' layout. MDB_WRITEMAP was tried too and gained nothing
- * measurable (the cost is the pages written and synced, not the copy), so
- * it is not used: it would also expose the map to stray writes.
+ * with the 'ids' layout. What remains is the kernel writing back the pages
+ * dirtied (BENCHMARKS.md): about one leaf per use in 'ids' and one in 'D'. MDB_WRITEMAP was tried
+ * too and gained nothing measurable (the cost is the pages written and synced, not the copy), so it
+ * is not used: it would also expose the map to stray writes.
  */
 static int commit_fill(struct ledger_store *s, MDB_txn *txn, void *arg, const char **what)
 {
@@ -826,7 +758,7 @@ void ledger_rtxn_end(struct ledger_rtxn *r)
         return;
     mdb_txn_abort(r->txn);
     while (r->bufs != NULL) {
-        struct rbuf *next = r->bufs->next;
+        struct ledger__rbuf *next = r->bufs->next;
         free(r->bufs);
         r->bufs = next;
     }

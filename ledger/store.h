@@ -19,10 +19,16 @@
  *   ids        the keys that are a prefix and a tx id ('T', 'U', 'S', 'R'),
  *              stored as id ‖ prefix so that a tx's location and the record
  *              it creates share a leaf page (random-insert cost: store.c)
- *   meta       "genesis" -> genesis hash, "tip" -> the tip
+ *   meta       "genesis" -> genesis hash, "tip" -> the tip,
+ *              "format" -> the layout version (u32 BE, 2)
  *   consensus  name -> opaque blob (the node's PBFT snapshot)
  * To callers 'state' and 'ids' are one key space, state.h's: reads and
  * scans route on the key's first byte and translate keys back.
+ * Layout 2: a usage record ('U') that copies its use transaction is stored
+ * without that copy (254 bytes of ~280) and rebuilt from the block on read,
+ * byte for byte (store.c, store_compact.h). A store of another layout
+ * (layout 1 has no "format" key) is refused at open with LEDGER_E_STORE and
+ * a message saying so; there is no migration: a new data directory syncs.
  *
  * Durability: every write is one LMDB write transaction committed with a
  * full sync (never MDB_NOSYNC). A block, all the state its execution wrote,
@@ -165,7 +171,8 @@ int ledger_rtxn_block_height(struct ledger_rtxn *r, const uint8_t hash[static LE
 int ledger_rtxn_tx_location(struct ledger_rtxn *r, const uint8_t id[static LEDGER_HASH_LEN],
                             uint64_t *out_height, uint32_t *out_index);
 
-/* Any state.h key: value borrowed until rtxn end; LEDGER_E_NOT_FOUND. */
+/* Any state.h key: value borrowed until rtxn end (from the map, or for a
+ * compact usage record from a buffer the rtxn owns); LEDGER_E_NOT_FOUND. */
 int ledger_rtxn_state_get(struct ledger_rtxn *r, const uint8_t *key, size_t key_len,
                           const uint8_t **out_val, size_t *out_val_len);
 

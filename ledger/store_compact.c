@@ -1,9 +1,12 @@
 /* The store's compact on-disk forms: a wire-format walker and the usage-record prefix. */
 #include "ledger/store_compact.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger/err.h"
+#include "ledger/state.h"
 
 static int varint(const uint8_t *buf, size_t len, size_t *pos, uint64_t *out)
 {
@@ -144,5 +147,83 @@ int ledger__usage_prefix(const uint8_t *stored, size_t len, uint32_t index,
     p = put_field(p, 5, f[2], LEDGER_HASH_LEN);
     p = put_field(p, 6, f[3], LEDGER_NONCE_LEN);
     put_field(p, 7, f[4], LEDGER_SIG_LEN);
+    return 0;
+}
+
+/*
+ * Usage records ('U'), the bulk of the state a use writes, begin with 254
+ * bytes that copy the use transaction. The block store holds that
+ * transaction already, and the 'T' entry of the usage id (the use's tx id,
+ * next to it in 'ids') says where: a usage record whose prefix is exactly
+ * the one rebuilt from its tx is stored as USAGE_COMPACT ‖ the rest (~27
+ * bytes instead of ~280), any other as USAGE_FULL ‖ the value. The rebuilt
+ * prefix was compared with the written one when it was stored.
+ */
+static int usage_prefix_at(MDB_txn *txn, MDB_dbi ids, MDB_dbi blocks,
+                           const uint8_t id[static LEDGER_HASH_LEN],
+                           uint8_t out[static LEDGER__USAGE_PREFIX_LEN])
+{
+    uint8_t tk[1 + LEDGER_HASH_LEN], hk[8];
+    memcpy(tk, id, LEDGER_HASH_LEN);
+    tk[LEDGER_HASH_LEN] = LEDGER_K_TX;
+    MDB_val k = { .mv_size = sizeof(tk), .mv_data = tk }, v;
+    uint64_t height;
+    uint32_t index;
+    int rc = mdb_get(txn, ids, &k, &v);
+    if (rc != 0)
+        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
+    if (ledger__tx_location_decode(v.mv_data, v.mv_size, &height, &index) != 0)
+        return LEDGER_E_MALFORMED;
+    ledger_put_u64be(hk, height);
+    k = (MDB_val){ .mv_size = sizeof(hk), .mv_data = hk };
+    if ((rc = mdb_get(txn, blocks, &k, &v)) != 0)
+        return rc == MDB_NOTFOUND ? LEDGER_E_NOT_FOUND : LEDGER_E_STORE;
+    return ledger__usage_prefix(v.mv_data, v.mv_size, index, id, out);
+}
+
+int ledger__usage_store(MDB_txn *txn, MDB_dbi dbi, MDB_dbi blocks, const MDB_val *k,
+                        const uint8_t id[static LEDGER_HASH_LEN], const uint8_t *val,
+                        size_t val_len)
+{
+    uint8_t pre[LEDGER__USAGE_PREFIX_LEN];
+    bool compact = val_len >= sizeof(pre) && usage_prefix_at(txn, dbi, blocks, id, pre) == 0 &&
+                   memcmp(val, pre, sizeof(pre)) == 0;
+    size_t skip = compact ? sizeof(pre) : 0;
+    MDB_val key = *k, v = { .mv_size = 1 + val_len - skip };
+    int rc = mdb_put(txn, dbi, &key, &v, MDB_RESERVE);
+    if (rc != 0)
+        return rc;
+    uint8_t *d = v.mv_data;
+    d[0] = compact ? LEDGER__USAGE_COMPACT : LEDGER__USAGE_FULL;
+    memcpy(d + 1, val + skip, val_len - skip);
+    return 0;
+}
+
+int ledger__usage_load(MDB_txn *txn, MDB_dbi ids, MDB_dbi blocks,
+                       const uint8_t id[static LEDGER_HASH_LEN], MDB_val *v,
+                       struct ledger__rbuf **out_buf)
+{
+    *out_buf = NULL;
+    const uint8_t *d = v->mv_data;
+    if (v->mv_size < 1 || (d[0] != LEDGER__USAGE_FULL && d[0] != LEDGER__USAGE_COMPACT))
+        return LEDGER_E_STORE;
+    if (d[0] == LEDGER__USAGE_FULL) {
+        v->mv_data = (uint8_t *)d + 1;
+        v->mv_size -= 1;
+        return 0;
+    }
+    size_t rest = v->mv_size - 1;
+    struct ledger__rbuf *b = malloc(sizeof(*b) + LEDGER__USAGE_PREFIX_LEN + rest);
+    if (b == NULL)
+        return LEDGER_E_NOMEM;
+    if (usage_prefix_at(txn, ids, blocks, id, b->data) != 0) {
+        free(b);
+        return LEDGER_E_STORE;
+    }
+    memcpy(b->data + LEDGER__USAGE_PREFIX_LEN, d + 1, rest);
+    b->next = NULL;
+    v->mv_data = b->data;
+    v->mv_size = LEDGER__USAGE_PREFIX_LEN + rest;
+    *out_buf = b;
     return 0;
 }
