@@ -340,8 +340,11 @@ void pbft__recv_newview(struct pbft *r, const struct pbft__msg *m)
         r->stats.dropped_malformed++;
         return;
     }
+    /* This primary already sent a NEW-VIEW for this view that failed its
+     * checks, which an honest one never does: what more it sends for the
+     * view is not checked, and counts as malformed (the node drops the peer). */
     if (m->view <= r->nv_refused[m->sender]) {
-        r->stats.dropped_duplicate++;
+        r->stats.dropped_malformed++;
         return;
     }
     int rv = check_nv(r, m, &best, &top);
