@@ -152,24 +152,85 @@ int ledger__verify(struct ledger__ctx *c, int tag, int code, const uint8_t *payl
     return 0;
 }
 
+/* One check; on failure its refusal code and reason. */
+static int verify_one(int tag, int code, const uint8_t genesis[static LEDGER_HASH_LEN],
+                      const uint8_t *payload, size_t len, const uint8_t *key, const uint8_t *sig,
+                      char *errmsg, size_t errmsg_len)
+{
+    int rc = ledger_verify((enum ledger_tag)tag, genesis, payload, len, key, sig);
+    if (rc == 0)
+        return 0;
+    if (rc == LEDGER_E_BAD_SIGNATURE)
+        rc = code;
+    if (errmsg != NULL && errmsg_len > 0)
+        snprintf(errmsg, errmsg_len, "%s",
+                 rc == LEDGER_E_BAD_SEAL_SIGNATURE
+                     ? "the seal signature does not verify under the seal's key"
+                     : "the signer's signature does not verify");
+    return rc;
+}
+
 int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,
                           const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
                           size_t errmsg_len)
 {
     for (size_t i = 0; i < jobs->n; i++) {
         const struct ledger_sigjob *j = &jobs->job[i];
-        int rc = ledger_verify((enum ledger_tag)j->tag, genesis, j->payload, j->payload_len, j->key,
-                               j->sig);
-        if (rc == 0)
-            continue;
-        if (rc == LEDGER_E_BAD_SIGNATURE)
-            rc = j->code;
-        if (errmsg != NULL && errmsg_len > 0)
-            snprintf(errmsg, errmsg_len, "%s",
-                     rc == LEDGER_E_BAD_SEAL_SIGNATURE
-                         ? "the seal signature does not verify under the seal's key"
-                         : "the signer's signature does not verify");
-        return rc;
+        int rc = verify_one(j->tag, j->code, genesis, j->payload, j->payload_len, j->key, j->sig,
+                            errmsg, errmsg_len);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+struct packed_job {
+    int tag, code;
+    uint8_t key[LEDGER_KEY_LEN];
+    uint8_t sig[LEDGER_SIG_LEN];
+    size_t off, len; /* into bytes */
+};
+struct ledger_sigjobs_packed {
+    size_t n;
+    struct packed_job job[LEDGER_MAX_SIGJOBS];
+    uint8_t bytes[]; /* the signed payloads, back to back */
+};
+
+struct ledger_sigjobs_packed *ledger_sigjobs_pack(const struct ledger_sigjobs *jobs)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < jobs->n; i++)
+        total += jobs->job[i].payload_len;
+    struct ledger_sigjobs_packed *p = malloc(sizeof *p + total);
+    if (p == NULL)
+        return NULL;
+    p->n = jobs->n;
+    size_t off = 0;
+    for (size_t i = 0; i < jobs->n; i++) {
+        const struct ledger_sigjob *j = &jobs->job[i];
+        struct packed_job *d = &p->job[i];
+        d->tag = j->tag;
+        d->code = j->code;
+        memcpy(d->key, j->key, LEDGER_KEY_LEN);
+        memcpy(d->sig, j->sig, LEDGER_SIG_LEN);
+        d->off = off;
+        d->len = j->payload_len;
+        memcpy(p->bytes + off, j->payload, j->payload_len);
+        off += j->payload_len;
+    }
+    return p;
+}
+
+int ledger_sigjobs_packed_verify(const struct ledger_sigjobs_packed *p,
+                                 const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
+                                 size_t errmsg_len)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct packed_job *j = &p->job[i];
+        int rc = verify_one(j->tag, j->code, genesis, p->bytes + j->off, j->len, j->key, j->sig,
+                            errmsg, errmsg_len);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }

@@ -114,6 +114,18 @@ int ledger_sigjobs_verify(const struct ledger_sigjobs *jobs,
                           const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
                           size_t errmsg_len);
 
+/* The same checks as a single allocation sized to what they cover (a
+ * struct ledger_sigjobs reserves two whole transactions, ~8 KiB, for each
+ * admission waiting in the thread pool; this holds ~100 bytes plus the
+ * signed bytes). Plain memory: it can travel to another thread. NULL on
+ * out-of-memory; free() it. */
+struct ledger_sigjobs_packed;
+struct ledger_sigjobs_packed *ledger_sigjobs_pack(const struct ledger_sigjobs *jobs);
+/* As ledger_sigjobs_verify, over a packed copy. */
+int ledger_sigjobs_packed_verify(const struct ledger_sigjobs_packed *p,
+                                 const uint8_t genesis[static LEDGER_HASH_LEN], char *errmsg,
+                                 size_t errmsg_len);
+
 /* Computes the tx root over the applied txs' ids and the new cumulative state
  * root from prev_state_root. Call once, after the last ledger_exec_tx.
  * out_tx_root may be NULL: a block opened before execution had its tx root
