@@ -32,42 +32,34 @@
  * view-change exchange and a commit, with the back-off of a slow machine. */
 #define VIEW_CHANGE_BOUND_MS 30000
 
-static int setup4(void **state)
+/* Four nodes from cluster_new, extra appended to every node.ini. */
+static int setup_with(void **state, const char *extra)
 {
     struct cluster *c = calloc(1, sizeof *c);
-    if (c == NULL || cluster_new(c, 4, NULL) != 0) {
+    if (c == NULL || cluster_new(c, 4, extra) != 0) {
         print_error("cluster_new failed\n");
         free(c);
         return -1;
     }
     *state = c;
     return 0;
+}
+
+static int setup4(void **state)
+{
+    return setup_with(state, NULL);
 }
 
 /* One tx per block, so that 1,000 txs make 1,000 blocks. */
 static int setup4_small_blocks(void **state)
 {
-    struct cluster *c = calloc(1, sizeof *c);
-    if (c == NULL || cluster_new(c, 4, "[block]\nmax_txs = 1\n") != 0) {
-        print_error("cluster_new failed\n");
-        free(c);
-        return -1;
-    }
-    *state = c;
-    return 0;
+    return setup_with(state, "[block]\nmax_txs = 1\n");
 }
 
 /* A mempool of three, on a node with no quorum (only it runs). */
 static int setup4_tiny_pool(void **state)
 {
-    struct cluster *c = calloc(1, sizeof *c);
-    if (c == NULL || cluster_new(c, 4, "[mempool]\nmax_txs = 3\n") != 0) {
-        print_error("cluster_new failed\n");
-        free(c);
-        return -1;
-    }
-    *state = c;
-    return 0;
+    return setup_with(state, "[mempool]\nmax_txs = 3\n");
 }
 
 static int teardown(void **state)
