@@ -394,7 +394,8 @@ static void two_approvals_by_the_same_approver_are_invalid(void **state)
     uint8_t a[2][32];
     memcpy(a[0], tpf_w->apv[0], 32);
     memcpy(a[1], tpf_w->apv0_again, 32);
-    struct parts *p = tpf_parts_new(tpf_w->reg, tpf_w->grant_m, tpf_w->use2, (const uint8_t(*)[32])a, 2);
+    struct parts *p =
+        tpf_parts_new(tpf_w->reg, tpf_w->grant_m, tpf_w->use2, (const uint8_t(*)[32])a, 2);
     tpf_assert_invalid(p);
     free(p);
 }
@@ -461,7 +462,8 @@ static void proofs_from_two_different_certified_blocks_at_one_height_are_invalid
     uint8_t a[2][32];
     memcpy(a[0], tpf_w->apv[2], 32);
     memcpy(a[1], tpf_w->apv[0], 32);
-    struct parts *p = tpf_parts_new(tpf_w->reg, tpf_w->grant_m, tpf_w->use2, (const uint8_t(*)[32])a, 2);
+    struct parts *p =
+        tpf_parts_new(tpf_w->reg, tpf_w->grant_m, tpf_w->use2, (const uint8_t(*)[32])a, 2);
     tpf_prove_at(MAXB, 1, &p->apv[1]);
     tpf_assert_invalid(p);
     /* The control: approval 0 from the real block 4 makes it valid. */

@@ -46,7 +46,7 @@ void tpf_id_of(const uint8_t *tx, size_t len, uint8_t id[32])
 
 /* A use by user (uk) of seal (sk) under grant, with its seal signature. */
 void tpf_make_use(struct world *w, const struct keys *user, const struct keys *seal,
-                     const uint8_t seal_id[32], const uint8_t grant[32], uint8_t **tx, size_t *len)
+                  const uint8_t seal_id[32], const uint8_t grant[32], uint8_t **tx, size_t *len)
 {
     assert_int_equal(ledger_txb_use(&w->c.g, user->sk, UNTIL, seal->sk, seal_id, grant, w->doc,
                                     NULL, NULL, tx, len),
@@ -188,7 +188,6 @@ int tpf_teardown_world(void **state)
     return 0;
 }
 
-
 /* Fills p with the proof of tx id (copies everything, so tests may mutate). */
 void tpf_prove(const uint8_t id[32], struct pbuf *p)
 {
@@ -245,8 +244,8 @@ void tpf_prove_at(size_t height, size_t index, struct pbuf *p)
     p->pt.cert.len = hb->b.cert_len;
 }
 
-struct parts *tpf_parts_new(const uint8_t reg[32], const uint8_t grant[32],
-                               const uint8_t use[32], const uint8_t (*apv)[32], size_t n_apv)
+struct parts *tpf_parts_new(const uint8_t reg[32], const uint8_t grant[32], const uint8_t use[32],
+                            const uint8_t (*apv)[32], size_t n_apv)
 {
     struct parts *p = calloc(1, sizeof *p);
     tpf_prove(reg, &p->reg);
@@ -312,7 +311,6 @@ void tpf_assert_valid(struct parts *p)
     assert_true(res.valid);
     assert_int_equal(res.n_reasons, 0);
 }
-
 
 struct pbuf *tpf_part_at(struct parts *p, int k)
 {

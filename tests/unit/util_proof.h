@@ -67,19 +67,18 @@ struct parts {
     Sealchain__ProofBundle b;
 };
 
-
 void tpf_add_block(struct world *w, uint8_t **txs, size_t *lens, size_t n);
 void tpf_id_of(const uint8_t *tx, size_t len, uint8_t id[32]);
 void tpf_make_use(struct world *w, const struct keys *user, const struct keys *seal,
-                     const uint8_t seal_id[32], const uint8_t grant[32], uint8_t **tx, size_t *len);
+                  const uint8_t seal_id[32], const uint8_t grant[32], uint8_t **tx, size_t *len);
 void tpf_make_use_naming(struct world *w, const uint8_t named[32], uint8_t **tx, size_t *len);
 void tpf_keys_of(const char *tag, struct keys *k);
 int tpf_setup_world(void **state);
 int tpf_teardown_world(void **state);
 void tpf_prove(const uint8_t id[32], struct pbuf *p);
 void tpf_prove_at(size_t height, size_t index, struct pbuf *p);
-struct parts *tpf_parts_new(const uint8_t reg[32], const uint8_t grant[32],
-                               const uint8_t use[32], const uint8_t (*apv)[32], size_t n_apv);
+struct parts *tpf_parts_new(const uint8_t reg[32], const uint8_t grant[32], const uint8_t use[32],
+                            const uint8_t (*apv)[32], size_t n_apv);
 struct parts *tpf_silent_parts(void);
 struct parts *tpf_approval_parts(void);
 int tpf_verify_parts(struct parts *p, struct ledger_proof_result *res);
