@@ -69,7 +69,7 @@ void pbft__commit(struct pbft *r, const struct pbft_cert *cert, const uint8_t *p
     pbft__reset_height(r, cert->height + 1);
     adopt_view(r, cert->view);
     pbft__take_reproposal(r);
-    pbft__take_next_pp(r);
+    pbft__take_ahead(r);
 }
 
 void pbft__check_commit(struct pbft *r)
@@ -209,6 +209,6 @@ int pbft__on_synced(struct pbft *r, const struct pbft_event *ev)
     adopt_view(r, cert->view);
     /* We were behind when the NEW-VIEW (ours or the primary's) came: take up its re-proposal. */
     pbft__take_reproposal(r);
-    pbft__take_next_pp(r);
+    pbft__take_ahead(r);
     return 0;
 }

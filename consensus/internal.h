@@ -27,6 +27,22 @@ struct pbft__vote {
     uint8_t sig[PBFT_SIG_SIZE];
 };
 
+/* Heights above the one in flight whose PRE-PREPARE and COMMITs are kept (struct pbft.ahead). */
+#define PBFT_AHEAD 16
+
+/* What is kept for one height above the one in flight (height 0: nothing). */
+struct pbft__ahead {
+    uint64_t height;
+    bool pp_set; /* a PRE-PREPARE from the primary of `view` */
+    unsigned sender;
+    uint64_t view;
+    uint8_t digest[PBFT_DIGEST_SIZE];
+    uint8_t sig[PBFT_SIG_SIZE];
+    uint8_t *payload; /* owned */
+    size_t len;
+    struct pbft__vote commits[PBFT_MAX_N];
+};
+
 /*
  * A VIEW-CHANGE, decoded or kept. cert is the sender's commit certificate for
  * height-1 (count 0 when height is 1), pcert its prepared certificate for
@@ -93,19 +109,18 @@ struct pbft {
     uint8_t *acc_payload; /* owned */
     size_t acc_len;
     /*
-     * A PRE-PREPARE for height + 1 from the primary of its view, signature and digest
-     * checked, that came before this height committed (the primary proposes h+1 the moment
-     * it commits h): taken up once the height advances to it. Volatile; one block at most.
+     * PBFT's log window (Castro & Liskov 4.2: messages "between h and H" are
+     * accepted): for the PBFT_AHEAD heights above the one in flight, the
+     * PRE-PREPARE from the primary of its view and the COMMITs (one per sender),
+     * signatures and digest checked, that came before this replica reached them.
+     * The primary proposes h+1 the moment it commits h, and a replica a few
+     * heights behind hears the others' messages for heights it has not reached:
+     * once it gets there (by commit or sync) it takes them up and commits on
+     * their certificate at once, instead of fetching every block by sync while
+     * the chain moves on. Slot height % PBFT_AHEAD; volatile.
      */
-    struct {
-        bool set;
-        unsigned sender;
-        uint64_t height, view;
-        uint8_t digest[PBFT_DIGEST_SIZE];
-        uint8_t sig[PBFT_SIG_SIZE];
-        uint8_t *payload; /* owned */
-        size_t len;
-    } next_pp;
+    struct pbft__ahead ahead[PBFT_AHEAD];
+    size_t ahead_bytes; /* kept PRE-PREPARE payloads, at most 2 x max_payload */
     /*
      * The block a NEW-VIEW re-proposes for a height above ours (we were behind when it came,
      * checked like any NEW-VIEW): taken up once this replica reaches that height in that view
@@ -202,10 +217,14 @@ void pbft__own_create(struct pbft *r, struct pbft__own *o);
 void pbft__work_known(struct pbft *r);
 /* Clears the per-height state and moves to height h (committed h-1). */
 void pbft__reset_height(struct pbft *r, uint64_t h);
-/* Takes up the PRE-PREPARE kept for the height just reached, if any (preprepare.c). */
-void pbft__take_next_pp(struct pbft *r);
-/* Drops the kept PRE-PREPARE for the next height. */
-void pbft__drop_next_pp(struct pbft *r);
+/* Takes up the PRE-PREPARE and COMMITs kept for the height just reached, if any, and forgets
+ * what was kept for heights now passed (preprepare.c). */
+void pbft__take_ahead(struct pbft *r);
+/* Forgets everything kept for heights above the one in flight. */
+void pbft__drop_ahead(struct pbft *r);
+/* Keeps a COMMIT (signature not yet checked) for a height in the window above the one in
+ * flight; false when it is outside the window, so the caller treats it as before. */
+bool pbft__keep_ahead_commit(struct pbft *r, const struct pbft__msg *m);
 /* Enters view v in normal operation at time now. */
 void pbft__enter_view(struct pbft *r, uint64_t v);
 /* Copies bytes into a fresh heap buffer (NULL for len 0 is fine: returns a 1-byte block). */

@@ -86,7 +86,7 @@ void pbft_free(struct pbft *r)
     free(r->acc_payload);
     free(r->p_payload);
     free(r->nv_bytes);
-    pbft__drop_next_pp(r);
+    pbft__drop_ahead(r);
     pbft__drop_reproposal(r);
     for (unsigned i = 0; i < PBFT_MAX_N; i++) {
         pbft__free_vc(r->vcs[i]);

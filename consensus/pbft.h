@@ -31,11 +31,11 @@
  *    f+1 replicas in our view, or an overdue request (PBFT_EV_REQUEST_OVERDUE).
  *    An idle chain has no timer and makes no blocks.
  *  - Memory is bounded: per sender one PREPARE, one COMMIT and one
- *    VIEW-CHANGE (its latest); block payloads: the accepted and the prepared
- *    block, one PRE-PREPARE for the next height that came before this one
- *    committed, plus, only while this replica is the primary of a view being
- *    changed to, the prepared block of each VIEW-CHANGE for that view. Worst
- *    case about (n + 4) x max_payload; in practice one or two blocks.
+ *    VIEW-CHANGE (its latest), and one COMMIT for each of the next 16 heights; block payloads: the
+ * accepted and the prepared block, the PRE-PREPAREs for the next PBFT_AHEAD (16) heights that came
+ *    before this one committed (at most 2 x max_payload together), plus, only while this replica is
+ * the primary of a view being changed to, the prepared block of each VIEW-CHANGE for that view.
+ * Worst case about (n + 5) x max_payload; in practice one or two blocks.
  *  - The core checks every message (sender index, signature, height and view
  *    window, certificates) before keeping anything from it; malformed or
  *    unwanted messages are dropped and counted (pbft_get_stats).

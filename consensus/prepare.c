@@ -47,6 +47,10 @@ void pbft__recv_vote(struct pbft *r, const struct pbft__msg *m)
     struct pbft__vote *votes = m->kind == PBFT_MSG_PREPARE ? r->prepares : r->commits;
     struct pbft__vote *slot = &votes[m->sender];
 
+    if (m->height > r->height && pbft__keep_ahead_commit(r, m)) {
+        r->stats.dropped_window++; /* not counted for this height */
+        return;
+    }
     if (m->height > r->height) {
         /*
          * Evidence that a peer is ahead. Only a vote that can raise what is

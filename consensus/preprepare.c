@@ -180,54 +180,144 @@ static bool sig_ok(struct pbft *r, const struct pbft__msg *m, enum pbft_sig_kind
     return true;
 }
 
-void pbft__drop_next_pp(struct pbft *r)
+/* Empties a slot of the window above the height in flight. */
+static void ahead_clear(struct pbft *r, struct pbft__ahead *a)
 {
-    free(r->next_pp.payload);
-    memset(&r->next_pp, 0, sizeof(r->next_pp));
+    if (a->pp_set) {
+        r->ahead_bytes -= a->len;
+    }
+    free(a->payload);
+    memset(a, 0, sizeof(*a));
 }
 
-/* Keeps a PRE-PREPARE for height + 1 (signature checked) from the primary of its view. */
-static void keep_next(struct pbft *r, const struct pbft__msg *m)
+void pbft__drop_ahead(struct pbft *r)
 {
-    if (m->height != r->height + 1 || m->view < r->view || m->sender != pbft__primary(r, m->view) ||
+    for (unsigned i = 0; i < PBFT_AHEAD; i++) {
+        ahead_clear(r, &r->ahead[i]);
+    }
+}
+
+/* The slot for height h in the window (r->height, r->height + PBFT_AHEAD], emptied first
+ * when it still holds a height now passed; NULL outside the window. */
+static struct pbft__ahead *ahead_slot(struct pbft *r, uint64_t h)
+{
+    if (h <= r->height || h - r->height > PBFT_AHEAD) {
+        return NULL;
+    }
+    struct pbft__ahead *a = &r->ahead[h % PBFT_AHEAD];
+    if (a->height != h) {
+        ahead_clear(r, a); /* a height at or below the one in flight: passed */
+        a->height = h;
+    }
+    return a;
+}
+
+/* Keeps a PRE-PREPARE for a height in the window (signature checked) from the primary of its
+ * view: the first one per (height, view), a higher view replacing a lower one. */
+static void keep_ahead_pp(struct pbft *r, const struct pbft__msg *m)
+{
+    if (m->height <= r->height || m->height - r->height > PBFT_AHEAD || m->view < r->view ||
+        m->sender != pbft__primary(r, m->view)) {
+        return;
+    }
+    struct pbft__ahead *a = &r->ahead[m->height % PBFT_AHEAD];
+    if (a->height == m->height && a->pp_set && a->view >= m->view) {
+        return; /* a retransmission, or the primary equivocates: keep the first */
+    }
+    size_t held = a->height == m->height && a->pp_set ? a->len : 0;
+    /* At most two blocks' worth parked for later: a faulty primary's blocks for every
+     * height of the window must not cost PBFT_AHEAD x max_payload. */
+    if (r->ahead_bytes - held + m->payload_len > 2 * r->cfg.max_payload ||
         !pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
         return;
     }
-    uint8_t *copy = malloc(m->payload_len ? m->payload_len : 1);
+    uint8_t *copy = pbft__dup(m->payload, m->payload_len);
     if (copy == NULL) {
-        return; /* the primary's retransmission brings it again */
+        return; /* the primary's retransmission or sync brings it again */
     }
-    memcpy(copy, m->payload, m->payload_len);
-    pbft__drop_next_pp(r);
-    r->next_pp.set = true;
-    r->next_pp.sender = m->sender;
-    r->next_pp.height = m->height;
-    r->next_pp.view = m->view;
-    memcpy(r->next_pp.digest, m->digest, PBFT_DIGEST_SIZE);
-    memcpy(r->next_pp.sig, m->sig, PBFT_SIG_SIZE);
-    r->next_pp.payload = copy;
-    r->next_pp.len = m->payload_len;
+    a = ahead_slot(r, m->height);
+    if (a->pp_set) {
+        r->ahead_bytes -= a->len;
+        free(a->payload);
+    }
+    a->pp_set = true;
+    a->sender = m->sender;
+    a->view = m->view;
+    memcpy(a->digest, m->digest, PBFT_DIGEST_SIZE);
+    memcpy(a->sig, m->sig, PBFT_SIG_SIZE);
+    a->payload = copy;
+    a->len = m->payload_len;
+    r->ahead_bytes += m->payload_len;
     pbft__trace(r, "keep pre-prepare v=%llu h=%llu for after this height",
                 (unsigned long long)m->view, (unsigned long long)m->height);
 }
 
-void pbft__take_next_pp(struct pbft *r)
+bool pbft__keep_ahead_commit(struct pbft *r, const struct pbft__msg *m)
 {
-    if (!r->next_pp.set || r->next_pp.height > r->height) {
+    /* The view bounds of pbft__recv_vote for COMMITs, against our view now. */
+    if (m->kind != PBFT_MSG_COMMIT || m->height <= r->height ||
+        m->height - r->height > PBFT_AHEAD ||
+        (m->view < r->view && r->view - m->view > PBFT_VIEW_WINDOW) ||
+        (m->view > r->view && m->view - r->view > PBFT_VIEW_WINDOW)) {
+        return false;
+    }
+    struct pbft__ahead *a = &r->ahead[m->height % PBFT_AHEAD];
+    if (a->height == m->height && a->commits[m->sender].has &&
+        a->commits[m->sender].view >= m->view) {
+        r->stats.dropped_duplicate++; /* a replayed copy costs no signature check */
+        return true;
+    }
+    if (!sig_ok(r, m, PBFT_SIG_COMMIT)) {
+        return true;
+    }
+    pbft__evidence(r, m->sender, m->height);
+    a = ahead_slot(r, m->height); /* evidence never moves the height: still in the window */
+    struct pbft__vote *v = &a->commits[m->sender];
+    v->has = true;
+    v->view = m->view;
+    memcpy(v->digest, m->digest, PBFT_DIGEST_SIZE);
+    memcpy(v->sig, m->sig, PBFT_SIG_SIZE);
+    return true;
+}
+
+void pbft__take_ahead(struct pbft *r)
+{
+    struct pbft__ahead *a = NULL;
+    for (unsigned i = 0; i < PBFT_AHEAD; i++) {
+        if (r->ahead[i].height == r->height) {
+            a = &r->ahead[i];
+        } else if (r->ahead[i].height != 0 && r->ahead[i].height < r->height) {
+            ahead_clear(r, &r->ahead[i]);
+        }
+    }
+    if (a == NULL) {
         return;
     }
+    /* The COMMITs first (votes of this height, kept under the same view bounds), so that the
+     * PRE-PREPARE's block, once held, commits on their certificate at the next check. */
+    for (unsigned i = 0; i < r->n; i++) {
+        const struct pbft__vote *v = &a->commits[i];
+        bool in_window = v->view >= r->view ? v->view - r->view <= PBFT_VIEW_WINDOW
+                                            : r->view - v->view <= PBFT_VIEW_WINDOW;
+        if (v->has && in_window && (!r->commits[i].has || r->commits[i].view < v->view)) {
+            r->commits[i] = *v;
+        }
+    }
     struct pbft__msg m = { .kind = PBFT_MSG_PREPREPARE,
-                           .sender = r->next_pp.sender,
-                           .height = r->next_pp.height,
-                           .view = r->next_pp.view,
-                           .payload = r->next_pp.payload,
-                           .payload_len = r->next_pp.len };
-    memcpy(m.digest, r->next_pp.digest, PBFT_DIGEST_SIZE);
-    memcpy(m.sig, r->next_pp.sig, PBFT_SIG_SIZE);
-    uint8_t *payload = r->next_pp.payload;
-    r->next_pp.payload = NULL;
-    pbft__drop_next_pp(r);
-    if (m.height == r->height) {
+                           .sender = a->sender,
+                           .height = a->height,
+                           .view = a->view,
+                           .payload = a->payload,
+                           .payload_len = a->len };
+    bool pp = a->pp_set;
+    memcpy(m.digest, a->digest, PBFT_DIGEST_SIZE);
+    memcpy(m.sig, a->sig, PBFT_SIG_SIZE);
+    uint8_t *payload = a->payload;
+    if (pp) {
+        r->ahead_bytes -= a->len;
+    }
+    memset(a, 0, sizeof(*a));
+    if (pp) {
         pbft__trace(r, "take up the kept pre-prepare v=%llu h=%llu", (unsigned long long)m.view,
                     (unsigned long long)m.height);
         pbft__recv_preprepare(r, &m);
@@ -240,7 +330,7 @@ void pbft__recv_preprepare(struct pbft *r, const struct pbft__msg *m)
     if (m->height > r->height) {
         if (sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
             pbft__evidence(r, m->sender, m->height);
-            keep_next(r, m);
+            keep_ahead_pp(r, m);
         }
         r->stats.dropped_window++;
         return;

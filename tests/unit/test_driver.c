@@ -239,7 +239,7 @@ static void a_primary_that_leaves_one_transaction_out_of_blocks_with_room_is_rep
 /* C&L 4.4: backups forward a request to the primary before they suspect
  * it. Primary 0 missed one transaction (handed to validators 1..3 only, as
  * when its mempool was full at gossip time) while it commits others in blocks
- * with room; the backups send it again at half the request time-out, the
+ * with room; the backups send it again (FORWARD_MS, node/driver.c), the
  * primary includes it, and no view change happens. */
 static void a_transaction_the_primary_missed_is_forwarded_to_it(void **state)
 {
