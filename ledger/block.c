@@ -71,7 +71,9 @@ static int block_decode(const uint8_t *block, size_t len, Sealchain__Block **out
 
 /* The tx root of b's body, from the txs' bytes alone (no execution).
  * Returns 0 or LEDGER_E_NOMEM. */
-static int body_tx_root(const Sealchain__Block *b, uint8_t root[static LEDGER_HASH_LEN])
+/* The tx root of b's body; its leaves go to *out_leaves (owned by the caller). */
+static int body_tx_root(const Sealchain__Block *b, uint8_t root[static LEDGER_HASH_LEN],
+                        uint8_t (**out_leaves)[LEDGER_HASH_LEN])
 {
     uint8_t(*leaves)[LEDGER_HASH_LEN] = malloc((b->n_txs + 1) * LEDGER_HASH_LEN);
     if (leaves == NULL)
@@ -79,26 +81,33 @@ static int body_tx_root(const Sealchain__Block *b, uint8_t root[static LEDGER_HA
     for (size_t i = 0; i < b->n_txs; i++)
         ledger_merkle_tx_leaf(b->txs[i].data, b->txs[i].len, leaves[i]);
     int rc = ledger_merkle_root((const uint8_t(*)[LEDGER_HASH_LEN])leaves, b->n_txs, root);
-    free(leaves);
-    return rc;
+    if (rc != 0) {
+        free(leaves);
+        return rc;
+    }
+    *out_leaves = leaves;
+    return 0;
 }
 
 /* tx_count and tx root of the body against the header: a body that does
  * not match its signed header. */
-static int check_body(const Sealchain__Block *b, const struct ledger_header *h, char *errmsg,
-                      size_t errmsg_len)
+static int check_body(const Sealchain__Block *b, const struct ledger_header *h,
+                      uint8_t (**out_leaves)[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
     if (b->n_txs != h->tx_count)
         return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
                            "block %" PRIu64 ": %zu txs, header says %" PRIu32, h->height, b->n_txs,
                            h->tx_count);
     uint8_t root[LEDGER_HASH_LEN];
-    int rc = body_tx_root(b, root);
+    int rc = body_tx_root(b, root, out_leaves);
     if (rc != 0)
         return ledger_errf(rc, errmsg, errmsg_len, "tx root: %s", ledger_strerror(rc));
-    if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0)
+    if (memcmp(root, h->tx_root, LEDGER_HASH_LEN) != 0) {
+        free(*out_leaves);
+        *out_leaves = NULL;
         return ledger_errf(LEDGER_E_BAD_TX_ROOT, errmsg, errmsg_len,
                            "block %" PRIu64 ": tx root mismatch", h->height);
+    }
     return 0;
 }
 
@@ -109,7 +118,7 @@ int ledger__block_open(const uint8_t *block, size_t len, struct ledger__block *o
     int rc = block_decode(block, len, &out->b, &out->hdr);
     if (rc != 0)
         return ledger_errf(rc, errmsg, errmsg_len, "%s", ledger_strerror(rc));
-    if ((rc = check_body(out->b, &out->hdr, errmsg, errmsg_len)) != 0)
+    if ((rc = check_body(out->b, &out->hdr, &out->leaves, errmsg, errmsg_len)) != 0)
         goto err_after_decode;
     rc = ledger_errf(LEDGER_E_NOMEM, errmsg, errmsg_len, "out of memory");
     if ((out->bytes = malloc(len > 0 ? len : 1)) == NULL)
@@ -119,6 +128,7 @@ int ledger__block_open(const uint8_t *block, size_t len, struct ledger__block *o
     out->len = len;
     return 0;
 err_after_decode:
+    free(out->leaves);
     protobuf_c_message_free_unpacked(&out->b->base, NULL);
     memset(out, 0, sizeof(*out));
     return rc;
@@ -134,6 +144,8 @@ void ledger__block_drop_body(struct ledger__block *o)
     if (o->b != NULL)
         protobuf_c_message_free_unpacked(&o->b->base, NULL);
     o->b = NULL;
+    free(o->leaves);
+    o->leaves = NULL;
 }
 
 void ledger__block_keep_header(struct ledger__block *o)

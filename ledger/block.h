@@ -22,6 +22,9 @@ struct ledger__block {
     uint8_t *bytes; /* owned copy of the encoded Block */
     size_t len;
     Sealchain__Block *b; /* owned; NULL once no longer needed (executed) */
+    /* owned, with b: each tx's ledger_merkle_tx_leaf (computed for the tx root;
+     * execution takes them instead of hashing each tx again) */
+    uint8_t (*leaves)[LEDGER_HASH_LEN];
     struct ledger_header hdr;
 };
 

@@ -21,6 +21,8 @@ struct ledger_exec {
      * of a transaction, so the block cannot be built or checked any more. */
     bool broken;
     bool mempool; /* ledger_exec_mempool: signatures known, no block cap */
+    /* ledger_exec_known: for the next run only, borrowed */
+    const uint8_t *known_id, *known_leaf;
     ledger_verified_fn verified;
     void *verified_ctx;
 };
@@ -29,6 +31,12 @@ void ledger_exec_set_verified(struct ledger_exec *ex, ledger_verified_fn fn, voi
 {
     ex->verified = fn;
     ex->verified_ctx = ctx;
+}
+
+void ledger_exec_known(struct ledger_exec *ex, const uint8_t *id, const uint8_t *leaf)
+{
+    ex->known_id = id;
+    ex->known_leaf = leaf;
 }
 
 void ledger_exec_mempool(struct ledger_exec *ex, uint64_t height, uint64_t time_ms)
@@ -262,14 +270,19 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
     if (apply && !ex->mempool && ex->count >= LEDGER_MAX_BLOCK_TXS)
         return ledger__fail(&c, LEDGER_E_TOO_LARGE, "block already holds %d transactions",
                             LEDGER_MAX_BLOCK_TXS);
-    int rc = ledger_tx_open(buf, len, &tx, errmsg, errmsg_len);
+    const uint8_t *known_id = ex->known_id, *known_leaf = ex->known_leaf;
+    ex->known_id = ex->known_leaf = NULL;
+    int rc = ledger_tx_open_known(buf, len, known_id, &tx, errmsg, errmsg_len);
     if (rc != 0)
         return rc;
     uint8_t leaf[LEDGER_HASH_LEN];
     if (apply && ex->mempool) {
         c.sigs_known = true; /* verified at admission (ledger_exec_mempool) */
     } else if (apply) {
-        ledger_merkle_tx_leaf(buf, len, leaf);
+        if (known_leaf != NULL)
+            memcpy(leaf, known_leaf, LEDGER_HASH_LEN);
+        else
+            ledger_merkle_tx_leaf(buf, len, leaf);
         c.sigs_known = ex->verified != NULL && ex->verified(ex->verified_ctx, tx.id, leaf);
     }
     if (out_id != NULL)

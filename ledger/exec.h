@@ -41,6 +41,13 @@ void ledger_exec_free(struct ledger_exec *ex);
 typedef bool (*ledger_verified_fn)(void *ctx, const uint8_t id[LEDGER_HASH_LEN],
                                    const uint8_t leaf[LEDGER_HASH_LEN]);
 
+/* For the next ledger_exec_* call on ex only: the caller computed the tx's id
+ * (ledger_tx_id) and, may be NULL, its leaf (ledger_merkle_tx_leaf) from the
+ * very bytes it passes, and the execution uses them instead of hashing the
+ * tx again (each hash is a pass over the tx, several per tx per node).
+ * Both borrowed until that call returns. */
+void ledger_exec_known(struct ledger_exec *ex, const uint8_t *id, const uint8_t *leaf);
+
 /* Consulted by ledger_exec_tx from now on (fn NULL: verify everything). */
 void ledger_exec_set_verified(struct ledger_exec *ex, ledger_verified_fn fn, void *ctx);
 

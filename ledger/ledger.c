@@ -237,8 +237,8 @@ void ledger_tip_get(const struct ledger *l, struct ledger_tip *out)
 
 /* jobs NULL: a full check (recheck: without signatures); else the split. */
 static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
-                    bool recheck, struct ledger_sigjobs *jobs, uint8_t out_id[LEDGER_HASH_LEN],
-                    char *errmsg, size_t errmsg_len)
+                    bool recheck, struct ledger_sigjobs *jobs, const uint8_t *known_id,
+                    uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
     struct ledger_tip tip;
     ledger_store_tip(l->store, &tip);
@@ -255,6 +255,7 @@ static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t
     if (ex == NULL) {
         rc = LEDGER_E_NOMEM;
     } else {
+        ledger_exec_known(ex, known_id, NULL);
         if (jobs != NULL)
             rc = ledger_exec_collect(ex, tx, tx_len, jobs, out_id, errmsg, errmsg_len);
         else if (recheck)
@@ -270,20 +271,27 @@ static int check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t
 int ledger_check_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                     uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return check_tx(l, tx, tx_len, now_ms, false, NULL, out_id, errmsg, errmsg_len);
+    return check_tx(l, tx, tx_len, now_ms, false, NULL, NULL, out_id, errmsg, errmsg_len);
 }
 
 int ledger_check_tx_split(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                           struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
                           char *errmsg, size_t errmsg_len)
 {
-    return check_tx(l, tx, tx_len, now_ms, false, out_jobs, out_id, errmsg, errmsg_len);
+    return check_tx(l, tx, tx_len, now_ms, false, out_jobs, NULL, out_id, errmsg, errmsg_len);
+}
+
+int ledger_check_tx_split_known(struct ledger *l, const uint8_t *tx, size_t tx_len,
+                                const uint8_t id[LEDGER_HASH_LEN], uint64_t now_ms,
+                                struct ledger_sigjobs *out_jobs, char *errmsg, size_t errmsg_len)
+{
+    return check_tx(l, tx, tx_len, now_ms, false, out_jobs, id, NULL, errmsg, errmsg_len);
 }
 
 int ledger_recheck_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64_t now_ms,
                       uint8_t out_id[LEDGER_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
-    return check_tx(l, tx, tx_len, now_ms, true, NULL, out_id, errmsg, errmsg_len);
+    return check_tx(l, tx, tx_len, now_ms, true, NULL, NULL, out_id, errmsg, errmsg_len);
 }
 
 /* ---- execution ------------------------------------------------------------------- */
@@ -389,6 +397,7 @@ static int execute_txs(struct ledger *l, struct prepared *p, struct ledger__sigb
         return lerr(l, LEDGER_E_NOMEM, "out of memory");
     int rc = 0;
     for (size_t i = 0; i < b->n_txs && rc == 0; i++) {
+        ledger_exec_known(p->ex, NULL, p->blk.leaves != NULL ? p->blk.leaves[i] : NULL);
         rc = sb == NULL ? ledger_exec_tx(p->ex, b->txs[i].data, b->txs[i].len, id, why, sizeof(why))
                         : ledger_exec_tx_deferred(p->ex, b->txs[i].data, b->txs[i].len, jobs, id,
                                                   why, sizeof(why));
@@ -533,6 +542,7 @@ static int build_txs(struct ledger *l, struct prepared *p, const struct ledger_t
     for (i = 0; i < count && *n_inc < LEDGER_MAX_BLOCK_TXS; i++) {
         if (bytes + txs[i].len + 4 > LEDGER_MAX_BLOCK_LEN)
             break;
+        ledger_exec_known(p->ex, txs[i].id, txs[i].leaf);
         int rc = ledger_exec_tx(p->ex, txs[i].data, txs[i].len, NULL, why, sizeof(why));
         if (rc == LEDGER_E_NOMEM || rc == LEDGER_E_STORE)
             return lerr(l, rc, "build block: tx %zu: %s", i, why);

@@ -141,6 +141,12 @@ int ledger_check_tx_split(struct ledger *l, const uint8_t *tx, size_t tx_len, ui
                           struct ledger_sigjobs *out_jobs, uint8_t out_id[LEDGER_HASH_LEN],
                           char *errmsg, size_t errmsg_len);
 
+/* ledger_check_tx_split for a tx whose id the caller computed from these
+ * very bytes (ledger_tx_id): it is not hashed again. */
+int ledger_check_tx_split_known(struct ledger *l, const uint8_t *tx, size_t tx_len,
+                                const uint8_t id[LEDGER_HASH_LEN], uint64_t now_ms,
+                                struct ledger_sigjobs *out_jobs, char *errmsg, size_t errmsg_len);
+
 /* After a block: the same rules for a tx that ledger_check_tx admitted
  * before, without the signature checks (ledger_exec_recheck says why that
  * is sound), so a mempool re-check costs no Ed25519 verifications. */
@@ -151,6 +157,9 @@ int ledger_recheck_tx(struct ledger *l, const uint8_t *tx, size_t tx_len, uint64
 struct ledger_txref {
     const uint8_t *data;
     size_t len;
+    /* Optional (NULL: computed): the tx's id and leaf, computed by the caller
+     * from these very bytes (ledger_exec_known). */
+    const uint8_t *id, *leaf;
 };
 
 /* A candidate tx that ledger_build_block left out, and why. */

@@ -55,8 +55,7 @@ size_t ledger_mempool_count(const struct ledger_mempool *m)
 }
 
 int ledger_mempool_admit(struct ledger_mempool *m, const uint8_t *tx, size_t tx_len,
-                         uint64_t now_ms, uint8_t out_id[LEDGER_HASH_LEN], char *errmsg,
-                         size_t errmsg_len)
+                         const uint8_t *known_id, uint64_t now_ms, char *errmsg, size_t errmsg_len)
 {
     struct ledger_tip tip;
     ledger_store_tip(m->s, &tip);
@@ -69,7 +68,8 @@ int ledger_mempool_admit(struct ledger_mempool *m, const uint8_t *tx, size_t tx_
             snprintf(errmsg, errmsg_len, "%s", ledger_store_errmsg(m->s));
         return rc;
     }
-    rc = ledger_exec_tx(m->ex, tx, tx_len, out_id, errmsg, errmsg_len);
+    ledger_exec_known(m->ex, known_id, NULL);
+    rc = ledger_exec_tx(m->ex, tx, tx_len, NULL, errmsg, errmsg_len);
     ledger_rtxn_end(m->rt);
     m->rt = NULL;
     if (rc == LEDGER_E_NOMEM)

@@ -35,12 +35,12 @@ void ledger_mempool_clear(struct ledger_mempool *m);
 
 /* Checks tx (tx_len bytes, borrowed), whose signatures the caller verified,
  * as a tx of block tip + 1 at now_ms after the waiting ones, and on success
- * adds it to them. out_id (may be NULL) gets its id. Returns 0 or the
+ * adds it to them. known_id (may be NULL): its id, computed by the caller from
+ * these bytes (ledger_exec_known). Returns 0 or the
  * refusal code with the reason in errmsg (may be NULL); LEDGER_E_STORE when
  * state cannot be read; LEDGER_E_NOMEM (the view is then cleared). */
 int ledger_mempool_admit(struct ledger_mempool *m, const uint8_t *tx, size_t tx_len,
-                         uint64_t now_ms, uint8_t out_id[LEDGER_HASH_LEN], char *errmsg,
-                         size_t errmsg_len);
+                         const uint8_t *known_id, uint64_t now_ms, char *errmsg, size_t errmsg_len);
 
 /* Number of transactions in the view. */
 size_t ledger_mempool_count(const struct ledger_mempool *m);

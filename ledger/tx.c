@@ -13,6 +13,12 @@
 int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *errmsg,
                    size_t errmsg_len)
 {
+    return ledger_tx_open_known(buf, len, NULL, tx, errmsg, errmsg_len);
+}
+
+int ledger_tx_open_known(const uint8_t *buf, size_t len, const uint8_t *known_id,
+                         struct ledger_tx *tx, char *errmsg, size_t errmsg_len)
+{
     memset(tx, 0, sizeof(*tx));
     if (len > LEDGER_MAX_TX_LEN)
         return ledger_errf(LEDGER_E_TOO_LARGE, errmsg, errmsg_len,
@@ -36,7 +42,10 @@ int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *e
     }
     tx->env = env;
     tx->signer = env->signer.data;
-    ledger_sha256(env->body.data, env->body.len, tx->id);
+    if (known_id != NULL)
+        memcpy(tx->id, known_id, LEDGER_HASH_LEN);
+    else
+        ledger_sha256(env->body.data, env->body.len, tx->id);
     return 0;
 }
 

@@ -33,6 +33,11 @@ struct ledger_tx {
  * *tx needs no close. Returns 0, LEDGER_E_TOO_LARGE (len > LEDGER_MAX_TX_LEN),
  * LEDGER_E_MALFORMED, LEDGER_E_BAD_FIELD (signer not 32 bytes, signature not
  * 64, empty body) or LEDGER_E_NOMEM; a reason goes to errmsg (may be NULL). */
+/* ledger_tx_open for a tx whose id the caller computed from these very bytes
+ * (ledger_tx_id, or an earlier open): known_id is used instead of hashing the
+ * body again. NULL: as ledger_tx_open. */
+int ledger_tx_open_known(const uint8_t *buf, size_t len, const uint8_t *known_id,
+                         struct ledger_tx *tx, char *errmsg, size_t errmsg_len);
 int ledger_tx_open(const uint8_t *buf, size_t len, struct ledger_tx *tx, char *errmsg,
                    size_t errmsg_len);
 

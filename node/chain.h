@@ -41,6 +41,8 @@ struct node_block_info {
 struct node_txref {
     const uint8_t *data;
     size_t len;
+    /* id and leaf computed from data (ledger_tx_id, ledger_merkle_tx_leaf), or NULL */
+    const uint8_t *id, *leaf;
 };
 
 struct node_chain {
@@ -91,8 +93,8 @@ struct node_chain {
      * verified against that view and adds it (0, or the refusal with the
      * reason in why); pool_clear empties the view before the pool re-admits
      * what it holds, in order, after a block. */
-    int (*pool_admit)(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
-                      size_t why_len);
+    int (*pool_admit)(void *ctx, const uint8_t *tx, size_t len, const uint8_t id[PBFT_DIGEST_SIZE],
+                      uint64_t now_ms, char *why, size_t why_len);
     void (*pool_clear)(void *ctx);
     /* True once the chain failed (fail-stop); errmsg says why (borrowed). */
     bool (*failed)(void *ctx);

@@ -96,7 +96,7 @@ static int build(void *ctx, const struct node_txref *txs, size_t count, uint64_t
     if (refs == NULL)
         return LEDGER_E_NOMEM;
     for (size_t i = 0; i < count; i++)
-        refs[i] = (struct ledger_txref){ txs[i].data, txs[i].len };
+        refs[i] = (struct ledger_txref){ txs[i].data, txs[i].len, txs[i].id, txs[i].leaf };
     size_t refused, used;
     int rc = ledger_build_block(cl->l, refs, count, time_ms, proposer, view, out_block, out_len,
                                 out_digest, NULL, &refused, &used);
@@ -221,11 +221,11 @@ static int check_tx(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, b
     return ledger_check_tx(cl->l, tx, len, now_ms, out_id, why, why_len);
 }
 
-static int pool_admit(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
-                      size_t why_len)
+static int pool_admit(void *ctx, const uint8_t *tx, size_t len, const uint8_t id[PBFT_DIGEST_SIZE],
+                      uint64_t now_ms, char *why, size_t why_len)
 {
     struct node_chain_ledger *cl = ctx;
-    return ledger_mempool_admit(ledger_mempool_get(cl->l), tx, len, now_ms, NULL, why, why_len);
+    return ledger_mempool_admit(ledger_mempool_get(cl->l), tx, len, id, now_ms, why, why_len);
 }
 
 static void pool_clear(void *ctx)

@@ -90,11 +90,11 @@ static int tx_ids(void *ctx, const uint8_t *block, size_t len, uint8_t (**out)[P
     return t->inner.tx_ids(t->inner.ctx, block, len, out, out_n);
 }
 
-static int pool_admit(void *ctx, const uint8_t *tx, size_t len, uint64_t now_ms, char *why,
-                      size_t why_len)
+static int pool_admit(void *ctx, const uint8_t *tx, size_t len, const uint8_t id[PBFT_DIGEST_SIZE],
+                      uint64_t now_ms, char *why, size_t why_len)
 {
     struct node_chain_timed *t = ctx;
-    return t->inner.pool_admit(t->inner.ctx, tx, len, now_ms, why, why_len);
+    return t->inner.pool_admit(t->inner.ctx, tx, len, id, now_ms, why, why_len);
 }
 
 static void pool_clear(void *ctx)

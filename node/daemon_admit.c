@@ -333,8 +333,8 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
      * stack) and wait in the pool packed: 4,096 waiting admissions held
      * 36 MB as struct ledger_sigjobs, a few MB packed. */
     struct ledger_sigjobs jobs;
-    int rc =
-        ledger_check_tx_split(dm->l, tx, len, node__now_ms(), &jobs, NULL, a->why, sizeof a->why);
+    int rc = ledger_check_tx_split_known(dm->l, tx, len, id, node__now_ms(), &jobs, a->why,
+                                         sizeof a->why);
     if (rc == 0 && (a->jobs = ledger_sigjobs_pack(&jobs)) == NULL) {
         rc = LEDGER_E_NOMEM;
         snprintf(a->why, sizeof a->why, "out of memory");

@@ -210,7 +210,7 @@ static void setup_chain(struct ledger *l, struct keys *k)
     if (ledger_txb_org_register(g, k->admin_sk[0], time + 3600000, code, "Bench Org", k->org_pk,
                                 NULL, &tx, &len) != 0)
         die("org tx", LEDGER_E_NOMEM, NULL);
-    run_block(l, k, &(struct ledger_txref){ tx, len }, 1, time, &t);
+    run_block(l, k, &(struct ledger_txref){ .data = tx, .len = len }, 1, time, &t);
     free(tx);
     time = block_time(l);
     struct ledger_txb_seal sp = { .org_id = code,
@@ -220,14 +220,14 @@ static void setup_chain(struct ledger *l, struct keys *k)
     if (ledger_txb_seal_register(g, k->org_sk, time + 3600000, &sp, &tx, &len) != 0)
         die("seal tx", LEDGER_E_NOMEM, NULL);
     ledger_tx_id(tx, len, k->seal_id);
-    run_block(l, k, &(struct ledger_txref){ tx, len }, 1, time, &t);
+    run_block(l, k, &(struct ledger_txref){ .data = tx, .len = len }, 1, time, &t);
     free(tx);
     time = block_time(l);
     struct ledger_txb_grant gp = { .seal_id = k->seal_id, .user_key = k->user_pk };
     if (ledger_txb_grant(g, k->org_sk, time + 3600000, &gp, &tx, &len) != 0)
         die("grant tx", LEDGER_E_NOMEM, NULL);
     ledger_tx_id(tx, len, k->grant_id);
-    run_block(l, k, &(struct ledger_txref){ tx, len }, 1, time, &t);
+    run_block(l, k, &(struct ledger_txref){ .data = tx, .len = len }, 1, time, &t);
     free(tx);
 }
 
@@ -243,7 +243,7 @@ static void make_uses(const struct ledger_genesis *g, const struct keys *k, uint
         if (ledger_txb_use(g, k->user_sk, time + 3600000, k->seal_sk, k->seal_id, k->grant_id, doc,
                            NULL, NULL, &tx, &len) != 0)
             die("use tx", LEDGER_E_NOMEM, NULL);
-        refs[i] = (struct ledger_txref){ tx, len };
+        refs[i] = (struct ledger_txref){ .data = tx, .len = len };
     }
 }
 

@@ -86,7 +86,7 @@ static int teardown(void **state)
 /* Block 1 with the org filing, built by A in view `view` by its primary. */
 static void build(struct fx *f, uint64_t view, uint8_t **out, size_t *out_len)
 {
-    struct ledger_txref ref = { f->tx, f->tx_len };
+    struct ledger_txref ref = { .data = f->tx, .len = f->tx_len };
     uint8_t hash[32];
     size_t refused = 0;
     uint32_t primary = ledger_genesis_primary(&f->c.g, view);
@@ -156,7 +156,7 @@ static void a_backup_refuses_a_header_naming_another_proposer_than_its_views_pri
 static void a_primary_cannot_build_a_block_naming_another_proposer(void **state)
 {
     struct fx *f = *state;
-    struct ledger_txref ref = { f->tx, f->tx_len };
+    struct ledger_txref ref = { .data = f->tx, .len = f->tx_len };
     uint8_t *block, hash[32];
     size_t len;
     assert_int_equal(

@@ -62,7 +62,9 @@ static int admit(struct fx *f, int built, uint8_t *tx, size_t len, uint8_t id[32
 {
     assert_int_equal(built, 0);
     err[0] = '\0';
-    int rc = ledger_mempool_admit(f->m, tx, len, f->now, id, err, 256);
+    if (id != NULL)
+        assert_int_equal(ledger_tx_id(tx, len, id), 0);
+    int rc = ledger_mempool_admit(f->m, tx, len, id, f->now, err, 256);
     free(tx);
     return rc;
 }
@@ -77,7 +79,7 @@ static void two_uses_beyond_a_grants_limit_the_second_is_refused(void **state)
     tst_keypair("limited user", 0, user_pk, user_sk);
     struct ledger_txb_grant p = { .seal_id = f->w.seal_id[1], .user_key = user_pk, .max_uses = 1 };
     assert_int_equal(ledger_txb_grant(g, f->w.admin_sk, f->until, &p, &tx, &len), 0);
-    struct ledger_txref ref = { tx, len };
+    struct ledger_txref ref = { .data = tx, .len = len };
     assert_int_equal(tst_commit(f->l, &f->c, &ref, 1, f->now, NULL, NULL, NULL, NULL, NULL), 0);
     ledger_tx_id(tx, len, grant);
     free(tx);
@@ -98,7 +100,7 @@ static void two_uses_beyond_a_grants_limit_the_second_is_refused(void **state)
     assert_int_equal(ledger_recheck_tx(f->l, second, second_len, f->now, NULL, NULL, 0), 0);
     /* a cleared view forgets the first use */
     ledger_mempool_clear(f->m);
-    assert_int_equal(ledger_mempool_admit(f->m, second, second_len, f->now, NULL, err, 256), 0);
+    assert_int_equal(ledger_mempool_admit(f->m, second, second_len, NULL, f->now, err, 256), 0);
     free(second);
 }
 

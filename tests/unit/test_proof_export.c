@@ -43,7 +43,7 @@ static void ex_block(struct ex *e, uint8_t **txs, size_t *lens, size_t n)
 {
     struct ledger_txref refs[8];
     for (size_t i = 0; i < n; i++)
-        refs[i] = (struct ledger_txref){ txs[i], lens[i] };
+        refs[i] = (struct ledger_txref){ .data = txs[i], .len = lens[i] };
     e->time += 1000;
     size_t refused = 0;
     int rc = tst_commit(e->l, &e->c, refs, n, e->time, &refused, NULL, NULL, NULL, NULL);

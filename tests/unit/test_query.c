@@ -196,7 +196,9 @@ static void usages_by_document_report_status_approvals_and_rejections(void **sta
     use(f, f->w.user_sk, 1, f->w.silent_grant[1], doc, &tx[0], &len[0], id[0]);
     use(f, f->w.user2_sk, 0, f->w.appr_grant, doc, &tx[1], &len[1], id[1]);
     use(f, f->w.user2_sk, 0, f->w.appr_grant, doc, &tx[2], &len[2], id[2]);
-    struct ledger_txref refs[3] = { { tx[0], len[0] }, { tx[1], len[1] }, { tx[2], len[2] } };
+    struct ledger_txref refs[3] = { { .data = tx[0], .len = len[0] },
+                                    { .data = tx[1], .len = len[1] },
+                                    { .data = tx[2], .len = len[2] } };
     uint64_t t = tst_work_time(&f->w);
     f->w.height++;
     commit_txs(f, refs, 3, t);
@@ -212,7 +214,7 @@ static void usages_by_document_report_status_approvals_and_rejections(void **sta
                      0);
     struct ledger_txref vr[4];
     for (int i = 0; i < 4; i++)
-        vr[i] = (struct ledger_txref){ v[i], vl[i] };
+        vr[i] = (struct ledger_txref){ .data = v[i], .len = vl[i] };
     t = tst_work_time(&f->w);
     f->w.height++;
     commit_txs(f, vr, 4, t);
@@ -260,7 +262,7 @@ static void a_pending_use_past_its_window_is_reported_lapsed(void **state)
     size_t len;
     ledger_sha256("late", 4, doc);
     use(f, f->w.user2_sk, 0, f->w.appr_grant, doc, &tx, &len, id);
-    struct ledger_txref ref = { tx, len };
+    struct ledger_txref ref = { .data = tx, .len = len };
     uint64_t t = tst_work_time(&f->w);
     commit_txs(f, &ref, 1, t);
     struct ledger_q_usage u;

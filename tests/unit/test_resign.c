@@ -49,7 +49,7 @@ static void commit_one(struct world *w, uint8_t *tx, size_t len, uint8_t id[32])
     ledger_tip_get(w->l, &tip);
     if (id != NULL)
         assert_int_equal(ledger_tx_id(tx, len, id), 0);
-    struct ledger_txref ref = { tx, len };
+    struct ledger_txref ref = { .data = tx, .len = len };
     size_t refused = 0;
     assert_int_equal(
         tst_commit(w->l, &w->c, &ref, 1, tip.time_ms + 1000, &refused, NULL, NULL, NULL, NULL), 0);

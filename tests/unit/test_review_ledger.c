@@ -75,7 +75,9 @@ verify_reports_a_pending_use_past_its_window_as_lapsed_like_the_usage_query(void
                                    1,       1,       10000 };
     assert_int_equal(ledger_txb_grant(&c.g, admin.sk, vu, &gp, &tx[2], &len[2]), 0);
     assert_int_equal(ledger_tx_id(tx[2], len[2], grant), 0);
-    struct ledger_txref refs[3] = { { tx[0], len[0] }, { tx[1], len[1] }, { tx[2], len[2] } };
+    struct ledger_txref refs[3] = { { .data = tx[0], .len = len[0] },
+                                    { .data = tx[1], .len = len[1] },
+                                    { .data = tx[2], .len = len[2] } };
     assert_int_equal(tst_commit(l, &c, refs, 3, t, NULL, NULL, NULL, NULL, NULL), 0);
     struct ledger_seal_sig s;
     memcpy(s.chain, c.g.hash, 32);
@@ -88,7 +90,7 @@ verify_reports_a_pending_use_past_its_window_as_lapsed_like_the_usage_query(void
                                     s.seal_signature, &use, &use_len),
                      0);
     assert_int_equal(ledger_tx_id(use, use_len, s.usage), 0);
-    refs[0] = (struct ledger_txref){ use, use_len };
+    refs[0] = (struct ledger_txref){ .data = use, .len = use_len };
     assert_int_equal(tst_commit(l, &c, refs, 1, t + 1000, NULL, NULL, NULL, NULL, NULL), 0);
     /* A minute later, nothing has touched the grant: the use has lapsed. */
     assert_int_equal(tst_commit(l, &c, NULL, 0, t + 61000, NULL, NULL, NULL, NULL, NULL), 0);

@@ -314,7 +314,9 @@ static void build_block_skips_refused_txs_and_reports_why(void **state)
     uint64_t t = tst_work_time(&f->w);
     tst_work_next(&f->w, 0); /* block 1: the org registration */
     static const uint8_t junk[] = { 0x0a, 0x05, 0x01 };
-    struct ledger_txref c[3] = { f->w.refs[0], f->w.refs[0], { junk, sizeof(junk) } };
+    struct ledger_txref c[3] = { f->w.refs[0],
+                                 f->w.refs[0],
+                                 { .data = junk, .len = sizeof(junk) } };
     struct ledger_refusal ref[3];
     size_t n_ref, used, len;
     uint8_t *block, hash[LEDGER_HASH_LEN];

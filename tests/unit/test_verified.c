@@ -71,7 +71,7 @@ static void a_block_skips_only_the_signatures_this_node_verified(void **state)
     ledger_merkle_tx_leaf(tx, len, og.leaf);
 
     /* Without the oracle the primary refuses the forged signature. */
-    struct ledger_txref ref = { bad, bad_len };
+    struct ledger_txref ref = { .data = bad, .len = bad_len };
     uint8_t *block, hash[LEDGER_HASH_LEN];
     size_t block_len, refused = 0, used = 0;
     struct ledger_refusal why[1];

@@ -391,7 +391,9 @@ static void verify_over_a_store_reads_its_tip_and_committed_state(void **state)
     struct ledger_txb_grant gp = { seal_id, user.pk, 0, 0, NULL, 0, 0, 0 };
     assert_int_equal(ledger_txb_grant(&c.g, admin.sk, vu, &gp, &tx[2], &len[2]), 0);
     assert_int_equal(ledger_tx_id(tx[2], len[2], grant), 0);
-    struct ledger_txref refs[3] = { { tx[0], len[0] }, { tx[1], len[1] }, { tx[2], len[2] } };
+    struct ledger_txref refs[3] = { { .data = tx[0], .len = len[0] },
+                                    { .data = tx[1], .len = len[1] },
+                                    { .data = tx[2], .len = len[2] } };
     assert_int_equal(tst_commit(l, &c, refs, 3, t, NULL, NULL, NULL, NULL, NULL), 0);
     struct ledger_seal_sig s;
     memcpy(s.chain, c.g.hash, 32);
@@ -404,7 +406,7 @@ static void verify_over_a_store_reads_its_tip_and_committed_state(void **state)
                                     s.seal_signature, &use, &use_len),
                      0);
     assert_int_equal(ledger_tx_id(use, use_len, s.usage), 0);
-    refs[0] = (struct ledger_txref){ use, use_len };
+    refs[0] = (struct ledger_txref){ .data = use, .len = use_len };
     assert_int_equal(tst_commit(l, &c, refs, 1, t + 1000, NULL, NULL, NULL, NULL, NULL), 0);
     uint8_t *file;
     size_t file_len;

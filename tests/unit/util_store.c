@@ -181,7 +181,7 @@ static void add_tx(struct tst_work *w, int rc, uint8_t **txp, size_t *lenp)
     assert_true(w->n_tx < TST_WORK_MAX_TXS);
     w->tx[w->n_tx] = tx;
     w->tx_len[w->n_tx] = len;
-    w->refs[w->n_tx] = (struct ledger_txref){ tx, len };
+    w->refs[w->n_tx] = (struct ledger_txref){ .data = tx, .len = len };
     w->n_tx++;
 }
 
