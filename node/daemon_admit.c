@@ -137,14 +137,15 @@ struct admit {
 };
 
 /* Replies to an API submit once its tx is held: committed already (a lone
- * validator commits inside admission), pending, or a waiter. */
-static void submit_held(struct daemon *dm, struct admit *a, uint64_t now)
+ * validator commits inside admission; tip_moved says the tip moved since the
+ * tx was held, else it cannot be on chain), pending, or a waiter. */
+static void submit_held(struct daemon *dm, struct admit *a, uint64_t now, bool tip_moved)
 {
     uint64_t height;
     uint32_t index;
     struct ledger_rtxn *r;
     bool on_chain = false;
-    if (ledger_rtxn_begin(ledger_store_get(dm->l), &r) == 0) {
+    if (tip_moved && ledger_rtxn_begin(ledger_store_get(dm->l), &r) == 0) {
         on_chain = ledger_rtxn_tx_location(r, a->id, &height, &index) == 0;
         ledger_rtxn_end(r);
     }
@@ -230,10 +231,12 @@ static void admit_done(uv_work_t *w, int status)
     }
     uint64_t now = node__now_ms();
     int rc = a->rc;
+    struct ledger_tip before = { .height = 0 }, after;
     if (rc == 0) {
         /* Timed from admission; a lone validator commits inside admit. */
         if (a->from_api)
             node_stats_submitted(dm->stats, a->id, node__mono_ms());
+        ledger_tip_get(dm->l, &before);
         rc = node_driver_admit_checked(dm->d, a->tx, a->len, a->id, a->checked_height, now, a->why,
                                        sizeof a->why);
         if (rc == LEDGER_E_FATAL) {
@@ -249,8 +252,9 @@ static void admit_done(uv_work_t *w, int status)
     if (a->from_api) {
         if (rc != 0 && !node_driver_holds(dm->d, a->id))
             node_stats_forget(dm->stats, a->id);
+        ledger_tip_get(dm->l, &after);
         if (rc == 0)
-            submit_held(dm, a, now);
+            submit_held(dm, a, now, after.height != before.height);
         else
             node__reply_submit(dm, a->client, a->req, a->id, "rejected", 0,
                                SEALCHAIN__API_OUTCOME__API_OUTCOME_REFUSED, rc, a->why);
@@ -285,7 +289,7 @@ int node__admit_start(struct daemon *dm, const uint8_t *tx, size_t len, bool fro
                 .from_api = true, .wait = wait, .client = client, .req = req, .wait_ms = wait_ms
             };
             memcpy(held.id, id, LEDGER_HASH_LEN);
-            submit_held(dm, &held, node__now_ms());
+            submit_held(dm, &held, node__now_ms(), true);
         }
         return 0;
     }
