@@ -53,9 +53,12 @@ void node_config_defaults(struct node_config *out)
     /* How long a primary waits after the first pending transaction for
      * others to batch with it: keeps `sealctl ... --wait` under a second. */
     out->block_max_wait_ms = 200;
-    /* Twenty full blocks of backlog. */
-    out->mempool_max_txs = 20000;
-    /* 20,000 typical transactions are ~8 MiB; 32 MiB bounds memory when a
+    /* Ten full blocks of backlog, ~3 s of the 4-node bench's saturation
+     * rate. Memory grows with it twice: the pool holds the transactions
+     * (~450 bytes each) and the mempool's view their writes (~600 bytes
+     * each, until its next rebuild): 20,000 put a node at 60-64 MB. */
+    out->mempool_max_txs = 10000;
+    /* 10,000 typical transactions are ~4 MiB; 32 MiB bounds memory when a
      * flood sends only maximum-size (4 KiB) ones. */
     out->mempool_max_bytes = 32u << 20;
 }

@@ -32,9 +32,9 @@
  */
 
 /* Mempool bounds (defaults): a node holds at most this many admitted
- * transactions, and this many bytes of them: 20 blocks of the default size,
- * and at 4 KiB per tx at most 80 MiB. */
-#define NODE_MEMPOOL_MAX       20000
+ * transactions, and this many bytes of them: 10 blocks of the default size
+ * (node/config.c says why not more). */
+#define NODE_MEMPOOL_MAX       10000
 #define NODE_MEMPOOL_MAX_BYTES (32u << 20)
 /* Block time may differ from a backup's clock by at most this (DESIGN §3 Δ). */
 #define NODE_DEFAULT_CLOCK_SKEW_MS 10000

@@ -33,7 +33,7 @@
  */
 
 /* Submitted transactions whose latency is tracked at once (above the
- * mempool's default bound of 20,000; each entry is 48 bytes). Beyond it a
+ * mempool's default bound of 10,000; each entry is 48 bytes). Beyond it a
  * submit goes untimed. */
 #define NODE_STATS_TRACKED_MAX 24576
 /* A tracked submit still uncommitted after this long is forgotten. */

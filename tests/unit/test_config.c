@@ -74,7 +74,7 @@ static void a_valid_config_resolves_paths_and_takes_defaults(void **state)
     assert_true(c->request_timeout_ms == d->request_timeout_ms);
     assert_true(c->view_change_timeout_ms == 2000 && c->view_change_max_ms == 30000);
     assert_true(c->clock_skew_ms == 10000 && c->block_max_txs == 1000);
-    assert_true(c->block_max_bytes == d->block_max_bytes && c->mempool_max_txs == 20000);
+    assert_true(c->block_max_bytes == d->block_max_bytes && c->mempool_max_txs == 10000);
     /* absolute paths are kept; every optional key can be set */
     char *t = edit(VALID, "data_dir = data\n",
                    "data_dir = /var/lib/sealchain\nlog_level = debug\nmetrics_listen = "
