@@ -42,7 +42,15 @@ void ledger_mempool_clear(struct ledger_mempool *m);
 int ledger_mempool_admit(struct ledger_mempool *m, const uint8_t *tx, size_t tx_len,
                          const uint8_t *known_id, uint64_t now_ms, char *errmsg, size_t errmsg_len);
 
-/* Number of transactions in the view. */
+/* After a block: forgets the writes whose last writer is one of the n ids
+ * (included by the block, so committed state holds them now), so the view
+ * keeps only what still waits and reads the rest from committed state. A
+ * write a later waiting transaction made over one of theirs stays. Returns 0,
+ * or LEDGER_E_NOMEM (the view is then cleared). */
+int ledger_mempool_forget(struct ledger_mempool *m, const uint8_t (*ids)[LEDGER_HASH_LEN],
+                          size_t n);
+
+/* Number of transactions in the view (admitted and not forgotten). */
 size_t ledger_mempool_count(const struct ledger_mempool *m);
 
 #endif

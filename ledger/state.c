@@ -15,6 +15,7 @@ struct entry {
     uint8_t *val;
     size_t val_len;
     uint64_t hash;
+    uint32_t writer; /* ledger_overlay_set_writer at the last put */
 };
 
 struct ledger_overlay {
@@ -22,6 +23,7 @@ struct ledger_overlay {
     struct entry *slots;
     size_t cap; /* power of two */
     size_t count;
+    uint32_t writer;
 };
 
 #define INITIAL_CAP 64
@@ -140,12 +142,44 @@ int ledger_overlay_put(struct ledger_overlay *ov, const uint8_t *key, size_t key
     }
     e->val = v;
     e->val_len = val_len;
+    e->writer = ov->writer;
     return 0;
 }
 
 size_t ledger_overlay_count(const struct ledger_overlay *ov)
 {
     return ov->count;
+}
+
+void ledger_overlay_set_writer(struct ledger_overlay *ov, uint32_t writer)
+{
+    ov->writer = writer;
+}
+
+int ledger_overlay_forget(struct ledger_overlay *ov, bool (*gone)(void *ctx, uint32_t writer),
+                          void *ctx)
+{
+    /* Linear probing has no cheap delete: the survivors go to a fresh table. */
+    struct entry *slots = calloc(ov->cap, sizeof(*slots));
+    if (slots == NULL)
+        return LEDGER_E_NOMEM;
+    struct entry *old = ov->slots;
+    ov->slots = slots;
+    ov->count = 0;
+    for (size_t i = 0; i < ov->cap; i++) {
+        struct entry *e = &old[i];
+        if (e->key == NULL)
+            continue;
+        if (gone(ctx, e->writer)) {
+            free(e->key);
+            free(e->val);
+            continue;
+        }
+        *find(ov, e->key, e->key_len, e->hash) = *e;
+        ov->count++;
+    }
+    free(old);
+    return 0;
 }
 
 /* memcmp order, the shorter first on a common prefix: LMDB's default order. */

@@ -78,6 +78,16 @@ int ledger_overlay_put(struct ledger_overlay *ov, const uint8_t *key, size_t key
 /* Number of distinct keys written. */
 size_t ledger_overlay_count(const struct ledger_overlay *ov);
 
+/* Tags every later put with writer (0 until set), so that the writes whose
+ * last writer is gone can be forgotten (the mempool's view, ledger/mempool.h). */
+void ledger_overlay_set_writer(struct ledger_overlay *ov, uint32_t writer);
+
+/* Drops every write whose last writer gone(ctx, writer) says is gone; reads
+ * of those keys go to the base again. Returns 0 or LEDGER_E_NOMEM (then
+ * nothing is dropped). */
+int ledger_overlay_forget(struct ledger_overlay *ov, bool (*gone)(void *ctx, uint32_t writer),
+                          void *ctx);
+
 /* Calls fn for every write in ascending key order (memcmp order, shorter
  * first on a common prefix). Stops and returns fn's result if non-zero.
  * Pointers are borrowed for the duration of the call. */

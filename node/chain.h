@@ -96,6 +96,9 @@ struct node_chain {
     int (*pool_admit)(void *ctx, const uint8_t *tx, size_t len, const uint8_t id[PBFT_DIGEST_SIZE],
                       uint64_t now_ms, char *why, size_t why_len);
     void (*pool_clear)(void *ctx);
+    /* Optional, with pool_admit: after a block, its ids leave the view
+     * (ledger_mempool_forget), which then holds only what still waits. */
+    void (*pool_forget)(void *ctx, const uint8_t (*ids)[PBFT_DIGEST_SIZE], size_t n);
     /* True once the chain failed (fail-stop); errmsg says why (borrowed). */
     bool (*failed)(void *ctx);
     const char *(*errmsg)(void *ctx);

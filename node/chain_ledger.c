@@ -228,6 +228,12 @@ static int pool_admit(void *ctx, const uint8_t *tx, size_t len, const uint8_t id
     return ledger_mempool_admit(ledger_mempool_get(cl->l), tx, len, id, now_ms, why, why_len);
 }
 
+static void pool_forget(void *ctx, const uint8_t (*ids)[PBFT_DIGEST_SIZE], size_t n)
+{
+    struct node_chain_ledger *cl = ctx;
+    (void)ledger_mempool_forget(ledger_mempool_get(cl->l), ids, n); /* NOMEM clears it */
+}
+
 static void pool_clear(void *ctx)
 {
     struct node_chain_ledger *cl = ctx;
@@ -263,6 +269,7 @@ void node_chain_ledger_init(struct node_chain_ledger *cl, struct node_chain *out
         .tx_ids = tx_ids,
         .pool_admit = pool_admit,
         .pool_clear = pool_clear,
+        .pool_forget = pool_forget,
         .failed = failed,
         .errmsg = errmsg,
     };

@@ -4,7 +4,7 @@
 /* Every call of the table is forwarded: a member added to struct node_chain
  * must be added here too (a NULL one would be a call through NULL). */
 _Static_assert(sizeof(struct node_chain) ==
-                   sizeof(void *) + sizeof(struct pbft_crypto) + 14 * sizeof(void (*)(void)),
+                   sizeof(void *) + sizeof(struct pbft_crypto) + 15 * sizeof(void (*)(void)),
                "struct node_chain changed: forward the new member in node/chain_timed.c");
 
 static int block_info(void *ctx, const uint8_t *block, size_t len, struct node_block_info *out)
@@ -97,6 +97,12 @@ static int pool_admit(void *ctx, const uint8_t *tx, size_t len, const uint8_t id
     return t->inner.pool_admit(t->inner.ctx, tx, len, id, now_ms, why, why_len);
 }
 
+static void pool_forget(void *ctx, const uint8_t (*ids)[PBFT_DIGEST_SIZE], size_t n)
+{
+    struct node_chain_timed *t = ctx;
+    t->inner.pool_forget(t->inner.ctx, ids, n);
+}
+
 static void pool_clear(void *ctx)
 {
     struct node_chain_timed *t = ctx;
@@ -134,6 +140,7 @@ void node_chain_timed_init(struct node_chain_timed *t, const struct node_chain *
         .tx_ids = inner->tx_ids != NULL ? tx_ids : NULL, /* optional */
         .pool_admit = inner->pool_admit != NULL ? pool_admit : NULL,
         .pool_clear = inner->pool_clear != NULL ? pool_clear : NULL,
+        .pool_forget = inner->pool_forget != NULL ? pool_forget : NULL,
         .failed = failed,
         .errmsg = errmsg,
     };

@@ -104,6 +104,46 @@ static void two_uses_beyond_a_grants_limit_the_second_is_refused(void **state)
     free(second);
 }
 
+/* After a block the view forgets the transactions it included (memory held
+ * only by what still waits) without forgetting their effect: committed state
+ * holds it now, so a use beyond the grant's limit is still refused. */
+static void a_use_the_block_included_is_forgotten_but_its_effect_stays(void **state)
+{
+    struct fx *f = *state;
+    const struct ledger_genesis *g = &f->c.g;
+    uint8_t user_pk[32], user_sk[64], grant[32], doc[32] = { 1 }, id[32], *tx;
+    size_t len;
+    char err[256];
+    tst_keypair("limited user", 0, user_pk, user_sk);
+    struct ledger_txb_grant p = { .seal_id = f->w.seal_id[1], .user_key = user_pk, .max_uses = 1 };
+    assert_int_equal(ledger_txb_grant(g, f->w.admin_sk, f->until, &p, &tx, &len), 0);
+    struct ledger_txref ref = { .data = tx, .len = len };
+    assert_int_equal(tst_commit(f->l, &f->c, &ref, 1, f->now, NULL, NULL, NULL, NULL, NULL), 0);
+    ledger_tx_id(tx, len, grant);
+    free(tx);
+    f->now += 1000;
+    assert_int_equal(ledger_txb_use(g, user_sk, f->until, f->w.seal_sk[1], f->w.seal_id[1], grant,
+                                    doc, NULL, NULL, &tx, &len),
+                     0);
+    uint8_t *first = tx;
+    size_t first_len = len;
+    assert_int_equal(ledger_tx_id(first, first_len, id), 0);
+    assert_int_equal(ledger_mempool_admit(f->m, first, first_len, id, f->now, err, 256), 0);
+    assert_int_equal(ledger_mempool_count(f->m), 1);
+    /* the block includes it; the view forgets it */
+    struct ledger_txref fr = { .data = first, .len = first_len };
+    assert_int_equal(tst_commit(f->l, &f->c, &fr, 1, f->now, NULL, NULL, NULL, NULL, NULL), 0);
+    const uint8_t(*ids)[LEDGER_HASH_LEN] = (const uint8_t(*)[LEDGER_HASH_LEN])id;
+    assert_int_equal(ledger_mempool_forget(f->m, ids, 1), 0);
+    assert_int_equal(ledger_mempool_count(f->m), 0);
+    free(first);
+    doc[0] = 2;
+    f->now += 1000;
+    int rc = ledger_txb_use(g, user_sk, f->until, f->w.seal_sk[1], f->w.seal_id[1], grant, doc,
+                            NULL, NULL, &tx, &len);
+    assert_int_equal(admit(f, rc, tx, len, NULL, err), LEDGER_E_GRANT_USED_UP);
+}
+
 static void a_grant_after_a_destroy_waiting_is_refused(void **state)
 {
     struct fx *f = *state;
@@ -150,6 +190,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(two_uses_beyond_a_grants_limit_the_second_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_use_the_block_included_is_forgotten_but_its_effect_stays,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_grant_after_a_destroy_waiting_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(two_registrations_of_one_seal_key_the_second_is_refused,

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,50 @@ static void reads_see_own_writes_then_the_base(void **state)
     ledger_overlay_free(ov);
     tfx_mem_free(m);
     ledger_overlay_free(NULL);
+}
+
+static bool writer_is_1(void *ctx, uint32_t writer)
+{
+    (void)ctx;
+    return writer == 1;
+}
+
+/* The mempool's view forgets what a block included: writes whose last writer
+ * left go back to the base; one a later writer overwrote stays. */
+static void forgotten_writers_fall_back_to_the_base_later_writes_stay(void **state)
+{
+    (void)state;
+    struct tfx_mem *m = tfx_mem_new();
+    struct ledger_overlay *base_ov = ledger_overlay_new(NULL);
+    put_s(base_ov, "k1", "base1");
+    tfx_mem_commit(m, base_ov);
+    ledger_overlay_free(base_ov);
+    struct ledger_overlay *ov = ledger_overlay_new(tfx_mem_base(m));
+    ledger_overlay_set_writer(ov, 1);
+    put_s(ov, "k1", "one");
+    put_s(ov, "k2", "one");
+    put_s(ov, "k3", "one");
+    ledger_overlay_set_writer(ov, 2);
+    put_s(ov, "k3", "two");
+    put_s(ov, "k4", "two");
+    for (int i = 0; i < 200; i++) { /* enough to have grown the table */
+        char k[16];
+        snprintf(k, sizeof k, "w2-%d", i);
+        put_s(ov, k, "two");
+    }
+    assert_int_equal(ledger_overlay_forget(ov, writer_is_1, NULL), 0);
+    assert_int_equal(ledger_overlay_count(ov), 202);
+    const uint8_t *v;
+    size_t n;
+    assert_int_equal(ledger_overlay_get(ov, (const uint8_t *)"k1", 2, &v, &n), 0);
+    assert_memory_equal(v, "base1", 5);
+    assert_int_equal(ledger_overlay_get(ov, (const uint8_t *)"k2", 2, &v, &n), LEDGER_E_NOT_FOUND);
+    assert_int_equal(ledger_overlay_get(ov, (const uint8_t *)"k3", 2, &v, &n), 0);
+    assert_memory_equal(v, "two", 3);
+    assert_int_equal(ledger_overlay_get(ov, (const uint8_t *)"w2-199", 6, &v, &n), 0);
+    assert_memory_equal(v, "two", 3);
+    ledger_overlay_free(ov);
+    tfx_mem_free(m);
 }
 
 struct seen {
@@ -274,6 +319,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_see_own_writes_then_the_base),
+        cmocka_unit_test(forgotten_writers_fall_back_to_the_base_later_writes_stay),
         cmocka_unit_test(iteration_is_in_memcmp_order_shorter_first),
         cmocka_unit_test(many_writes_survive_growth),
         cmocka_unit_test(digest_is_sha256_of_length_prefixed_sorted_writes),
