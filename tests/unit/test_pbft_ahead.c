@@ -54,9 +54,8 @@ static void send_pp_as(struct fx *x, unsigned sender, unsigned key, uint64_t h, 
     struct pbft_crypto c = { .ctx = &k, .sign = fx_sign, .verify = fx_verify };
     size_t cap = pbft_msg_max_size(x->n, b->len), len = 0;
     uint8_t *out = malloc(cap);
-    assert_int_equal(pbft_msg_preprepare_encode(&c, sender, h, v, digest, b->bytes, b->len, out,
-                                                cap, &len),
-                     0);
+    assert_int_equal(
+        pbft_msg_preprepare_encode(&c, sender, h, v, digest, b->bytes, b->len, out, cap, &len), 0);
     hand(x, sender, out, len);
 }
 
@@ -156,8 +155,8 @@ static void a_primary_filling_the_window_with_full_blocks_is_held_to_two_blocks(
  * a block of a later view for the next height, must not push out the PRE-PREPARE of the
  * primary of the victim's view, which is the one the victim can use when it gets there.
  */
-static void a_replica_that_is_primary_only_of_a_later_view_cannot_crowd_out_the_primary(
-    void **state)
+static void
+a_replica_that_is_primary_only_of_a_later_view_cannot_crowd_out_the_primary(void **state)
 {
     (void)state;
     const size_t max = 4096;
@@ -341,19 +340,19 @@ static void an_equivocating_primarys_block_does_not_commit_on_votes_for_another(
  * whose signature is another replica's, and one on the wrong link are never kept; the victim
  * has nothing to validate once it gets to that height.
  */
-static void pre_prepares_for_a_later_height_from_a_non_primary_or_a_wrong_block_are_not_kept(
-    void **state)
+static void
+pre_prepares_for_a_later_height_from_a_non_primary_or_a_wrong_block_are_not_kept(void **state)
 {
     (void)state;
     struct fx *x = victim_cluster(0);
     struct blk b, other;
     blk_make(&b, 2, 0, 0, 0);
     blk_make(&other, 2, 0, 5, 0);
-    send_pp(x, 1, 2, 0, &b);                      /* 1 is not the primary of view 0 */
-    send_pp(x, 2, 2, 4, &b);                      /* nor is 2 of view 4 */
-    send_pp_as(x, 0, 0, 2, 0, other.digest, &b);  /* b's payload, other's digest */
-    send_pp_as(x, 0, 1, 2, 0, b.digest, &b);      /* signed by 1 */
-    struct fx_key k = { .self = 0 };              /* 0's genuine message on 2's link */
+    send_pp(x, 1, 2, 0, &b);                     /* 1 is not the primary of view 0 */
+    send_pp(x, 2, 2, 4, &b);                     /* nor is 2 of view 4 */
+    send_pp_as(x, 0, 0, 2, 0, other.digest, &b); /* b's payload, other's digest */
+    send_pp_as(x, 0, 1, 2, 0, b.digest, &b);     /* signed by 1 */
+    struct fx_key k = { .self = 0 };             /* 0's genuine message on 2's link */
     struct pbft_crypto c = { .ctx = &k, .sign = fx_sign };
     size_t cap = pbft_msg_max_size(x->n, b.len), len = 0;
     uint8_t *out = malloc(cap);
@@ -447,8 +446,7 @@ static void assert_agree(struct fx *x)
             uint64_t top = x->nodes[i].committed < x->nodes[j].committed ? x->nodes[i].committed
                                                                          : x->nodes[j].committed;
             for (uint64_t h = 1; h <= top; h++) {
-                assert_memory_equal(x->nodes[i].chain[h], x->nodes[j].chain[h],
-                                    PBFT_DIGEST_SIZE);
+                assert_memory_equal(x->nodes[i].chain[h], x->nodes[j].chain[h], PBFT_DIGEST_SIZE);
             }
         }
     }
@@ -515,8 +513,7 @@ int main(void)
         cmocka_unit_test(an_equivocating_primarys_block_does_not_commit_on_votes_for_another),
         cmocka_unit_test(
             pre_prepares_for_a_later_height_from_a_non_primary_or_a_wrong_block_are_not_kept),
-        cmocka_unit_test(
-            state_kept_for_heights_a_sync_passed_is_never_used_sixteen_heights_later),
+        cmocka_unit_test(state_kept_for_heights_a_sync_passed_is_never_used_sixteen_heights_later),
         cmocka_unit_test(no_two_replicas_commit_different_blocks_under_every_window_attack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
