@@ -328,6 +328,7 @@ static void an_equivocating_primarys_block_does_not_commit_on_votes_for_another(
     assert_int_equal(x->nodes[VICTIM].committed, 1);
     assert_true(x->nodes[VICTIM].behind);
     assert_int_equal(x->nodes[VICTIM].behind_height, 2);
+    assert_int_equal(x->nodes[VICTIM].last_err, 0); /* its chain was never handed A for B */
     /* Nor do A's own COMMITs from a minority change it. */
     send_commit(x, 0, 2, 1, a.digest);
     assert_int_equal(x->nodes[VICTIM].committed, 1);
