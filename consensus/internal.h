@@ -117,7 +117,10 @@ struct pbft {
      * heights behind hears the others' messages for heights it has not reached:
      * once it gets there (by commit or sync) it takes them up and commits on
      * their certificate at once, instead of fetching every block by sync while
-     * the chain moves on. Slot height % PBFT_AHEAD; volatile.
+     * the chain moves on. Slot height % PBFT_AHEAD; volatile. Per height one
+     * PRE-PREPARE: the one of our view, else the highest view (up to
+     * PBFT_VIEW_WINDOW above ours); within the byte budget, one of our view
+     * evicts those of other views (every replica is the primary of some view).
      */
     struct pbft__ahead ahead[PBFT_AHEAD];
     size_t ahead_bytes; /* kept PRE-PREPARE payloads, at most 2 x max_payload */

@@ -105,6 +105,15 @@ void pbft_get_stats(const struct pbft *r, struct pbft_stats *out)
     out->view = r->view;
     out->height = r->height;
     out->status = r->status;
+    out->ahead_preprepares = out->ahead_bytes = out->ahead_commits = 0;
+    for (unsigned i = 0; i < PBFT_AHEAD; i++) {
+        const struct pbft__ahead *a = &r->ahead[i]; /* what is held, passed heights too */
+        out->ahead_preprepares += a->pp_set ? 1 : 0;
+        out->ahead_bytes += a->pp_set ? a->len : 0;
+        for (unsigned j = 0; j < r->n; j++) {
+            out->ahead_commits += a->commits[j].has ? 1 : 0;
+        }
+    }
 }
 
 void pbft__trace(struct pbft *r, const char *fmt, ...)

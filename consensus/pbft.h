@@ -481,6 +481,13 @@ struct pbft_stats {
     uint64_t view_changes;
     uint64_t committed;
     uint64_t dropped_malformed, dropped_bad_sig, dropped_window, dropped_duplicate;
+    /*
+     * What is held now for the heights above the one in flight (the log window, at most 16
+     * heights): PRE-PREPAREs and their payload bytes (at most 2 x max_payload together), and
+     * COMMITs (at most one per sender and height). Gauges, not counters; node_driver_stats
+     * passes them on unchanged.
+     */
+    uint64_t ahead_preprepares, ahead_bytes, ahead_commits;
 };
 
 /* Copies the replica's counters into *out. */

@@ -212,33 +212,88 @@ static struct pbft__ahead *ahead_slot(struct pbft *r, uint64_t h)
     return a;
 }
 
-/* Keeps a PRE-PREPARE for a height in the window (signature checked) from the primary of its
- * view: the first one per (height, view), a higher view replacing a lower one. */
-static void keep_ahead_pp(struct pbft *r, const struct pbft__msg *m)
+/*
+ * Which of two PRE-PREPAREs for one height the window keeps: the one of our view (the only one
+ * pbft__recv_preprepare takes up when we get there), else the higher view. Every replica is
+ * the primary of some view above ours: a faulty one must not push out our primary's block
+ * with one of a view nobody is in, or fill the budget with such blocks.
+ */
+static bool ahead_view_beats(const struct pbft *r, uint64_t view, uint64_t kept)
+{
+    return kept < r->view || (kept != r->view && (view == r->view || view > kept));
+}
+
+/* Payload bytes kept for views other than ours: what a PRE-PREPARE of our view may evict. */
+static size_t ahead_evictable(const struct pbft *r, uint64_t height)
+{
+    size_t bytes = 0;
+    for (unsigned i = 0; i < PBFT_AHEAD; i++) {
+        const struct pbft__ahead *a = &r->ahead[i];
+        if (a->pp_set && a->height != height && (a->height <= r->height || a->view != r->view)) {
+            bytes += a->len;
+        }
+    }
+    return bytes;
+}
+
+/*
+ * True when a PRE-PREPARE for a later height would be kept if its signature and block check
+ * out: in the window, from the primary of a view from ours to PBFT_VIEW_WINDOW above, beating
+ * the one kept for its height, and within the budget. Checked before the signature, so a
+ * replayed copy costs no verification.
+ */
+static bool ahead_pp_wanted(const struct pbft *r, const struct pbft__msg *m)
 {
     if (m->height <= r->height || m->height - r->height > PBFT_AHEAD || m->view < r->view ||
-        m->sender != pbft__primary(r, m->view)) {
-        return;
+        m->view - r->view > PBFT_VIEW_WINDOW || m->sender != pbft__primary(r, m->view)) {
+        return false;
     }
-    struct pbft__ahead *a = &r->ahead[m->height % PBFT_AHEAD];
-    if (a->height == m->height && a->pp_set && a->view >= m->view) {
-        return; /* a retransmission, or the primary equivocates: keep the first */
+    const struct pbft__ahead *a = &r->ahead[m->height % PBFT_AHEAD];
+    bool same = a->height == m->height && a->pp_set;
+    if (same && !ahead_view_beats(r, m->view, a->view)) {
+        return false; /* a retransmission, or the primary equivocates: keep the first */
     }
-    size_t held = a->height == m->height && a->pp_set ? a->len : 0;
     /* At most two blocks' worth parked for later: a faulty primary's blocks for every
      * height of the window must not cost PBFT_AHEAD x max_payload. */
-    if (r->ahead_bytes - held + m->payload_len > 2 * r->cfg.max_payload ||
-        !pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
+    size_t free_bytes = same ? a->len : 0;
+    if (m->view == r->view) {
+        free_bytes += ahead_evictable(r, m->height);
+    }
+    return r->ahead_bytes - free_bytes + m->payload_len <= 2 * r->cfg.max_payload;
+}
+
+/* Keeps a PRE-PREPARE that ahead_pp_wanted, signature checked, evicting blocks of other views
+ * kept for other heights as far as the budget needs. */
+static void keep_ahead_pp(struct pbft *r, const struct pbft__msg *m)
+{
+    if (!pbft__block_ok(r, m->digest, m->payload, m->payload_len)) {
         return;
     }
     uint8_t *copy = pbft__dup(m->payload, m->payload_len);
     if (copy == NULL) {
         return; /* the primary's retransmission or sync brings it again */
     }
-    a = ahead_slot(r, m->height);
+    struct pbft__ahead *a = ahead_slot(r, m->height);
     if (a->pp_set) {
         r->ahead_bytes -= a->len;
         free(a->payload);
+        a->payload = NULL;
+        a->pp_set = false;
+    }
+    for (unsigned i = 0; i < PBFT_AHEAD && r->ahead_bytes + m->payload_len > 2 * r->cfg.max_payload;
+         i++) {
+        struct pbft__ahead *o = &r->ahead[i];
+        if (o->pp_set && o != a && (o->height <= r->height || o->view != r->view)) {
+            r->ahead_bytes -= o->len;
+            free(o->payload);
+            o->payload = NULL;
+            o->pp_set = false;
+            o->len = 0;
+        }
+    }
+    if (r->ahead_bytes + m->payload_len > 2 * r->cfg.max_payload) {
+        free(copy); /* ahead_pp_wanted said it fits: not reached */
+        return;
     }
     a->pp_set = true;
     a->sender = m->sender;
@@ -328,9 +383,15 @@ void pbft__take_ahead(struct pbft *r)
 void pbft__recv_preprepare(struct pbft *r, const struct pbft__msg *m)
 {
     if (m->height > r->height) {
-        if (sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
+        /* Worth a signature check only when it would be kept or raises what is known of its
+         * sender (as for votes): a replayed copy would otherwise cost a verification each. */
+        bool wanted = ahead_pp_wanted(r, m);
+        if ((wanted || m->height > r->seen_height[m->sender]) &&
+            sig_ok(r, m, PBFT_SIG_PREPREPARE)) {
             pbft__evidence(r, m->sender, m->height);
-            keep_ahead_pp(r, m);
+            if (wanted) {
+                keep_ahead_pp(r, m);
+            }
         }
         r->stats.dropped_window++;
         return;
