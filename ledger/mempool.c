@@ -22,6 +22,11 @@ struct ledger_mempool {
         bool gone;
     } * txs;
     size_t n_txs, cap_txs, live;
+    /* Ids forgotten but not yet dropped from the view: dropping rebuilds the
+     * overlay's table, so it waits until they are as many as those still
+     * waiting (the view then holds at most twice what waits). */
+    uint8_t (*pend)[LEDGER_HASH_LEN];
+    size_t n_pend, cap_pend;
 };
 
 static int base_get(void *ctx, const uint8_t *key, size_t key_len, const uint8_t **out_val,
@@ -50,6 +55,7 @@ void ledger_mempool_free(struct ledger_mempool *m)
         return;
     ledger_exec_free(m->ex);
     free(m->txs);
+    free(m->pend);
     free(m);
 }
 
@@ -57,7 +63,7 @@ void ledger_mempool_clear(struct ledger_mempool *m)
 {
     ledger_exec_free(m->ex);
     m->ex = NULL;
-    m->n_txs = m->live = 0;
+    m->n_txs = m->live = m->n_pend = 0;
 }
 
 size_t ledger_mempool_count(const struct ledger_mempool *m)
@@ -80,21 +86,33 @@ int ledger_mempool_forget(struct ledger_mempool *m, const uint8_t (*ids)[LEDGER_
 {
     if (m->ex == NULL || n == 0)
         return 0;
-    uint8_t(*sorted)[LEDGER_HASH_LEN] = malloc(n * LEDGER_HASH_LEN);
-    if (sorted == NULL)
-        return LEDGER_E_NOMEM;
-    memcpy(sorted, ids, n * LEDGER_HASH_LEN);
-    qsort(sorted, n, LEDGER_HASH_LEN, cmp_id);
+    if (m->n_pend + n > m->cap_pend) {
+        size_t cap = m->cap_pend ? m->cap_pend : 1024;
+        while (cap < m->n_pend + n)
+            cap *= 2;
+        void *pend = realloc(m->pend, cap * LEDGER_HASH_LEN);
+        if (pend == NULL) {
+            ledger_mempool_clear(m);
+            return LEDGER_E_NOMEM;
+        }
+        m->pend = pend;
+        m->cap_pend = cap;
+    }
+    memcpy(m->pend[m->n_pend], ids, n * LEDGER_HASH_LEN);
+    m->n_pend += n;
+    if (m->n_pend < m->live)
+        return 0;
+    qsort(m->pend, m->n_pend, LEDGER_HASH_LEN, cmp_id);
     bool any = false;
     for (size_t i = 0; i < m->n_txs; i++) {
         struct admitted *t = &m->txs[i];
-        if (!t->gone && bsearch(t->id, sorted, n, LEDGER_HASH_LEN, cmp_id) != NULL) {
+        if (!t->gone && bsearch(t->id, m->pend, m->n_pend, LEDGER_HASH_LEN, cmp_id) != NULL) {
             t->gone = true;
             m->live--;
             any = true;
         }
     }
-    free(sorted);
+    m->n_pend = 0;
     if (!any)
         return 0;
     if (m->live == 0) {

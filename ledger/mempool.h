@@ -45,8 +45,11 @@ int ledger_mempool_admit(struct ledger_mempool *m, const uint8_t *tx, size_t tx_
 /* After a block: forgets the writes whose last writer is one of the n ids
  * (included by the block, so committed state holds them now), so the view
  * keeps only what still waits and reads the rest from committed state. A
- * write a later waiting transaction made over one of theirs stays. Returns 0,
- * or LEDGER_E_NOMEM (the view is then cleared). */
+ * write a later waiting transaction made over one of theirs stays. Batched:
+ * the writes go once the ids forgotten are as many as the transactions still
+ * in the view (so it holds at most about twice those), each time rebuilding
+ * the overlay's table. Returns 0, or LEDGER_E_NOMEM (the view is then
+ * cleared). */
 int ledger_mempool_forget(struct ledger_mempool *m, const uint8_t (*ids)[LEDGER_HASH_LEN],
                           size_t n);
 
