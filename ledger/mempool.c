@@ -100,7 +100,8 @@ int ledger_mempool_forget(struct ledger_mempool *m, const uint8_t (*ids)[LEDGER_
     }
     memcpy(m->pend[m->n_pend], ids, n * LEDGER_HASH_LEN);
     m->n_pend += n;
-    if (m->n_pend < m->live)
+    /* live counts the pending ones too (most of them are in the view) */
+    if (2 * m->n_pend < m->live)
         return 0;
     qsort(m->pend, m->n_pend, LEDGER_HASH_LEN, cmp_id);
     bool any = false;
