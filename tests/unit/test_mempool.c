@@ -69,21 +69,30 @@ static int admit(struct fx *f, int built, uint8_t *tx, size_t len, uint8_t id[32
     return rc;
 }
 
-static void two_uses_beyond_a_grants_limit_the_second_is_refused(void **state)
+/* Commits a grant of seal 1 with a limit of one use to a fresh user (its
+ * secret key and the grant's id out), then moves the clock on. */
+static void limited_grant(struct fx *f, uint8_t user_sk[64], uint8_t grant[32])
 {
-    struct fx *f = *state;
-    const struct ledger_genesis *g = &f->c.g;
-    uint8_t user_pk[32], user_sk[64], grant[32], doc[32] = { 1 }, *tx;
+    uint8_t user_pk[32], *tx;
     size_t len;
-    char err[256];
     tst_keypair("limited user", 0, user_pk, user_sk);
     struct ledger_txb_grant p = { .seal_id = f->w.seal_id[1], .user_key = user_pk, .max_uses = 1 };
-    assert_int_equal(ledger_txb_grant(g, f->w.admin_sk, f->until, &p, &tx, &len), 0);
+    assert_int_equal(ledger_txb_grant(&f->c.g, f->w.admin_sk, f->until, &p, &tx, &len), 0);
     struct ledger_txref ref = { .data = tx, .len = len };
     assert_int_equal(tst_commit(f->l, &f->c, &ref, 1, f->now, NULL, NULL, NULL, NULL, NULL), 0);
     ledger_tx_id(tx, len, grant);
     free(tx);
     f->now += 1000;
+}
+
+static void two_uses_beyond_a_grants_limit_the_second_is_refused(void **state)
+{
+    struct fx *f = *state;
+    const struct ledger_genesis *g = &f->c.g;
+    uint8_t user_sk[64], grant[32], doc[32] = { 1 }, *tx;
+    size_t len;
+    char err[256];
+    limited_grant(f, user_sk, grant);
     int rc = ledger_txb_use(g, user_sk, f->until, f->w.seal_sk[1], f->w.seal_id[1], grant, doc,
                             NULL, NULL, &tx, &len);
     assert_int_equal(admit(f, rc, tx, len, NULL, err), 0);
@@ -111,17 +120,10 @@ static void a_use_the_block_included_is_forgotten_but_its_effect_stays(void **st
 {
     struct fx *f = *state;
     const struct ledger_genesis *g = &f->c.g;
-    uint8_t user_pk[32], user_sk[64], grant[32], doc[32] = { 1 }, id[32], *tx;
+    uint8_t user_sk[64], grant[32], doc[32] = { 1 }, id[32], *tx;
     size_t len;
     char err[256];
-    tst_keypair("limited user", 0, user_pk, user_sk);
-    struct ledger_txb_grant p = { .seal_id = f->w.seal_id[1], .user_key = user_pk, .max_uses = 1 };
-    assert_int_equal(ledger_txb_grant(g, f->w.admin_sk, f->until, &p, &tx, &len), 0);
-    struct ledger_txref ref = { .data = tx, .len = len };
-    assert_int_equal(tst_commit(f->l, &f->c, &ref, 1, f->now, NULL, NULL, NULL, NULL, NULL), 0);
-    ledger_tx_id(tx, len, grant);
-    free(tx);
-    f->now += 1000;
+    limited_grant(f, user_sk, grant);
     assert_int_equal(ledger_txb_use(g, user_sk, f->until, f->w.seal_sk[1], f->w.seal_id[1], grant,
                                     doc, NULL, NULL, &tx, &len),
                      0);
