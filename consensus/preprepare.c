@@ -180,14 +180,31 @@ static bool sig_ok(struct pbft *r, const struct pbft__msg *m, enum pbft_sig_kind
     return true;
 }
 
-/* Empties a slot of the window above the height in flight. */
-static void ahead_clear(struct pbft *r, struct pbft__ahead *a)
+/* Drops the PRE-PREPARE a slot keeps, if any, from the byte budget too. */
+static void ahead_drop_pp(struct pbft *r, struct pbft__ahead *a)
 {
     if (a->pp_set) {
         r->ahead_bytes -= a->len;
     }
     free(a->payload);
+    a->payload = NULL;
+    a->pp_set = false;
+    a->len = 0;
+}
+
+/* Empties a slot of the window above the height in flight. */
+static void ahead_clear(struct pbft *r, struct pbft__ahead *a)
+{
+    ahead_drop_pp(r, a);
     memset(a, 0, sizeof(*a));
+}
+
+/* A COMMIT's view counts within PBFT_VIEW_WINDOW of ours either way (pbft__recv_vote's
+ * bounds for COMMITs). */
+static bool commit_view_ok(const struct pbft *r, uint64_t view)
+{
+    return view >= r->view ? view - r->view <= PBFT_VIEW_WINDOW
+                           : r->view - view <= PBFT_VIEW_WINDOW;
 }
 
 void pbft__drop_ahead(struct pbft *r)
@@ -274,21 +291,12 @@ static void keep_ahead_pp(struct pbft *r, const struct pbft__msg *m)
         return; /* the primary's retransmission or sync brings it again */
     }
     struct pbft__ahead *a = ahead_slot(r, m->height);
-    if (a->pp_set) {
-        r->ahead_bytes -= a->len;
-        free(a->payload);
-        a->payload = NULL;
-        a->pp_set = false;
-    }
+    ahead_drop_pp(r, a);
     for (unsigned i = 0; i < PBFT_AHEAD && r->ahead_bytes + m->payload_len > 2 * r->cfg.max_payload;
          i++) {
         struct pbft__ahead *o = &r->ahead[i];
         if (o->pp_set && o != a && (o->height <= r->height || o->view != r->view)) {
-            r->ahead_bytes -= o->len;
-            free(o->payload);
-            o->payload = NULL;
-            o->pp_set = false;
-            o->len = 0;
+            ahead_drop_pp(r, o);
         }
     }
     if (r->ahead_bytes + m->payload_len > 2 * r->cfg.max_payload) {
@@ -311,9 +319,7 @@ bool pbft__keep_ahead_commit(struct pbft *r, const struct pbft__msg *m)
 {
     /* The view bounds of pbft__recv_vote for COMMITs, against our view now. */
     if (m->kind != PBFT_MSG_COMMIT || m->height <= r->height ||
-        m->height - r->height > PBFT_AHEAD ||
-        (m->view < r->view && r->view - m->view > PBFT_VIEW_WINDOW) ||
-        (m->view > r->view && m->view - r->view > PBFT_VIEW_WINDOW)) {
+        m->height - r->height > PBFT_AHEAD || !commit_view_ok(r, m->view)) {
         return false;
     }
     struct pbft__ahead *a = &r->ahead[m->height % PBFT_AHEAD];
@@ -352,9 +358,8 @@ void pbft__take_ahead(struct pbft *r)
      * PRE-PREPARE's block, once held, commits on their certificate at the next check. */
     for (unsigned i = 0; i < r->n; i++) {
         const struct pbft__vote *v = &a->commits[i];
-        bool in_window = v->view >= r->view ? v->view - r->view <= PBFT_VIEW_WINDOW
-                                            : r->view - v->view <= PBFT_VIEW_WINDOW;
-        if (v->has && in_window && (!r->commits[i].has || r->commits[i].view < v->view)) {
+        if (v->has && commit_view_ok(r, v->view) &&
+            (!r->commits[i].has || r->commits[i].view < v->view)) {
             r->commits[i] = *v;
         }
     }

@@ -255,6 +255,9 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
                struct ledger_sigjobs *jobs, uint8_t *out_id, char *errmsg, size_t errmsg_len)
 {
     bool apply = mode == RUN_APPLY || mode == RUN_DEFER;
+    /* The hint is for this call only, whatever its outcome. */
+    const uint8_t *known_id = ex->known_id, *known_leaf = ex->known_leaf;
+    ex->known_id = ex->known_leaf = NULL;
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';
     struct ledger_tx tx;
@@ -270,8 +273,6 @@ static int run(struct ledger_exec *ex, const uint8_t *buf, size_t len, enum run_
     if (apply && !ex->mempool && ex->count >= LEDGER_MAX_BLOCK_TXS)
         return ledger__fail(&c, LEDGER_E_TOO_LARGE, "block already holds %d transactions",
                             LEDGER_MAX_BLOCK_TXS);
-    const uint8_t *known_id = ex->known_id, *known_leaf = ex->known_leaf;
-    ex->known_id = ex->known_leaf = NULL;
     int rc = ledger_tx_open_known(buf, len, known_id, &tx, errmsg, errmsg_len);
     if (rc != 0)
         return rc;
