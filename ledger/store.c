@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ledger/err.h"
 #include "ledger/store_compact.h"
@@ -52,6 +53,9 @@ struct ledger_store {
     /* Read snapshots open (ledger_rtxn_begin .. _end), from any thread: the
      * map grows only when none is, since growing remaps the file under them. */
     atomic_uint readers;
+    /* ledger_store_sync_stats: commits per bucket and their total time. */
+    atomic_uint_fast64_t sync_hits[LEDGER_STORE_SYNC_KINDS][LEDGER_STORE_SYNC_BUCKETS + 1];
+    atomic_uint_fast64_t sync_ns[LEDGER_STORE_SYNC_KINDS];
     char errmsg[STORE_ERRMSG_LEN];
 };
 
@@ -367,8 +371,44 @@ const struct ledger_genesis *ledger_store_genesis(const struct ledger_store *s)
 struct wjob {
     int (*fill)(struct ledger_store *s, MDB_txn *txn, void *arg, const char **what);
     void *arg;
-    char context[96]; /* "commit block 812" */
+    enum ledger_store_sync_kind kind; /* where its commit's time is counted */
+    char context[96];                 /* "commit block 812" */
 };
+
+const double ledger_store_sync_bounds[LEDGER_STORE_SYNC_BUCKETS] = {
+    0.0001, 0.00015, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002,
+    0.003,  0.005,   0.0075, 0.01,   0.015,  0.02,    0.03,  0.05,   0.075,
+    0.1,    0.15,    0.2,    0.3,    0.5,    0.75,    1,     1.5,    2,
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void sync_count(struct ledger_store *s, enum ledger_store_sync_kind kind, uint64_t ns)
+{
+    size_t b = 0;
+    while (b < LEDGER_STORE_SYNC_BUCKETS && (double)ns > ledger_store_sync_bounds[b] * 1e9)
+        b++;
+    atomic_fetch_add_explicit(&s->sync_hits[kind][b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->sync_ns[kind], ns, memory_order_relaxed);
+}
+
+void ledger_store_sync_stats(const struct ledger_store *s, enum ledger_store_sync_kind kind,
+                             struct ledger_store_sync_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if ((unsigned)kind >= LEDGER_STORE_SYNC_KINDS)
+        return;
+    for (size_t b = 0; b <= LEDGER_STORE_SYNC_BUCKETS; b++) {
+        out->hits[b] = atomic_load_explicit(&s->sync_hits[kind][b], memory_order_relaxed);
+        out->count += out->hits[b];
+    }
+    out->sum_seconds = (double)atomic_load_explicit(&s->sync_ns[kind], memory_order_relaxed) / 1e9;
+}
 
 static int grow(struct ledger_store *s, const struct wjob *job)
 {
@@ -424,7 +464,10 @@ static int run_write(struct ledger_store *s, struct wjob *job)
             mdb_txn_abort(txn);
         } else {
             what = "mdb_txn_commit";
+            uint64_t t0 = mono_ns();
             rc = mdb_txn_commit(txn); /* frees txn whatever the outcome */
+            if (rc == 0)
+                sync_count(s, job->kind, mono_ns() - t0);
         }
         if (rc == 0)
             return 0;
@@ -684,7 +727,7 @@ int ledger_store_consensus_put(struct ledger_store *s, const char *name, const u
     if (nlen == 0 || nlen >= CONSENSUS_NAME_MAX)
         return LEDGER_E_INVALID;
     struct cput c = { .name = name, .val = val, .len = val_len };
-    struct wjob job = { .fill = cput_fill, .arg = &c };
+    struct wjob job = { .fill = cput_fill, .arg = &c, .kind = LEDGER_STORE_SYNC_CONSENSUS };
     snprintf(job.context, sizeof(job.context), "save consensus state '%s'", name);
     return run_write(s, &job);
 }

@@ -229,4 +229,27 @@ struct ledger_store_stats {
 };
 int ledger_store_stats(struct ledger_store *s, struct ledger_store_stats *out);
 
+/* Durable commits, timed: each mdb_txn_commit (the dirty pages' pwrites, the
+ * fdatasync, the meta page's synchronous write) counted into fixed buckets,
+ * by what was committed. The node exports them as a histogram (its fsync
+ * latency) and `make bench` prints their p99. Counted from open; safe to
+ * read from any thread while the writer commits. */
+enum ledger_store_sync_kind {
+    LEDGER_STORE_SYNC_BLOCKS,    /* blocks (consensus or sync), genesis */
+    LEDGER_STORE_SYNC_CONSENSUS, /* consensus snapshots (ledger_store_consensus_put) */
+    LEDGER_STORE_SYNC_KINDS
+};
+#define LEDGER_STORE_SYNC_BUCKETS 27
+/* The buckets' upper bounds in seconds, strictly increasing, 100 us to 2 s. */
+extern const double ledger_store_sync_bounds[LEDGER_STORE_SYNC_BUCKETS];
+struct ledger_store_sync_stats {
+    uint64_t count;
+    double sum_seconds;
+    /* Commits per bucket, not cumulative; hits[LEDGER_STORE_SYNC_BUCKETS]:
+     * those above the last bound. */
+    uint64_t hits[LEDGER_STORE_SYNC_BUCKETS + 1];
+};
+void ledger_store_sync_stats(const struct ledger_store *s, enum ledger_store_sync_kind kind,
+                             struct ledger_store_sync_stats *out);
+
 #endif

@@ -359,6 +359,9 @@ static int metrics_text(void *ctx, char **out, size_t *out_len)
     x.best_peer_height = node__best_peer_height(dm);
     x.peers_connected = dm->p2p ? node_p2p_connected_count(dm->p2p) : 0;
     x.syncing = node__syncing(dm);
+    for (int k = 0; k < LEDGER_STORE_SYNC_KINDS; k++)
+        ledger_store_sync_stats(ledger_store_get(dm->l), (enum ledger_store_sync_kind)k,
+                                &x.sync[k]);
     for (unsigned i = 0; dm->p2p != NULL && i < dm->o->g->n; i++)
         x.has_offset[i] = i != dm->o->self && node_p2p_clock_offset(dm->p2p, i, &x.offset_ms[i]);
     return node_stats_render(dm->stats, &x, node__now_ms(), out, out_len) == 0 ? 0 : -1;

@@ -198,6 +198,22 @@ void node_metrics_observe(struct node_metrics *m, size_t id, size_t series, doub
     s->value += value;
 }
 
+void node_metrics_set_histogram(struct node_metrics *m, size_t id, size_t series,
+                                const uint64_t *hits, size_t n_hits, uint64_t count, double sum)
+{
+    struct series *s = get(m, id, series, NODE_METRIC_HISTOGRAM);
+    if (s == NULL)
+        return;
+    const struct metric *x = &m->m[id];
+    uint64_t kept = 0;
+    for (size_t b = 0; b < x->n_buckets; b++) {
+        s->hits[b] = b < n_hits ? hits[b] : 0;
+        kept += s->hits[b];
+    }
+    s->count = count > kept ? count : kept;
+    s->value = sum;
+}
+
 double node_metrics_value(const struct node_metrics *m, size_t id, size_t series)
 {
     if (m == NULL || id >= m->n || series >= m->m[id].n_series)

@@ -77,6 +77,13 @@ void node_metrics_set(struct node_metrics *m, size_t id, size_t series, double v
 void node_metrics_add_to(struct node_metrics *m, size_t id, size_t series, double delta);
 /* One observation into a histogram. */
 void node_metrics_observe(struct node_metrics *m, size_t id, size_t series, double value);
+/* Replaces a histogram's counts with ones kept elsewhere (e.g. atomics of
+ * another thread): hits[b] for bucket b, not cumulative (n_hits of them;
+ * buckets beyond are 0, hits beyond the metric's buckets are dropped),
+ * count observations in all (at least the sum of the hits kept: raised to
+ * it otherwise) and their sum. */
+void node_metrics_set_histogram(struct node_metrics *m, size_t id, size_t series,
+                                const uint64_t *hits, size_t n_hits, uint64_t count, double sum);
 
 /* The value of a counter or gauge series (0 when out of range); a
  * histogram's count. For tests and for the node's own decisions. */

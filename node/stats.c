@@ -49,6 +49,7 @@ enum {
     M_BEST_PEER,
     M_SINCE_COMMIT,
     M_CLOCK_OFFSET,
+    M_SYNC,
     M__COUNT
 };
 
@@ -151,6 +152,21 @@ static int register_all(struct node_stats *s)
                   s, M_CLOCK_OFFSET, "sealchain_peer_clock_offset_seconds",
                   "A peer's clock minus ours, measured at the last handshake; NaN before one.",
                   "peer", peers, np);
+    static const char *const sync_kinds[LEDGER_STORE_SYNC_KINDS] = {
+        [LEDGER_STORE_SYNC_BLOCKS] = "block", [LEDGER_STORE_SYNC_CONSENSUS] = "consensus"
+    };
+    struct node_metric_def sync = {
+        .name = "sealchain_store_sync_seconds",
+        .help = "Durable LMDB commits (the pages' writes and fdatasync): of blocks, and of the "
+                "consensus snapshot each vote waits for.",
+        .kind = NODE_METRIC_HISTOGRAM,
+        .label = "what",
+        .values = sync_kinds,
+        .n_values = LEDGER_STORE_SYNC_KINDS,
+        .buckets = ledger_store_sync_bounds,
+        .n_buckets = LEDGER_STORE_SYNC_BUCKETS,
+    };
+    rc = rc ? rc : node_metrics_add(s->m, &sync, &s->id[M_SYNC]);
     return rc;
 }
 
@@ -334,5 +350,8 @@ int node_stats_render(struct node_stats *s, const struct node_stats_sample *x, u
         node_metrics_set(m, s->id[M_CLOCK_OFFSET], k,
                          x->has_offset[v] ? (double)x->offset_ms[v] / 1e3 : NAN);
     }
+    for (size_t k = 0; k < LEDGER_STORE_SYNC_KINDS; k++)
+        node_metrics_set_histogram(m, s->id[M_SYNC], k, x->sync[k].hits, LEDGER_STORE_SYNC_BUCKETS,
+                                   x->sync[k].count, x->sync[k].sum_seconds);
     return node_metrics_render(m, out, out_len);
 }

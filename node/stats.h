@@ -8,6 +8,7 @@
 
 #include "ledger/genesis.h"
 #include "ledger/ledger.h"
+#include "ledger/store.h"
 
 /*
  * Registered at start (node/metrics.h), every series at 0, so a scraper
@@ -23,6 +24,9 @@
  *                                                   at this node's socket to its commit here
  *   sealchain_block_execution_seconds               histogram: validation (or building) plus
  *                                                   the durable commit of one block
+ *   sealchain_store_sync_seconds{what=}             histogram: each durable LMDB commit (page
+ *                                                   writes + fdatasync), what="block" or
+ *                                                   "consensus" (a vote's snapshot)
  *   sealchain_best_peer_height                      gauge
  *   sealchain_seconds_since_last_commit             gauge
  *   sealchain_peer_clock_offset_seconds{peer=}      gauge per other validator (its clock
@@ -48,6 +52,7 @@ struct node_stats_sample {
     bool syncing;
     bool has_offset[LEDGER_MAX_VALIDATORS]; /* by validator index */
     int64_t offset_ms[LEDGER_MAX_VALIDATORS];
+    struct ledger_store_sync_stats sync[LEDGER_STORE_SYNC_KINDS]; /* ledger_store_sync_stats */
 };
 
 /* The metric set of validator self of n, its blocks counted from tip

@@ -1,6 +1,7 @@
 /* make bench: four sealchaind processes under seal-use load, held against the Ed25519 ceiling. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,7 +41,12 @@
  *     half load: half that rate, every submit waiting for its commit;
  *       submit→commit latency p50 and p99.
  *  5. Per node: CPU seconds, peak RssAnon (sampled), disk bytes per committed
- *     transaction (LMDB pages in use, read after a clean stop).
+ *     transaction (LMDB pages in use, read after a clean stop), and for each
+ *     phase the fsync p99 (its sealchain_store_sync_seconds histogram, read
+ *     at the phase's start and end): block commits and vote snapshots apart.
+ *
+ * BENCH_INI: lines appended to every node's node.ini (e.g. "[block]\nmax_txs
+ * = 2000"), to measure a setting; the default run uses the defaults.
  */
 
 #define NODES         4
@@ -89,6 +95,88 @@ static void die(const char *what)
     fprintf(stderr, "bench: %s\n", what);
     cluster_free(&C, true);
     exit(1);
+}
+
+/* ---- fsync latency: each node's sealchain_store_sync_seconds -------------------------- */
+
+#define SYNC_KINDS  2
+#define SYNC_LE_MAX 40
+static const char *const sync_kind[SYNC_KINDS] = { "block", "consensus" };
+static const char *const sync_noun[SYNC_KINDS] = { "block commits", "vote snapshots" };
+
+/* One scrape of node i: the cumulative buckets of each kind, in order. */
+struct sync_hist {
+    size_t n[SYNC_KINDS];
+    double le[SYNC_KINDS][SYNC_LE_MAX], cum[SYNC_KINDS][SYNC_LE_MAX];
+};
+
+static void sync_scrape(unsigned i, struct sync_hist *h)
+{
+    memset(h, 0, sizeof *h);
+    Sealchain__ApiRequest req = SEALCHAIN__API_REQUEST__INIT;
+    Sealchain__MetricsRequest m = SEALCHAIN__METRICS_REQUEST__INIT;
+    req.req_case = SEALCHAIN__API_REQUEST__REQ_METRICS;
+    req.metrics = &m;
+    Sealchain__ApiReply *r;
+    if (cluster_call(&C, i, &req, 10000, &r) != 0)
+        die("metrics query");
+    const char *p = r->metrics != NULL ? r->metrics->text : NULL;
+    for (; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p != NULL ? p + 1 : NULL)
+        for (int k = 0; k < SYNC_KINDS; k++) {
+            char pre[96];
+            int len =
+                snprintf(pre, sizeof pre, "sealchain_store_sync_seconds_bucket{what=\"%s\",le=\"",
+                         sync_kind[k]);
+            if (strncmp(p, pre, (size_t)len) != 0 || h->n[k] == SYNC_LE_MAX)
+                continue;
+            const char *close = strstr(p, "} ");
+            if (close == NULL)
+                continue;
+            h->le[k][h->n[k]] = strtod(p + len, NULL); /* "+Inf" reads as infinity */
+            h->cum[k][h->n[k]++] = strtod(close + 2, NULL);
+        }
+    sealchain__api_reply__free_unpacked(r, NULL);
+}
+
+/* The p99 of kind k's commits between two scrapes, in ms: the upper bound of
+ * the bucket holding it (INFINITY above the last bound, NAN with none);
+ * *out_n: how many commits. */
+static double sync_p99(const struct sync_hist *a, const struct sync_hist *b, int k, double *out_n)
+{
+    size_t n = b->n[k];
+    *out_n = 0;
+    if (n == 0 || a->n[k] != n)
+        return NAN;
+    double total = b->cum[k][n - 1] - a->cum[k][n - 1];
+    *out_n = total;
+    for (size_t j = 0; total > 0 && j < n; j++)
+        if (b->cum[k][j] - a->cum[k][j] >= 0.99 * total)
+            return b->le[k][j] * 1e3;
+    return NAN;
+}
+
+static void sync_scrape_all(struct sync_hist h[NODES])
+{
+    for (unsigned i = 0; i < NODES; i++)
+        sync_scrape(i, &h[i]);
+}
+
+static void sync_report(const char *phase, const struct sync_hist a[NODES],
+                        const struct sync_hist b[NODES])
+{
+    for (unsigned i = 0; i < NODES; i++) {
+        char part[SYNC_KINDS][96];
+        for (int k = 0; k < SYNC_KINDS; k++) {
+            double n, p99 = sync_p99(&a[i], &b[i], k, &n);
+            if (isnan(p99))
+                snprintf(part[k], sizeof part[k], "none of %s", sync_noun[k]);
+            else if (isinf(p99))
+                snprintf(part[k], sizeof part[k], "> 2000 ms over %.0f %s", n, sync_noun[k]);
+            else
+                snprintf(part[k], sizeof part[k], "<= %g ms over %.0f %s", p99, n, sync_noun[k]);
+        }
+        fprintf(stderr, "bench: %s: node %u: fsync p99 %s, %s\n", phase, i, part[0], part[1]);
+    }
 }
 
 /* ---- /proc sampling ------------------------------------------------------------ */
@@ -364,6 +452,7 @@ static int cmp_double(const void *a, const void *b)
 
 static double saturate(struct tx *txs, size_t n, double warmup, double secs)
 {
+    struct sync_hist sync_sat0[NODES];
     struct conn k[NODES];
     for (unsigned i = 0; i < NODES; i++)
         conn_open(&k[i], i, n);
@@ -378,6 +467,7 @@ static double saturate(struct tx *txs, size_t n, double warmup, double secs)
             t0 = wall_ms();
             for (unsigned i = 0; i < NODES; i++)
                 cpu0[i] = cpu_seconds(C.pid[i]);
+            sync_scrape_all(sync_sat0);
             /* tests/bench/profile.sh starts perf on this line. */
             fprintf(stderr, "bench: saturation for %.0f s\n", secs);
         }
@@ -391,12 +481,16 @@ static double saturate(struct tx *txs, size_t n, double warmup, double secs)
             last_sample = mono_s();
         }
     }
-    if (t0 == 0)
+    if (t0 == 0) {
         t0 = wall_ms(); /* all offered during the warm-up: the warning below says so */
+        sync_scrape_all(sync_sat0);
+    }
     uint64_t t1 = wall_ms();
     double cpu1[NODES];
     for (unsigned i = 0; i < NODES; i++)
         cpu1[i] = cpu_seconds(C.pid[i]);
+    struct sync_hist sync_sat1[NODES];
+    sync_scrape_all(sync_sat1);
     if (next == n)
         fprintf(stderr,
                 "bench: warning: all %zu pre-signed uses were offered before the "
@@ -437,6 +531,7 @@ static double saturate(struct tx *txs, size_t n, double warmup, double secs)
             "bench: saturation: offered %zu in %.1f s, %" PRIu64 " committed in blocks %" PRIu64
             "..%" PRIu64 ": %.0f tx/s\n",
             next, (double)(t1 - t0) / 1000.0, txs_in, h0, h1, tps);
+    sync_report("saturation", sync_sat0, sync_sat1);
     return tps;
 }
 
@@ -447,6 +542,8 @@ static void half_load(struct tx *txs, size_t n, double rate, double secs, double
         conn_open(&k[i], i, n);
     double *lat = calloc(n, sizeof *lat);
     size_t n_lat = 0, next = 0;
+    struct sync_hist sync0[NODES], sync1[NODES];
+    sync_scrape_all(sync0);
     double start = mono_s(), last_sample = 0;
     while (mono_s() - start < secs && next < n) {
         size_t due = (size_t)((mono_s() - start) * rate);
@@ -466,6 +563,7 @@ static void half_load(struct tx *txs, size_t n, double rate, double secs, double
             drain(&k[i], 1000, lat, &n_lat, NULL);
         conn_close(&k[i]);
     }
+    sync_scrape_all(sync1);
     qsort(lat, n_lat, sizeof *lat, cmp_double);
     *p50 = n_lat ? lat[n_lat / 2] : 0;
     *p99 = n_lat ? lat[(size_t)((double)n_lat * 0.99)] : 0;
@@ -473,6 +571,7 @@ static void half_load(struct tx *txs, size_t n, double rate, double secs, double
             "bench: half load: %.0f tx/s offered for %.0f s, %zu committed, p50 %.1f ms, "
             "p99 %.1f ms\n",
             rate, secs, n_lat, *p50, *p99);
+    sync_report("half load", sync0, sync1);
     free(lat);
 }
 
@@ -693,7 +792,7 @@ int main(void)
         warmup = 0;
     const char *pre = getenv("BENCH_PREFILL");
     uint64_t prefill_n = pre != NULL && *pre ? strtoull(pre, NULL, 10) : 0;
-    if (cluster_new(&C, NODES, NULL) != 0)
+    if (cluster_new(&C, NODES, getenv("BENCH_INI")) != 0)
         die("cluster_new (is build/sealctl built?)");
     if (getenv("BENCH_SYNC") != NULL)
         return bench_sync(prefill_n > 0 ? prefill_n : 200000);

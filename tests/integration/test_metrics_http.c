@@ -293,6 +293,11 @@ static void metrics_over_http_and_the_api_move_after_a_commit(void **state)
     assert_true(value(a, "sealchain_submit_commit_latency_seconds_count") == 1);
     assert_true(value(a, "sealchain_submit_commit_latency_seconds_bucket{le=\"+Inf\"}") == 1);
     assert_true(value(a, "sealchain_block_execution_seconds_count") >= 1);
+    /* The block's durable commit was timed, after the ones before it. */
+    assert_true(value(a, "sealchain_store_sync_seconds_count{what=\"block\"}") >
+                value(b, "sealchain_store_sync_seconds_count{what=\"block\"}"));
+    assert_true(value(b, "sealchain_store_sync_seconds_count{what=\"block\"}") >= 0);
+    assert_true(value(a, "sealchain_store_sync_seconds_count{what=\"consensus\"}") >= 0);
     assert_true(value(a, "sealchain_seconds_since_last_commit") < 30);
     free(api);
     api = api_metrics(n);

@@ -332,6 +332,44 @@ static void histogram_buckets_are_cumulative_and_inf_equals_the_count(void **sta
     node_metrics_free(m);
 }
 
+/* Counts kept elsewhere replace the series' own; the count never falls below
+ * the hits kept, hits past the metric's buckets are dropped, and a gauge or
+ * a bad id is left alone. */
+static void a_histogram_set_from_outside_counts_renders_like_observed_ones(void **state)
+{
+    (void)state;
+    struct node_metrics *m;
+    assert_int_equal(node_metrics_new(&m), 0);
+    const double b[] = { 0.01, 0.1, 1 };
+    struct node_metric_def h = { .name = "w_seconds",
+                                 .help = "h",
+                                 .kind = NODE_METRIC_HISTOGRAM,
+                                 .buckets = b,
+                                 .n_buckets = 3 };
+    struct node_metric_def g = { .name = "g", .help = "g", .kind = NODE_METRIC_GAUGE };
+    size_t id, gid;
+    assert_int_equal(node_metrics_add(m, &h, &id), 0);
+    assert_int_equal(node_metrics_add(m, &g, &gid), 0);
+    node_metrics_observe(m, id, 0, 0.5);    /* replaced below */
+    const uint64_t hits[] = { 1, 0, 2, 7 }; /* the 4th has no bucket here */
+    node_metrics_set_histogram(m, id, 0, hits, 4, 5, 1.25);
+    node_metrics_set_histogram(m, gid, 0, hits, 4, 5, 1.25);
+    node_metrics_set_histogram(m, id + 7, 0, hits, 4, 5, 1.25);
+    char *text = render(m);
+    assert_non_null(strstr(text, "w_seconds_bucket{le=\"0.01\"} 1\n"));
+    assert_non_null(strstr(text, "w_seconds_bucket{le=\"0.1\"} 1\n"));
+    assert_non_null(strstr(text, "w_seconds_bucket{le=\"1\"} 3\n"));
+    assert_non_null(strstr(text, "w_seconds_bucket{le=\"+Inf\"} 5\n"));
+    assert_non_null(strstr(text, "w_seconds_sum 1.25\n"));
+    assert_non_null(strstr(text, "g 0\n"));
+    free(text);
+    node_metrics_set_histogram(m, id, 0, hits, 3, 1, 0); /* count below the hits: raised */
+    text = render(m);
+    assert_non_null(strstr(text, "w_seconds_count 3\n"));
+    free(text);
+    node_metrics_free(m);
+}
+
 static void bad_definitions_are_refused_and_leave_the_registry_unchanged(void **state)
 {
     (void)state;
@@ -423,6 +461,7 @@ static const char *const node_families[] = {
     "sealchain_best_peer_height",
     "sealchain_seconds_since_last_commit",
     "sealchain_peer_clock_offset_seconds",
+    "sealchain_store_sync_seconds",
 };
 
 static void the_node_registers_every_metric_and_series_before_anything_happens(void **state)
@@ -460,8 +499,11 @@ static void the_node_registers_every_metric_and_series_before_anything_happens(v
         const struct sample *o = find(x, "sealchain_peer_clock_offset_seconds", labels);
         assert_true(p == 1 ? o == NULL : o != NULL && isnan(o->value));
     }
-    assert_int_equal(check_histograms(x), 2);
+    /* latency, execution, and the two kinds of durable commit */
+    assert_int_equal(check_histograms(x), 4);
     assert_true(find(x, "sealchain_submit_commit_latency_seconds_count", "")->value == 0);
+    assert_true(find(x, "sealchain_store_sync_seconds_count", "what=\"block\"")->value == 0);
+    assert_true(find(x, "sealchain_store_sync_seconds_count", "what=\"consensus\"")->value == 0);
     free(text);
 
     /* The gauges follow the sample given at render time. */
@@ -474,6 +516,15 @@ static void the_node_registers_every_metric_and_series_before_anything_happens(v
                                    .syncing = true };
     g.has_offset[2] = true;
     g.offset_ms[2] = -1500;
+    /* The store's counts are copied as they are: 2 block commits at most
+     * 0.5 ms, 1 at most 2 ms, 1 above 2 s; 5 snapshots at most 0.1 ms. */
+    g.sync[LEDGER_STORE_SYNC_BLOCKS].hits[4] = 2;
+    g.sync[LEDGER_STORE_SYNC_BLOCKS].hits[8] = 1;
+    g.sync[LEDGER_STORE_SYNC_BLOCKS].hits[LEDGER_STORE_SYNC_BUCKETS] = 1;
+    g.sync[LEDGER_STORE_SYNC_BLOCKS].count = 4;
+    g.sync[LEDGER_STORE_SYNC_BLOCKS].sum_seconds = 2.5;
+    g.sync[LEDGER_STORE_SYNC_CONSENSUS].hits[0] = 5;
+    g.sync[LEDGER_STORE_SYNC_CONSENSUS].count = 5;
     node_stats_block_exec(s, 0.003);
     assert_int_equal(node_stats_render(s, &g, 4500, &text, &len), 0);
     parse(text, x);
@@ -490,6 +541,20 @@ static void the_node_registers_every_metric_and_series_before_anything_happens(v
     assert_true(find(x, "sealchain_block_execution_seconds_count", "")->value == 1);
     assert_non_null(strstr(text, "sealchain_block_execution_seconds_bucket{le=\"0.0025\"} 0\n"));
     assert_non_null(strstr(text, "sealchain_block_execution_seconds_bucket{le=\"0.005\"} 1\n"));
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"block\",le=\"0.0003\"} 0\n"));
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"block\",le=\"0.0005\"} 2\n"));
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"block\",le=\"0.002\"} 3\n"));
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"block\",le=\"2\"} 3\n"));
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"block\",le=\"+Inf\"} 4\n"));
+    assert_true(find(x, "sealchain_store_sync_seconds_sum", "what=\"block\"")->value == 2.5);
+    assert_non_null(
+        strstr(text, "sealchain_store_sync_seconds_bucket{what=\"consensus\",le=\"0.0001\"} 5\n"));
+    assert_int_equal(check_histograms(x), 4);
     free(text);
     free(x);
     node_stats_free(s);
@@ -691,6 +756,7 @@ int main(void)
         cmocka_unit_test(the_rendering_is_valid_exposition_syntax_with_escapes_and_numbers),
         cmocka_unit_test(every_series_is_rendered_from_the_start_at_zero),
         cmocka_unit_test(histogram_buckets_are_cumulative_and_inf_equals_the_count),
+        cmocka_unit_test(a_histogram_set_from_outside_counts_renders_like_observed_ones),
         cmocka_unit_test(bad_definitions_are_refused_and_leave_the_registry_unchanged),
         cmocka_unit_test(numbers_print_exactly_and_read_back),
         cmocka_unit_test(the_node_registers_every_metric_and_series_before_anything_happens),

@@ -307,6 +307,43 @@ static void consensus_blobs_are_durable_and_separate_by_name(void **state)
     free(v);
 }
 
+static uint64_t sum_hits(const struct ledger_store_sync_stats *st)
+{
+    uint64_t n = 0;
+    for (size_t b = 0; b <= LEDGER_STORE_SYNC_BUCKETS; b++)
+        n += st->hits[b];
+    return n;
+}
+
+/* Each durable commit is timed once, under its kind; a refused write is not. */
+static void each_durable_commit_is_timed_under_its_kind(void **state)
+{
+    struct fx *f = *state;
+    f->l = open_ledger(f, f->dir, NULL);
+    struct ledger_store *s = ledger_store_get(f->l);
+    struct ledger_store_sync_stats b0, c0, b1, c1;
+    ledger_store_sync_stats(s, LEDGER_STORE_SYNC_BLOCKS, &b0);
+    ledger_store_sync_stats(s, LEDGER_STORE_SYNC_CONSENSUS, &c0);
+    assert_int_equal(b0.count, 1); /* the genesis state, written at open */
+    assert_int_equal(c0.count, 0);
+    commit_next(f, f->l, 3);
+    commit_next(f, f->l, 1);
+    assert_int_equal(ledger_store_consensus_put(s, "pbft", (const uint8_t *)"v", 1), 0);
+    assert_int_equal(ledger_store_consensus_put(s, "", (const uint8_t *)"v", 1), LEDGER_E_INVALID);
+    ledger_store_sync_stats(s, LEDGER_STORE_SYNC_BLOCKS, &b1);
+    ledger_store_sync_stats(s, LEDGER_STORE_SYNC_CONSENSUS, &c1);
+    assert_int_equal(b1.count, 3);
+    assert_int_equal(c1.count, 1);
+    assert_int_equal(sum_hits(&b1), b1.count);
+    assert_int_equal(sum_hits(&c1), c1.count);
+    assert_true(b1.sum_seconds > b0.sum_seconds && c1.sum_seconds > 0);
+    for (size_t i = 1; i < LEDGER_STORE_SYNC_BUCKETS; i++)
+        assert_true(ledger_store_sync_bounds[i] > ledger_store_sync_bounds[i - 1]);
+    struct ledger_store_sync_stats bad;
+    ledger_store_sync_stats(s, LEDGER_STORE_SYNC_KINDS, &bad);
+    assert_int_equal(bad.count, 0);
+}
+
 static void build_block_skips_refused_txs_and_reports_why(void **state)
 {
     struct fx *f = *state;
@@ -711,6 +748,7 @@ int main(void)
         T(a_failed_commit_makes_the_store_fail_stop),
         T(the_map_never_grows_under_an_open_read_snapshot),
         T(consensus_blobs_are_durable_and_separate_by_name),
+        T(each_durable_commit_is_timed_under_its_kind),
         T(build_block_skips_refused_txs_and_reports_why),
         T(check_tx_admits_valid_and_refuses_committed_txs),
         T(recheck_skips_signatures_but_not_the_state_rules),
