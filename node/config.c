@@ -50,9 +50,10 @@ void node_config_defaults(struct node_config *out)
     /* The core's default payload cap: 1,000 typical transactions (~400
      * bytes each) fit with room to spare. */
     out->block_max_bytes = 1u << 20;
-    /* How long a primary waits after the first pending transaction for
-     * others to batch with it: keeps `sealctl ... --wait` under a second. */
-    out->block_max_wait_ms = 200;
+    /* Holding less than a full block, the primary proposes once its oldest
+     * pending transaction is this old (node_driver_config.batch_wait_ms);
+     * 0: at once, the lowest latency. */
+    out->block_max_wait_ms = 0;
     /* Ten full blocks of backlog, ~3 s of the 4-node bench's saturation
      * rate. Memory grows with it twice: the pool holds the transactions
      * (~450 bytes each) and the mempool's view their writes (~600 bytes

@@ -518,6 +518,7 @@ static int open_ledger(struct daemon *dm)
         .view_change_max_ms = dm->o->view_change_max_ms,
         .request_timeout_ms = dm->o->request_timeout_ms,
         .block_txs = dm->o->block_txs,
+        .batch_wait_ms = dm->o->block_wait_ms,
         .mempool_max_txs = dm->o->mempool_max_txs,
         .mempool_max_bytes = dm->o->mempool_max_bytes,
     };

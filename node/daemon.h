@@ -22,6 +22,7 @@ struct node_daemon_opts {
     uint64_t progress_timeout_ms, view_change_timeout_ms, view_change_max_ms;
     uint64_t request_timeout_ms; /* each 0 = the core's default */
     size_t block_txs;            /* 0 = the driver's default */
+    uint64_t block_wait_ms;      /* [block] max_wait_ms (node_driver_config.batch_wait_ms) */
     size_t mempool_max_txs;      /* 0 = NODE_MEMPOOL_MAX */
     size_t mempool_max_bytes;    /* 0 = NODE_MEMPOOL_MAX_BYTES */
     size_t queue_max_bytes;      /* per-peer send queue; 0 = NODE_DAEMON_QUEUE_MAX */

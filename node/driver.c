@@ -31,6 +31,7 @@ struct pooled {
     uint8_t id[LEDGER_HASH_LEN];
     uint8_t leaf[LEDGER_HASH_LEN]; /* SHA-256 of the whole tx: its signatures were verified */
     bool forwarded;                /* sent to the peers again (on_forward) */
+    uint64_t admitted_ms;          /* when it entered the pool (the batch wait) */
     struct node_reqwait wait;
 };
 
@@ -417,11 +418,26 @@ static int block_valid(struct node_driver *d, const struct pbft_update *up, uint
     return rc == NODE_CHAIN_PENDING ? NODE_CHAIN_PENDING : 1;
 }
 
+/* When the primary's batch wait ends: its oldest held transaction's
+ * admission + batch_wait_ms; 0 when it need not wait (no wait configured,
+ * nothing held, or a full block's worth held). The pool keeps admission
+ * order, so the oldest is pool[0]. */
+static uint64_t batch_due(const struct node_driver *d)
+{
+    if (d->cfg.batch_wait_ms == 0 || d->pool_len == 0 || d->pool_len >= d->cfg.block_txs ||
+        d->pool_bytes >= d->cfg.max_payload)
+        return 0;
+    return d->pool[0].admitted_ms + d->cfg.batch_wait_ms;
+}
+
 /* Builds the block the core asked for, when it can, as the queue's next event. */
 static int propose(struct node_driver *d, uint64_t now, struct queue *q)
 {
     if (!d->want_propose || (d->pool_len == 0 && !d->cfg.propose_idle))
         return 0;
+    uint64_t due = batch_due(d);
+    if (due != 0 && now < due)
+        return 0; /* node_driver_deadline wakes the loop at `due` */
     uint64_t tip, tip_time;
     d->chain.tip(d->chain.ctx, &tip, &tip_time);
     if (tip + 1 != d->propose_height)
@@ -604,8 +620,10 @@ static void configure(struct node_driver *d, const struct node_driver_config *cf
         node_chain_ledger_init(&d->own, &d->chain);
         d->n = ledger_genesis_get(cfg->l)->n;
     }
-    node_reqtimer_init(&d->req,
-                       cfg->request_timeout_ms ? cfg->request_timeout_ms : REQUEST_TIMEOUT_MS);
+    uint64_t request_ms = cfg->request_timeout_ms ? cfg->request_timeout_ms : REQUEST_TIMEOUT_MS;
+    node_reqtimer_init(&d->req, request_ms);
+    if (d->cfg.batch_wait_ms > request_ms / 4)
+        d->cfg.batch_wait_ms = request_ms / 4;
 }
 
 int node_driver_new(const struct node_driver_config *cfg, uint64_t now, struct node_driver **out,
@@ -707,7 +725,7 @@ static int pool_add(struct node_driver *d, const uint8_t *tx, size_t len,
         return LEDGER_E_NOMEM;
     memcpy(copy, tx, len);
     struct pooled *p = &d->pool[d->pool_len];
-    *p = (struct pooled){ .tx = copy, .len = len };
+    *p = (struct pooled){ .tx = copy, .len = len, .admitted_ms = now };
     memcpy(p->id, id, LEDGER_HASH_LEN);
     ledger_merkle_tx_leaf(tx, len, p->leaf);
     idx_put(d, d->pool_len++);
@@ -869,7 +887,8 @@ bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsig
 
 uint64_t node_driver_deadline(const struct node_driver *d)
 {
-    return d->deadline;
+    uint64_t due = d->want_propose ? batch_due(d) : 0;
+    return due != 0 && (d->deadline == 0 || due < d->deadline) ? due : d->deadline;
 }
 
 bool node_driver_holds(const struct node_driver *d, const uint8_t id[LEDGER_HASH_LEN])

@@ -88,6 +88,11 @@ struct node_driver_config {
      * timer reads a committed block with fewer transactions as one that had
      * room for those it left out (censorship evidence, node/reqtimer.h). */
     size_t block_txs;
+    /* [block] max_wait_ms. Holding fewer than block_txs transactions, the
+     * primary proposes once the oldest of them has waited this long, so that
+     * a trickle batches into fewer blocks; 0 proposes at once. Capped at a
+     * quarter of the request time-out, which backups hold the primary to. */
+    uint64_t batch_wait_ms;
     size_t mempool_max_txs;   /* 0 = NODE_MEMPOOL_MAX */
     size_t mempool_max_bytes; /* 0 = NODE_MEMPOOL_MAX_BYTES */
     pbft_trace_fn trace;      /* optional */

@@ -38,6 +38,7 @@ struct localnet {
     struct member m[LOCALNET_MAX];
     struct envelope *q; /* FIFO bus: q[0, len), delivered as a whole batch */
     size_t len, cap;
+    uint64_t batch_wait_ms; /* localnet_set_batch_wait */
 };
 
 uint64_t localnet_now_ms(void)
@@ -149,6 +150,7 @@ static int open_member(struct localnet *ln, unsigned i, char *errmsg, size_t err
         .send_ctx = m,
         .on_forward = forward_cb,
         .commit_ctx = m,
+        .batch_wait_ms = ln->batch_wait_ms,
     };
     rc = node_driver_new(&cfg, localnet_now_ms(), &m->d, errmsg, errmsg_len);
     if (rc != 0) {
@@ -470,6 +472,11 @@ int localnet_run_until_tx(struct localnet *ln, const uint8_t id[static LEDGER_HA
     for (int k = 0; k < 3 && turn(ln, errmsg, errmsg_len) > 0; k++)
         ;
     return 0;
+}
+
+void localnet_set_batch_wait(struct localnet *ln, uint64_t ms)
+{
+    ln->batch_wait_ms = ms;
 }
 
 void localnet_set_deaf(struct localnet *ln, unsigned i, bool deaf)

@@ -57,6 +57,9 @@ int localnet_run_until_tx(struct localnet *ln, const uint8_t id[static LEDGER_HA
 int localnet_stop(struct localnet *ln, unsigned i);
 int localnet_restart(struct localnet *ln, unsigned i, char *errmsg, size_t errmsg_len);
 
+/* [block] max_wait_ms for members opened (or restarted) from now on; 0 at
+ * first. */
+void localnet_set_batch_wait(struct localnet *ln, uint64_t ms);
 /* Member i ignores transactions other members forward to it (their
  * drivers' on_forward): a primary that censors. */
 void localnet_set_deaf(struct localnet *ln, unsigned i, bool deaf);

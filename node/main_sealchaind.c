@@ -103,6 +103,7 @@ static int run_config(const char *path, const char *dev_note)
     o->view_change_max_ms = c->view_change_max_ms;
     o->request_timeout_ms = c->request_timeout_ms;
     o->block_txs = (size_t)c->block_max_txs;
+    o->block_wait_ms = c->block_max_wait_ms;
     o->mempool_max_txs = (size_t)c->mempool_max_txs;
     o->mempool_max_bytes = (size_t)c->mempool_max_bytes;
     if (dev_note != NULL) {

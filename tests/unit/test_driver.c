@@ -182,6 +182,72 @@ static void credit_code(unsigned k, char out[LEDGER_CREDIT_CODE_LEN + 1])
     out[18] = '\0';
 }
 
+static void org_tx(struct localnet *ln, const char *code, uint8_t **tx, size_t *len)
+{
+    uint8_t admin[32];
+    randombytes_buf(admin, sizeof admin);
+    assert_int_equal(ledger_txb_org_register(localnet_genesis(ln), localnet_admin_sk(ln, 0),
+                                             localnet_now_ms() + 60000, code, "Example Co.", admin,
+                                             NULL, tx, len),
+                     0);
+}
+
+/* [block] max_wait_ms: holding less than a block, the primary proposes only
+ * once its oldest transaction has waited that long (the loop is woken for
+ * it), and what arrives meanwhile goes into the same block. The driver's
+ * clock is the `now` passed in, so nothing here depends on timing. */
+static void a_primary_batches_a_trickle_for_max_wait(void **state)
+{
+    struct localnet *ln = ((struct fixture *)*state)->ln;
+    localnet_set_batch_wait(ln, 400);
+    assert_int_equal(localnet_stop(ln, 0), 0);
+    char err[512] = "";
+    if (localnet_restart(ln, 0, err, sizeof err) != 0)
+        fail_msg("restart: %s", err);
+    struct node_driver *d = localnet_driver(ln, 0);
+    uint8_t *tx1, *tx2, id[32];
+    size_t len1, len2;
+    org_tx(ln, "91350100M000100Y43", &tx1, &len1);
+    org_tx(ln, "91110000600037341L", &tx2, &len2);
+    uint64_t t = localnet_now_ms();
+    assert_int_equal(node_driver_submit(d, tx1, len1, t, id, err, sizeof err), 0);
+    assert_int_equal(localnet_height(ln), 0); /* a lone validator would commit inside submit */
+    uint64_t due = node_driver_deadline(d);
+    assert_true(due > t && due <= t + 400);
+    assert_int_equal(node_driver_tick(d, t + 100), 0);
+    assert_int_equal(node_driver_submit(d, tx2, len2, t + 100, id, err, sizeof err), 0);
+    assert_int_equal(node_driver_tick(d, t + 399), 0);
+    assert_int_equal(localnet_height(ln), 0);
+    assert_int_equal(node_driver_tick(d, t + 400), 0);
+    assert_int_equal(localnet_height(ln), 1);
+    struct ledger_rtxn *rt;
+    assert_int_equal(ledger_rtxn_begin(ledger_store_get(localnet_ledger(ln, 0)), &rt), 0);
+    struct ledger_stored_block sb;
+    assert_int_equal(ledger_rtxn_block_load(rt, 1, &sb), 0);
+    assert_int_equal(sb.stored->block->n_txs, 2);
+    ledger_stored_block_close(&sb);
+    ledger_rtxn_end(rt);
+    free(tx1);
+    free(tx2);
+    /* A wait above a quarter of the request time-out (the driver's default,
+     * 5 s) is cut to it. */
+    localnet_set_batch_wait(ln, 60000);
+    assert_int_equal(localnet_stop(ln, 0), 0);
+    if (localnet_restart(ln, 0, err, sizeof err) != 0)
+        fail_msg("restart: %s", err);
+    d = localnet_driver(ln, 0);
+    char code[LEDGER_CREDIT_CODE_LEN + 1];
+    credit_code(7, code);
+    org_tx(ln, code, &tx1, &len1);
+    t = localnet_now_ms();
+    assert_int_equal(node_driver_submit(d, tx1, len1, t, id, err, sizeof err), 0);
+    assert_int_equal(node_driver_tick(d, t + 1249), 0);
+    assert_int_equal(localnet_height(ln), 1);
+    assert_int_equal(node_driver_tick(d, t + 1250), 0);
+    assert_int_equal(localnet_height(ln), 2);
+    free(tx1);
+}
+
 /*
  * DESIGN §3, censorship: primary 0 never holds one valid transaction (it was
  * handed to validators 1..3 only, as a censoring primary would ignore it)
@@ -433,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_restarted_validator_keeps_its_blocks, setup4, teardown),
         cmocka_unit_test_setup_teardown(a_validator_that_was_down_catches_up, setup4, teardown),
         cmocka_unit_test_setup_teardown(a_single_validator_commits_alone, setup1, teardown),
+        cmocka_unit_test_setup_teardown(a_primary_batches_a_trickle_for_max_wait, setup1, teardown),
         cmocka_unit_test_setup_teardown(the_mempool_refuses_what_the_ledger_refuses, setup4,
                                         teardown),
         cmocka_unit_test_setup_teardown(
