@@ -8,7 +8,9 @@
 #include "ledger/err.h"
 
 /* An open-addressing hash table of copied writes; sorted only when iterated
- * (once per block, for the digest and the commit), so puts stay O(1). */
+ * (for the block's digest, then its commit), so puts stay O(1). The sorted
+ * order is kept until a new key or a move of the table, so the commit
+ * reuses the digest's sort. */
 struct entry {
     uint8_t *key; /* NULL = empty slot */
     size_t key_len;
@@ -24,6 +26,8 @@ struct ledger_overlay {
     size_t cap; /* power of two */
     size_t count;
     uint32_t writer;
+    struct entry **sorted; /* the entries in key order, while sorted_ok */
+    bool sorted_ok;
 };
 
 #define INITIAL_CAP 64
@@ -55,6 +59,7 @@ void ledger_overlay_free(struct ledger_overlay *ov)
 {
     if (ov == NULL)
         return;
+    free(ov->sorted);
     for (size_t i = 0; i < ov->cap; i++) {
         free(ov->slots[i].key);
         free(ov->slots[i].val);
@@ -100,6 +105,7 @@ static int grow(struct ledger_overlay *ov)
     size_t old_cap = ov->cap;
     ov->slots = slots;
     ov->cap = cap;
+    ov->sorted_ok = false;
     for (size_t i = 0; i < old_cap; i++)
         if (old[i].key != NULL)
             *find(ov, old[i].key, old[i].key_len, old[i].hash) = old[i];
@@ -137,6 +143,7 @@ int ledger_overlay_put(struct ledger_overlay *ov, const uint8_t *key, size_t key
         e->key_len = key_len;
         e->hash = h;
         ov->count++;
+        ov->sorted_ok = false;
     } else {
         free(e->val);
     }
@@ -166,6 +173,7 @@ int ledger_overlay_forget(struct ledger_overlay *ov, bool (*gone)(void *ctx, uin
     struct entry *old = ov->slots;
     ov->slots = slots;
     ov->count = 0;
+    ov->sorted_ok = false;
     for (size_t i = 0; i < ov->cap; i++) {
         struct entry *e = &old[i];
         if (e->key == NULL)
@@ -201,18 +209,24 @@ int ledger_overlay_foreach(struct ledger_overlay *ov,
 {
     if (ov->count == 0)
         return 0;
-    struct entry **sorted = malloc(ov->count * sizeof(*sorted));
-    if (sorted == NULL)
-        return LEDGER_E_NOMEM;
-    size_t n = 0;
-    for (size_t i = 0; i < ov->cap; i++)
-        if (ov->slots[i].key != NULL)
-            sorted[n++] = &ov->slots[i];
-    qsort(sorted, n, sizeof(*sorted), cmp_entries);
+    if (!ov->sorted_ok) {
+        struct entry **sorted = realloc(ov->sorted, ov->count * sizeof(*sorted));
+        if (sorted == NULL)
+            return LEDGER_E_NOMEM;
+        ov->sorted = sorted;
+        size_t n = 0;
+        for (size_t i = 0; i < ov->cap; i++)
+            if (ov->slots[i].key != NULL)
+                sorted[n++] = &ov->slots[i];
+        qsort(sorted, n, sizeof(*sorted), cmp_entries);
+        ov->sorted_ok = true;
+    }
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = fn(arg, sorted[i]->key, sorted[i]->key_len, sorted[i]->val, sorted[i]->val_len);
-    free(sorted);
+    size_t n = ov->count;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct entry *e = ov->sorted[i];
+        rc = fn(arg, e->key, e->key_len, e->val, e->val_len);
+    }
     return rc;
 }
 

@@ -90,7 +90,9 @@ int ledger_overlay_forget(struct ledger_overlay *ov, bool (*gone)(void *ctx, uin
 
 /* Calls fn for every write in ascending key order (memcmp order, shorter
  * first on a common prefix). Stops and returns fn's result if non-zero.
- * Pointers are borrowed for the duration of the call. */
+ * Pointers are borrowed for the duration of the call; fn must not write to
+ * ov. The order is kept for the next call until a new key is written.
+ * Returns LEDGER_E_NOMEM if sorting needs memory it cannot get. */
 int ledger_overlay_foreach(struct ledger_overlay *ov,
                            int (*fn)(void *arg, const uint8_t *key, size_t key_len,
                                      const uint8_t *val, size_t val_len),

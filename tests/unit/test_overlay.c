@@ -130,6 +130,87 @@ static void iteration_is_in_memcmp_order_shorter_first(void **state)
     ledger_overlay_free(ov);
 }
 
+static int collect_vals(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                        size_t val_len)
+{
+    struct seen *s = arg;
+    memset(s->keys[s->n], 0, 8);
+    memcpy(s->keys[s->n], key, key_len);
+    memcpy(s->keys[s->n] + key_len, val, val_len); /* "key" then "value" */
+    s->n++;
+    return 0;
+}
+
+struct ordered {
+    uint8_t last[8];
+    size_t last_len, n;
+};
+
+/* Counts the writes and checks each key is above the one before. */
+static int count_ordered(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                         size_t val_len)
+{
+    (void)val;
+    (void)val_len;
+    struct ordered *o = arg;
+    assert_true(key_len <= sizeof o->last);
+    if (o->n > 0) {
+        size_t m = key_len < o->last_len ? key_len : o->last_len;
+        int c = memcmp(o->last, key, m);
+        assert_true(c < 0 || (c == 0 && o->last_len < key_len));
+    }
+    memcpy(o->last, key, key_len);
+    o->last_len = key_len;
+    o->n++;
+    return 0;
+}
+
+static bool forget_two(void *ctx, uint32_t writer)
+{
+    (void)ctx;
+    return writer == 2;
+}
+
+/* The order is sorted once and reused: a changed value shows through it, and
+ * a new key, a growth of the table or a forget re-sorts. */
+static void a_kept_order_follows_new_keys_values_and_forgets(void **state)
+{
+    (void)state;
+    struct ledger_overlay *ov = ledger_overlay_new(NULL);
+    put_s(ov, "c", "1");
+    put_s(ov, "a", "1");
+    struct seen s = { .n = 0 };
+    assert_int_equal(ledger_overlay_foreach(ov, collect_vals, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "a1");
+    put_s(ov, "a", "2"); /* same key: the kept order, the new value */
+    ledger_overlay_set_writer(ov, 2);
+    put_s(ov, "b", "2"); /* a new key */
+    s.n = 0;
+    assert_int_equal(ledger_overlay_foreach(ov, collect_vals, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_string_equal(s.keys[0], "a2");
+    assert_string_equal(s.keys[1], "b2");
+    assert_string_equal(s.keys[2], "c1");
+    assert_int_equal(ledger_overlay_forget(ov, forget_two, NULL), 0);
+    s.n = 0;
+    assert_int_equal(ledger_overlay_foreach(ov, collect_vals, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.keys[0], "a2");
+    assert_string_equal(s.keys[1], "c1");
+    /* enough new keys to grow the table between two iterations */
+    char k[4] = "d00";
+    for (int i = 0; i < 100; i++) {
+        k[1] = (char)('0' + i / 10);
+        k[2] = (char)('0' + i % 10);
+        put_s(ov, k, "");
+    }
+    struct ordered o = { .n = 0 };
+    assert_int_equal(ledger_overlay_foreach(ov, count_ordered, &o), 0);
+    assert_int_equal(o.n, 102);
+    ledger_overlay_free(ov);
+}
+
 static void many_writes_survive_growth(void **state)
 {
     (void)state;
@@ -321,6 +402,7 @@ int main(void)
         cmocka_unit_test(reads_see_own_writes_then_the_base),
         cmocka_unit_test(forgotten_writers_fall_back_to_the_base_later_writes_stay),
         cmocka_unit_test(iteration_is_in_memcmp_order_shorter_first),
+        cmocka_unit_test(a_kept_order_follows_new_keys_values_and_forgets),
         cmocka_unit_test(many_writes_survive_growth),
         cmocka_unit_test(digest_is_sha256_of_length_prefixed_sorted_writes),
         cmocka_unit_test(register_and_use_in_one_block_works),
