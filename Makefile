@@ -7,6 +7,7 @@
 #   make sim-mutant       the simulator against a core with a broken quorum
 #   make bench-ledger     ledger throughput with durable commits
 #   make bench-sync       an empty node syncs a chain of 200,000 uses (BENCH_PREFILL)
+#   make bench-disk       the disk's cost per durable page write, random and in order
 #   make fuzz             libFuzzer on every decoder (FUZZ_SECONDS each)
 #   make fuzz-long        every harness FUZZ_LONG_SECONDS (600), two at a time, nice 19
 #   make chaos-long       the crash loop for CHAOS_SECONDS (1800), nice 10
@@ -148,6 +149,8 @@ $(BUILD)/bench-net: $(BUILD)/tests/bench/bench_net.o $(BUILD)/tests/integration/
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lpthread -lm -o $@
 $(BUILD)/bench-ledger: $(BENCH_LEDGER_OBJ) $(BUILD)/libledger.a
 	$(CC) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -lm -o $@
+$(BUILD)/bench-disk: $(BUILD)/tests/bench/bench_disk.o
+	$(CC) $(LDFLAGS_ALL) $^ -o $@
 
 # --- programs ------------------------------------------------------------------
 NODE_LIBS := $(BUILD)/libnode.a $(BUILD)/libledger.a $(BUILD)/libconsensus.a
@@ -191,9 +194,9 @@ endif
 ifneq ($(BENCH_LEDGER_OBJ),)
 ALL += $(BUILD)/bench-ledger
 endif
-ALL += $(BUILD)/bench-net
+ALL += $(BUILD)/bench-net $(BUILD)/bench-disk
 
-.PHONY: all test check demo sim sim-mutant fuzz fuzz-long chaos-long bench bench-ledger bench-sync bench-profile deps format format-check clean
+.PHONY: all test check demo sim sim-mutant fuzz fuzz-long chaos-long bench bench-ledger bench-sync bench-profile bench-disk deps format format-check clean
 .DEFAULT_GOAL := all
 .SECONDARY:
 all: $(ALL)
@@ -255,6 +258,9 @@ bench-profile: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
 	@command -v perf >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get install -y -qq linux-perf; }
 	BUILD=$(BUILD) tests/bench/profile.sh
+# The hardware's side of a block commit: a durable 4 KiB page write, random and in order.
+bench-disk: $(BUILD)/bench-disk
+	$(BUILD)/bench-disk
 # An empty node syncs a certified chain of BENCH_PREFILL (default 200,000) uses from 3 peers.
 bench-sync: $(BUILD)/bench-net $(BUILD)/sealchaind $(BUILD)/sealctl
 	BUILD=$(BUILD) BENCH_SYNC=1 $(BUILD)/bench-net
