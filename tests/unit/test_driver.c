@@ -246,6 +246,16 @@ static void a_primary_batches_a_trickle_for_max_wait(void **state)
     assert_int_equal(node_driver_tick(d, t + 1250), 0);
     assert_int_equal(localnet_height(ln), 2);
     free(tx1);
+    /* A clock stepped back behind the oldest admission does not hold the
+     * block until it comes round again. */
+    credit_code(8, code);
+    org_tx(ln, code, &tx1, &len1);
+    t = localnet_now_ms();
+    assert_int_equal(node_driver_submit(d, tx1, len1, t, id, err, sizeof err), 0);
+    assert_int_equal(localnet_height(ln), 2);
+    assert_int_equal(node_driver_tick(d, t - 3600 * 1000), 0);
+    assert_int_equal(localnet_height(ln), 3);
+    free(tx1);
 }
 
 /*
