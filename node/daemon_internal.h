@@ -50,6 +50,15 @@
 /* Peers this many blocks ahead: sync at once (fewer is consensus in flight,
  * which the lag timer and the core's own "behind" notice cover). */
 #define SYNC_GAP 8
+/* The core's "behind" notice for fewer than SYNC_GAP heights is acted on
+ * only once the tip has not moved for this long. A node a height or two
+ * late (its peers' messages for the next height came before it finished
+ * this one) commits those heights from the PRE-PREPAREs and COMMITs its core
+ * kept, with no round trip; fetching each one by sync instead costs a round
+ * trip per block, and kept a node one block late for a whole benchmark
+ * run, out of every vote (BENCHMARKS.md, third round). Long enough for a
+ * full block's execution and commit under load. */
+#define SYNC_BEHIND_MS 500
 /* Bytes of blocks in one sync answer: big enough to amortise the round trip,
  * small enough to sit in a peer's send queue beside consensus traffic. */
 #define SYNC_ANSWER_BYTES (8u << 20)
@@ -120,6 +129,7 @@ struct daemon {
     bool sync_active;
     unsigned sync_peer;
     uint64_t sync_from, sync_started, sync_retry_at, lag_since;
+    uint64_t behind_since, behind_tip; /* since when the core says we are behind, at which tip */
     uint32_t sync_count;
     struct sync_item batch[NODE_SYNC_BATCH];
     size_t batch_len, batch_bytes;

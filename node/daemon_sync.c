@@ -106,9 +106,19 @@ void node__maybe_sync(struct daemon *dm, uint64_t now)
     /* A node in step with a busy chain often hears of a block or two before
      * it commits them itself: that is consensus in flight, not lag, and
      * fetching them would only compete with it. Sync when the core says so
-     * (it saw certified heights beyond its own), when peers are well ahead,
-     * or when one has been ahead for LAG_MS without our tip moving. */
-    bool want = behind || best >= tip.height + SYNC_GAP ||
+     * (it saw certified heights beyond its own) and either they are
+     * SYNC_GAP or more ahead or our tip has not moved for SYNC_BEHIND_MS;
+     * when peers are well ahead; or when one has been ahead for LAG_MS
+     * without our tip moving. */
+    if (!behind)
+        dm->behind_since = 0;
+    else if (dm->behind_since == 0 || dm->behind_tip != tip.height) {
+        dm->behind_since = now;
+        dm->behind_tip = tip.height;
+    }
+    bool behind_due = behind && (behind_h >= tip.height + SYNC_GAP || now < dm->behind_since ||
+                                 now - dm->behind_since >= SYNC_BEHIND_MS);
+    bool want = behind_due || best >= tip.height + SYNC_GAP ||
                 (best > tip.height && now - dm->lag_since >= LAG_MS);
     if (!want) {
         if (dm->sync_t0 != 0 && best <= tip.height) {
