@@ -420,13 +420,12 @@ static int block_valid(struct node_driver *d, const struct pbft_update *up, uint
 
 /* When the primary's batch wait ends: its oldest held transaction's
  * admission + batch_wait_ms; 0 when it need not wait (no wait configured,
- * nothing held, a full block's worth held, or the clock stepped back past
- * that admission: waiting for it to come round again could stall the chain
- * for as long). The pool keeps admission order, so the oldest is pool[0]. */
-static uint64_t batch_due(const struct node_driver *d, uint64_t now)
+ * nothing held, or a full block's worth held). The pool keeps admission
+ * order, so the oldest is pool[0]. */
+static uint64_t batch_due(const struct node_driver *d)
 {
     if (d->cfg.batch_wait_ms == 0 || d->pool_len == 0 || d->pool_len >= d->cfg.block_txs ||
-        d->pool_bytes >= d->cfg.max_payload || now < d->pool[0].admitted_ms)
+        d->pool_bytes >= d->cfg.max_payload)
         return 0;
     return d->pool[0].admitted_ms + d->cfg.batch_wait_ms;
 }
@@ -436,8 +435,10 @@ static int propose(struct node_driver *d, uint64_t now, struct queue *q)
 {
     if (!d->want_propose || (d->pool_len == 0 && !d->cfg.propose_idle))
         return 0;
-    uint64_t due = batch_due(d, now);
-    if (due != 0 && now < due)
+    /* A clock stepped back past the oldest admission ends the wait: waiting
+     * for it to come round again could stall the chain for as long. */
+    uint64_t due = batch_due(d);
+    if (due != 0 && now >= d->pool[0].admitted_ms && now < due)
         return 0; /* node_driver_deadline wakes the loop at `due` */
     uint64_t tip, tip_time;
     d->chain.tip(d->chain.ctx, &tip, &tip_time);
@@ -888,7 +889,7 @@ bool node_driver_behind(const struct node_driver *d, uint64_t *out_height, unsig
 
 uint64_t node_driver_deadline(const struct node_driver *d)
 {
-    uint64_t due = d->want_propose && d->pool_len > 0 ? batch_due(d, d->pool[0].admitted_ms) : 0;
+    uint64_t due = d->want_propose ? batch_due(d) : 0;
     return due != 0 && (d->deadline == 0 || due < d->deadline) ? due : d->deadline;
 }
 
